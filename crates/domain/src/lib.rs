@@ -1,0 +1,38 @@
+//! The bureau's rules as pure functions.
+//!
+//! This crate turns `DOMAIN.md` (the land-use approval rules of a municipal
+//! natural-resources bureau) into types and functions with no I/O, no async and
+//! no clock. Every function that needs "now" takes it as an argument, and every
+//! number the rules give (time limits, the 21-day clearing, sliver thresholds,
+//! the working-day calendar) is data handed in by the caller, with the rules'
+//! defaults available through `Default` or the files in `seeds/`.
+//!
+//! | module | what it decides |
+//! |---|---|
+//! | [`role`] | who is acting ([`role::Role`], [`role::Actor`]) |
+//! | [`county`] | county administrative codes |
+//! | [`stage`] | the stages of a case and the state a case is in |
+//! | [`transition`] | which action may move a case, by whom, on what conditions |
+//! | [`calendar`] | China's official working days, and the bureau's local date |
+//! | [`clock`] | a stage's clock, stopped while the case is in correction |
+//! | [`limits`] | time limits per stage, deadlines and remaining working days |
+//! | [`clearing`] | the three-week clearing of ledger items and its alerts |
+//! | [`green`] | the green channel, queue order and advance use |
+//! | [`check`] | spatial-check verdicts from overlap figures |
+//! | [`project`] | project attributes the rules depend on |
+//! | [`reason`] | the non-empty reason some decisions require |
+//! | [`units`] | areas in m², mu and hectares |
+
+pub mod calendar;
+pub mod check;
+pub mod clearing;
+pub mod clock;
+pub mod county;
+pub mod green;
+pub mod limits;
+pub mod project;
+pub mod reason;
+pub mod role;
+pub mod stage;
+pub mod transition;
+pub mod units;

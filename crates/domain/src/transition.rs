@@ -1,0 +1,675 @@
+//! Which action may move a case, by whom, and on what conditions.
+//!
+//! The rules are one table ([`rules`]): each row names an action, the stage it
+//! is taken from, where it leads, the role that may take it, whether it needs
+//! a reason, and its preconditions over the [`CaseFacts`] the caller loads.
+//! [`decide`] looks the row up and either returns the [`TransitionEvent`] to
+//! append to the case's history, or a [`TransitionError`] naming the rule that
+//! refused it. Nothing else changes; the caller persists the event and the new
+//! state in one transaction.
+//!
+//! Refusals are checked in a fixed order, so the same request always gets the
+//! same answer: the role first (a role that may never take the action), then
+//! the stage, then the reason, then the preconditions in table order.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::check::{CheckVerdict, LayerKind, LayerResult};
+use crate::reason::Reason;
+use crate::role::{Actor, Role};
+use crate::stage::{CaseState, Stage};
+
+/// Something a person does to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The county officer submits a draft to the municipal bureau (`draft → accepted`).
+    Submit,
+    /// The reviewer moves the case to the next stage on the main path. From
+    /// `accepted` this is the confirmation that the file is complete.
+    Advance,
+    /// The reviewer returns the case to the applicant for more material; the
+    /// case remembers the stage it left and its clock stops.
+    RequestCorrection,
+    /// The county officer answers a correction; the case goes back to the stage it left.
+    AnswerCorrection,
+    /// The reviewer refuses the case (final).
+    Reject,
+    /// The county officer withdraws the case (final).
+    Withdraw,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 6] = [
+        Action::Submit,
+        Action::Advance,
+        Action::RequestCorrection,
+        Action::AnswerCorrection,
+        Action::Reject,
+        Action::Withdraw,
+    ];
+
+    /// The stable `snake_case` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Advance => "advance",
+            Action::RequestCorrection => "request_correction",
+            Action::AnswerCorrection => "answer_correction",
+            Action::Reject => "reject",
+            Action::Withdraw => "withdraw",
+        }
+    }
+
+    /// Parses an action code.
+    ///
+    /// # Errors
+    /// [`UnknownAction`] when `code` is not exactly one of the codes.
+    pub fn parse(code: &str) -> Result<Self, UnknownAction> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.code() == code)
+            .ok_or_else(|| UnknownAction(code.to_owned()))
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The text is not one of the action codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown action {0:?}")]
+pub struct UnknownAction(pub String);
+
+/// Where a rule leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// A fixed stage.
+    Stage(Stage),
+    /// The stage the case left when it was returned for correction.
+    StageLeft,
+}
+
+/// A condition a rule needs, checked against [`CaseFacts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precondition {
+    /// The latest spatial check is confirmed by a planner, not stale, checked
+    /// every layer, and found nothing `prohibited`.
+    CheckPassed,
+    /// The pre-review and site-selection opinion is issued.
+    OpinionIssued,
+    /// New construction-land quota is allocated to the case.
+    QuotaAllocated,
+    /// Farmland offset indicators are locked, when the check found cultivated land.
+    OffsetLockedIfCultivated,
+    /// The conversion and expropriation approval is recorded.
+    ConversionApproved,
+    /// The supply decision is recorded, with the standard-land indicators for industrial land.
+    SupplyDecisionRecorded,
+    /// The real-estate certificate number is recorded.
+    CertificateRecorded,
+}
+
+impl Precondition {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Precondition::CheckPassed => "check_passed",
+            Precondition::OpinionIssued => "opinion_issued",
+            Precondition::QuotaAllocated => "quota_allocated",
+            Precondition::OffsetLockedIfCultivated => "offset_locked_if_cultivated",
+            Precondition::ConversionApproved => "conversion_approved",
+            Precondition::SupplyDecisionRecorded => "supply_decision_recorded",
+            Precondition::CertificateRecorded => "certificate_recorded",
+        }
+    }
+
+    fn check(self, facts: &CaseFacts) -> Result<(), TransitionError> {
+        match self {
+            Precondition::CheckPassed => facts.check.passed(),
+            Precondition::OpinionIssued => present(
+                facts.pre_review_opinion.as_deref(),
+                TransitionError::OpinionNotIssued,
+            ),
+            Precondition::QuotaAllocated if !facts.quota_allocated => {
+                Err(TransitionError::QuotaNotAllocated)
+            }
+            Precondition::OffsetLockedIfCultivated
+                if facts.check.cultivated_land_found() && !facts.offset_locked =>
+            {
+                Err(TransitionError::OffsetNotLocked)
+            }
+            Precondition::ConversionApproved => present(
+                facts.conversion_approval.as_deref(),
+                TransitionError::ConversionNotApproved,
+            ),
+            Precondition::SupplyDecisionRecorded => match &facts.supply_decision {
+                None => Err(TransitionError::SupplyDecisionMissing),
+                Some(decision)
+                    if decision.industrial && !decision.standard_land_indicators_present =>
+                {
+                    Err(TransitionError::StandardLandIndicatorsMissing)
+                }
+                Some(_) => Ok(()),
+            },
+            Precondition::CertificateRecorded => present(
+                facts.certificate_number.as_deref(),
+                TransitionError::CertificateMissing,
+            ),
+            Precondition::QuotaAllocated | Precondition::OffsetLockedIfCultivated => Ok(()),
+        }
+    }
+}
+
+/// `Ok` when `text` is present and not blank, else `missing`.
+fn present(text: Option<&str>, missing: TransitionError) -> Result<(), TransitionError> {
+    match text {
+        Some(text) if !text.trim().is_empty() => Ok(()),
+        _ => Err(missing),
+    }
+}
+
+/// One row of the transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// The action.
+    pub action: Action,
+    /// The stage the action is taken from.
+    pub from: Stage,
+    /// Where it leads.
+    pub to: Target,
+    /// The only role that may take it.
+    pub role: Role,
+    /// Whether the actor must give a reason.
+    pub reason_required: bool,
+    /// Conditions checked in this order; the first that fails refuses.
+    pub requires: &'static [Precondition],
+}
+
+const fn rule(
+    action: Action,
+    from: Stage,
+    to: Target,
+    role: Role,
+    reason_required: bool,
+    requires: &'static [Precondition],
+) -> Rule {
+    Rule {
+        action,
+        from,
+        to,
+        role,
+        reason_required,
+        requires,
+    }
+}
+
+static RULES: [Rule; 21] = {
+    use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
+    use Precondition::{
+        CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated,
+        OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
+    };
+    use Role::{Officer, Reviewer};
+    use Stage::{
+        Accepted, Completed, Conversion, Correction, Draft, PreReview, Registration, Rejected,
+        Supply, Withdrawn,
+    };
+    use Target::{Stage as To, StageLeft};
+    [
+        rule(Submit, Draft, To(Accepted), Officer, false, &[]),
+        // Advancing from `accepted` is the reviewer's confirmation that the file is complete.
+        rule(Advance, Accepted, To(PreReview), Reviewer, false, &[]),
+        rule(
+            Advance,
+            PreReview,
+            To(Conversion),
+            Reviewer,
+            false,
+            &[CheckPassed, OpinionIssued],
+        ),
+        // The check is asked for again: a parcel changed during conversion makes
+        // it stale, and the offset depends on the cultivated land it found.
+        rule(
+            Advance,
+            Conversion,
+            To(Supply),
+            Reviewer,
+            false,
+            &[
+                CheckPassed,
+                QuotaAllocated,
+                OffsetLockedIfCultivated,
+                ConversionApproved,
+            ],
+        ),
+        rule(
+            Advance,
+            Supply,
+            To(Registration),
+            Reviewer,
+            false,
+            &[SupplyDecisionRecorded],
+        ),
+        rule(
+            Advance,
+            Registration,
+            To(Completed),
+            Reviewer,
+            false,
+            &[CertificateRecorded],
+        ),
+        rule(
+            RequestCorrection,
+            Accepted,
+            To(Correction),
+            Reviewer,
+            true,
+            &[],
+        ),
+        rule(
+            RequestCorrection,
+            PreReview,
+            To(Correction),
+            Reviewer,
+            true,
+            &[],
+        ),
+        rule(
+            RequestCorrection,
+            Conversion,
+            To(Correction),
+            Reviewer,
+            true,
+            &[],
+        ),
+        rule(
+            RequestCorrection,
+            Supply,
+            To(Correction),
+            Reviewer,
+            true,
+            &[],
+        ),
+        rule(AnswerCorrection, Correction, StageLeft, Officer, false, &[]),
+        rule(Reject, Accepted, To(Rejected), Reviewer, true, &[]),
+        rule(Reject, PreReview, To(Rejected), Reviewer, true, &[]),
+        rule(Reject, Conversion, To(Rejected), Reviewer, true, &[]),
+        rule(Reject, Supply, To(Rejected), Reviewer, true, &[]),
+        // Withdrawing is possible until the land is supplied; after that the
+        // registration of a right already granted is not the applicant's to drop.
+        rule(Withdraw, Draft, To(Withdrawn), Officer, true, &[]),
+        rule(Withdraw, Accepted, To(Withdrawn), Officer, true, &[]),
+        rule(Withdraw, PreReview, To(Withdrawn), Officer, true, &[]),
+        rule(Withdraw, Conversion, To(Withdrawn), Officer, true, &[]),
+        rule(Withdraw, Supply, To(Withdrawn), Officer, true, &[]),
+        rule(Withdraw, Correction, To(Withdrawn), Officer, true, &[]),
+    ]
+};
+
+/// The transition table, one row per action and stage it is allowed from.
+///
+/// Stages and actions missing from the table are refused with
+/// [`TransitionError::NotAllowedFrom`].
+pub fn rules() -> &'static [Rule] {
+    &RULES
+}
+
+/// The row for `action` from `stage`, if the action is allowed there.
+pub fn rule_for(action: Action, stage: Stage) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.action == action && r.from == stage)
+}
+
+/// Where the latest spatial check of a case stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CheckFacts {
+    /// No check has run.
+    #[default]
+    None,
+    /// A check ran but no planner has confirmed it.
+    Unconfirmed,
+    /// A parcel changed after the latest check, which no longer describes the case.
+    Stale,
+    /// A planner confirmed the latest check, and no parcel has changed since.
+    Confirmed(CheckSummary),
+}
+
+impl CheckFacts {
+    fn passed(&self) -> Result<(), TransitionError> {
+        match self {
+            CheckFacts::None => Err(TransitionError::CheckMissing),
+            CheckFacts::Unconfirmed => Err(TransitionError::CheckNotConfirmed),
+            CheckFacts::Stale => Err(TransitionError::CheckStale),
+            CheckFacts::Confirmed(summary) if summary.worst == LayerResult::Prohibited => {
+                Err(TransitionError::CheckProhibited)
+            }
+            CheckFacts::Confirmed(summary) if !summary.unchecked_layers.is_empty() => {
+                Err(TransitionError::CheckIncomplete {
+                    layers: summary.unchecked_layers.clone(),
+                })
+            }
+            CheckFacts::Confirmed(_) => Ok(()),
+        }
+    }
+
+    /// Whether the confirmed check found cultivated land. Without a confirmed
+    /// check the answer is `true`: an unknown must not waive the offset.
+    pub fn cultivated_land_found(&self) -> bool {
+        match self {
+            CheckFacts::Confirmed(summary) => summary.cultivated_land_found,
+            CheckFacts::None | CheckFacts::Unconfirmed | CheckFacts::Stale => true,
+        }
+    }
+}
+
+/// What a confirmed check found, as far as the stage rules need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    /// The case's combined result (worst of the layers).
+    pub worst: LayerResult,
+    /// Whether cultivated land counted (beyond slivers and dismissals).
+    pub cultivated_land_found: bool,
+    /// Layers reported `not_checked`. A check with any is incomplete.
+    #[serde(default)]
+    pub unchecked_layers: Vec<LayerKind>,
+}
+
+impl From<&CheckVerdict> for CheckSummary {
+    fn from(verdict: &CheckVerdict) -> Self {
+        Self {
+            worst: verdict.result,
+            cultivated_land_found: verdict.cultivated_land_found,
+            unchecked_layers: verdict.unchecked.clone(),
+        }
+    }
+}
+
+/// How the land is supplied (供地方式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyMethod {
+    /// 划拨: allocation.
+    Allocation,
+    /// 出让: transfer of use rights.
+    Transfer,
+    /// 租赁: lease.
+    Lease,
+}
+
+/// The recorded supply decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyDecision {
+    /// How the land is supplied.
+    pub method: SupplyMethod,
+    /// Whether the land is for industrial use.
+    pub industrial: bool,
+    /// For industrial land: whether the standard-land indicators (标准地指标) are present.
+    pub standard_land_indicators_present: bool,
+}
+
+/// What the caller knows about a case, loaded before deciding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFacts {
+    /// The latest spatial check.
+    #[serde(default)]
+    pub check: CheckFacts,
+    /// Number of the pre-review and site-selection opinion, once issued.
+    #[serde(default)]
+    pub pre_review_opinion: Option<String>,
+    /// Whether construction-land quota is allocated to the case.
+    #[serde(default)]
+    pub quota_allocated: bool,
+    /// Whether farmland offset indicators are locked for the case.
+    #[serde(default)]
+    pub offset_locked: bool,
+    /// Number of the conversion and expropriation approval, once recorded.
+    #[serde(default)]
+    pub conversion_approval: Option<String>,
+    /// The supply decision, once recorded.
+    #[serde(default)]
+    pub supply_decision: Option<SupplyDecision>,
+    /// The real-estate certificate number, once recorded.
+    #[serde(default)]
+    pub certificate_number: Option<String>,
+}
+
+/// Why a transition was refused. Each variant names the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The action is not allowed from the case's current stage.
+    #[error("{action} is not allowed from {stage}")]
+    NotAllowedFrom {
+        /// The case's stage.
+        stage: Stage,
+        /// The action asked for.
+        action: Action,
+    },
+    /// The actor's role may not take this action.
+    #[error("a {role} may not {action}")]
+    RoleMayNot {
+        /// The actor's role.
+        role: Role,
+        /// The action asked for.
+        action: Action,
+    },
+    /// The action needs a reason and none (or a blank one) was given.
+    #[error("{action} needs a reason")]
+    ReasonRequired {
+        /// The action asked for.
+        action: Action,
+    },
+    /// The reason is too long.
+    #[error("the reason is too long: {chars} characters")]
+    ReasonTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// No spatial check has run.
+    #[error("the case has no spatial check")]
+    CheckMissing,
+    /// The latest spatial check is not confirmed by a planner.
+    #[error("the latest spatial check is not confirmed by a planner")]
+    CheckNotConfirmed,
+    /// A parcel changed after the latest check.
+    #[error("the latest spatial check is stale: a parcel changed after it ran")]
+    CheckStale,
+    /// The confirmed check found a prohibited overlap.
+    #[error("the spatial check found a prohibited overlap")]
+    CheckProhibited,
+    /// The confirmed check could not check some layers.
+    #[error("the spatial check did not check every layer: {}", join_codes(layers))]
+    CheckIncomplete {
+        /// The layers reported `not_checked`.
+        layers: Vec<LayerKind>,
+    },
+    /// The pre-review opinion is not issued.
+    #[error("the pre-review and site-selection opinion is not issued")]
+    OpinionNotIssued,
+    /// No construction-land quota is allocated.
+    #[error("no construction-land quota is allocated to the case")]
+    QuotaNotAllocated,
+    /// The check found cultivated land and no offset is locked.
+    #[error("the case takes cultivated land and no farmland offset is locked")]
+    OffsetNotLocked,
+    /// The conversion approval is not recorded.
+    #[error("the conversion and expropriation approval is not recorded")]
+    ConversionNotApproved,
+    /// No supply decision is recorded.
+    #[error("no supply decision is recorded")]
+    SupplyDecisionMissing,
+    /// Industrial land without the standard-land indicators.
+    #[error("industrial land needs the standard-land indicators")]
+    StandardLandIndicatorsMissing,
+    /// No certificate number is recorded.
+    #[error("no real-estate certificate number is recorded")]
+    CertificateMissing,
+}
+
+fn join_codes(layers: &[LayerKind]) -> String {
+    layers
+        .iter()
+        .map(|l| l.code())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a refusal maps onto the caller's world: the API turns these into 403,
+/// 409 and 422.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The actor may not do this at all.
+    Forbidden,
+    /// The case is not in a state that allows it.
+    Conflict,
+    /// The request itself is incomplete (a missing reason).
+    Invalid,
+}
+
+impl TransitionError {
+    /// A stable code for the rule, for problem types and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransitionError::NotAllowedFrom { .. } => "not-allowed-from",
+            TransitionError::RoleMayNot { .. } => "role-may-not",
+            TransitionError::ReasonRequired { .. } => "reason-required",
+            TransitionError::ReasonTooLong { .. } => "reason-too-long",
+            TransitionError::CheckMissing => "check-missing",
+            TransitionError::CheckNotConfirmed => "check-not-confirmed",
+            TransitionError::CheckStale => "check-stale",
+            TransitionError::CheckProhibited => "check-prohibited",
+            TransitionError::CheckIncomplete { .. } => "check-incomplete",
+            TransitionError::OpinionNotIssued => "opinion-not-issued",
+            TransitionError::QuotaNotAllocated => "quota-not-allocated",
+            TransitionError::OffsetNotLocked => "offset-not-locked",
+            TransitionError::ConversionNotApproved => "conversion-not-approved",
+            TransitionError::SupplyDecisionMissing => "supply-decision-missing",
+            TransitionError::StandardLandIndicatorsMissing => "standard-land-indicators-missing",
+            TransitionError::CertificateMissing => "certificate-missing",
+        }
+    }
+
+    /// What kind of refusal this is.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            TransitionError::RoleMayNot { .. } => Refusal::Forbidden,
+            TransitionError::ReasonRequired { .. } | TransitionError::ReasonTooLong { .. } => {
+                Refusal::Invalid
+            }
+            _ => Refusal::Conflict,
+        }
+    }
+}
+
+/// One transition, for the case's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionEvent {
+    /// The action taken.
+    pub action: Action,
+    /// Who took it.
+    pub actor: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The stage before.
+    pub from: Stage,
+    /// The stage after.
+    pub to: Stage,
+    /// Why, when given.
+    pub reason: Option<Reason>,
+    /// The full state after, including the stage a correction returns to.
+    pub state_after: CaseState,
+}
+
+/// Decides whether `actor` may take `action` on a case in `current`, given
+/// `facts`, at `now`.
+///
+/// # Errors
+/// [`TransitionError`] naming the first rule that refuses, in this order:
+/// [`RoleMayNot`](TransitionError::RoleMayNot) when no row lets the actor's
+/// role take the action; [`NotAllowedFrom`](TransitionError::NotAllowedFrom)
+/// when the action has no row for the current stage;
+/// [`ReasonRequired`](TransitionError::ReasonRequired) when the row needs a
+/// reason and `reason` is missing or blank; then the row's preconditions.
+///
+/// ```
+/// # use chrono::{TimeZone, Utc};
+/// # use uuid::Uuid;
+/// use landuse_domain::role::{Actor, Role};
+/// use landuse_domain::stage::{CaseState, Stage};
+/// use landuse_domain::transition::{decide, Action, CaseFacts, TransitionError};
+/// let officer = Actor::new(Uuid::nil(), Role::Officer);
+/// let now = Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap();
+/// let event = decide(&CaseState::draft(), Action::Submit, &officer, &CaseFacts::default(), now, None)?;
+/// assert_eq!((event.from, event.to), (Stage::Draft, Stage::Accepted));
+///
+/// let refused = decide(&event.state_after, Action::Advance, &officer, &CaseFacts::default(), now, None);
+/// assert_eq!(refused.unwrap_err().code(), "role-may-not");
+/// # Ok::<(), TransitionError>(())
+/// ```
+pub fn decide(
+    current: &CaseState,
+    action: Action,
+    actor: &Actor,
+    facts: &CaseFacts,
+    now: DateTime<Utc>,
+    reason: Option<String>,
+) -> Result<TransitionEvent, TransitionError> {
+    let stage = current.stage();
+    let any_row_for_role = RULES
+        .iter()
+        .any(|r| r.action == action && r.role == actor.role);
+    if !any_row_for_role {
+        return Err(TransitionError::RoleMayNot {
+            role: actor.role,
+            action,
+        });
+    }
+    let row = rule_for(action, stage).ok_or(TransitionError::NotAllowedFrom { stage, action })?;
+    if row.role != actor.role {
+        return Err(TransitionError::RoleMayNot {
+            role: actor.role,
+            action,
+        });
+    }
+    let reason = match reason.map(Reason::parse) {
+        Some(Ok(reason)) => Some(reason),
+        Some(Err(crate::reason::ReasonError::TooLong(chars))) => {
+            return Err(TransitionError::ReasonTooLong { chars })
+        }
+        Some(Err(crate::reason::ReasonError::Blank)) | None => None,
+    };
+    if row.reason_required && reason.is_none() {
+        return Err(TransitionError::ReasonRequired { action });
+    }
+    for precondition in row.requires {
+        precondition.check(facts)?;
+    }
+    let state_after = match row.to {
+        Target::Stage(Stage::Correction) => CaseState::in_correction(stage),
+        Target::Stage(to) => CaseState::at(to),
+        Target::StageLeft => current
+            .returns_to()
+            .map_or(CaseState::at(stage), CaseState::at),
+    }
+    // The table only sends municipal stages to correction and only fixed,
+    // non-correction stages elsewhere, so this cannot fail; refuse rather than panic.
+    .map_err(|_| TransitionError::NotAllowedFrom { stage, action })?;
+    Ok(TransitionEvent {
+        action,
+        actor: *actor,
+        at: now,
+        from: stage,
+        to: state_after.stage(),
+        reason,
+        state_after,
+    })
+}
