@@ -1,0 +1,7 @@
+//! Geometry in and out: survey coordinate files and GeoJSON in, validated with `geo` before
+//! anything reaches the database; CRS transforms with PROJ; areas on the CGCS2000 ellipsoid; and
+//! the PostGIS layer store that imports control layers and checks parcels against them.
+
+pub mod area;
+pub mod crs;
+pub mod validate;
