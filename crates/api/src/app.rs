@@ -1,0 +1,250 @@
+//! The router, its shared state, and the running server.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    error_handling::HandleErrorLayer,
+    extract::{DefaultBodyLimit, Request},
+    http::{header, HeaderName, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    BoxError, Router,
+};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{config::Config, db, health, problem::Problem};
+
+/// The header that carries each request's id, set here when the client sends none.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach. Cheap to clone; holds no per-process state of its own,
+/// so any number of replicas can serve behind a load balancer.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: PgPool,
+    /// The configuration, read once at start.
+    pub config: Arc<Config>,
+}
+
+/// The whole HTTP surface, without a listener: tests call it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let timeout = state.config.request_timeout();
+    let body_limit = state.config.serve.body_limit;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                        let id = request
+                            .extensions()
+                            .get::<RequestId>()
+                            .and_then(|id| id.header_value().to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                            request_id = %id,
+                        )
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn(problem_for_plain_errors))
+                .layer(HandleErrorLayer::new(timeout_problem))
+                .timeout(timeout)
+                .layer(RequestBodyLimitLayer::new(body_limit))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
+        .with_detail("there is no resource at this path")
+}
+
+async fn timeout_problem(error: BoxError) -> Problem {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "Request timed out",
+        )
+        .with_detail("the request took longer than the server allows; try again")
+        .retry_after(1)
+    } else {
+        tracing::error!(%error, "middleware failed");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+    }
+}
+
+/// Gives the errors that layers and extractors answer with plain text (413 from the body
+/// limit, 405 from the router, 415/422 from extractors) the API's problem+json shape, and
+/// makes every 5xx opaque with the request id as its trace id.
+async fn problem_for_plain_errors(request: Request, next: Next) -> Response {
+    let trace_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(ToOwned::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"application/problem+json"));
+    if status.is_server_error() {
+        if is_problem {
+            return response;
+        }
+        tracing::error!(status = status.as_u16(), "server error");
+        let mut problem = Problem::new(status, "internal", "Internal error")
+            .with_detail("the server failed; quote the trace id when reporting it");
+        if let Some(id) = trace_id {
+            problem = problem.with("trace_id", id);
+        }
+        return problem.into_response();
+    }
+    if is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    let (slug, title) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Request body too large"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid-body", "Invalid request body"),
+        StatusCode::BAD_REQUEST => ("bad-request", "Bad request"),
+        _ => ("client-error", "Client error"),
+    };
+    let mut problem = Problem::new(status, slug, title);
+    if !detail.is_empty() {
+        problem = problem.with_detail(detail);
+    }
+    let mut out = problem.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    grace: Duration,
+}
+
+impl Application {
+    /// Connects the (lazy) pool and binds the listener; port 0 picks a free port.
+    ///
+    /// # Errors
+    /// When the database URL is malformed or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::lazy_pool(&config.database)?;
+        let listener = TcpListener::bind(config.serve.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.serve.listen))?;
+        let grace = Duration::from_secs(config.serve.shutdown_grace_s);
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            router: app(state),
+            grace,
+        })
+    }
+
+    /// The address actually bound.
+    ///
+    /// # Errors
+    /// When the socket cannot report it.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+    /// finish (up to the configured grace period).
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace = self.grace;
+        tokio::select! {
+            result = server => result.map_err(anyhow::Error::from),
+            () = async move {
+                let _ = stopping_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_s = grace.as_secs(), "in-flight requests did not finish in time");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,169 @@
+//! The service's configuration: one typed struct, read once from flags and the environment.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A string that must never reach a log: `Debug` and `Display` print it redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+/// Where the database is. The URL carries a password, so it is printed with the password
+/// replaced.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(Secret);
+
+impl DatabaseUrl {
+    /// Wraps a `postgres://` URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(Secret::new(url))
+    }
+
+    /// The URL to connect with.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// The URL with any password replaced by `***`, safe to log.
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return "[redacted]".to_owned();
+        };
+        match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+/// Options every subcommand that talks to the database shares.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL + PostGIS connection URL.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "LANDUSE_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+
+    /// Longest a query may run before the server cancels it, in milliseconds
+    /// (PostgreSQL `statement_timeout` on every pooled connection).
+    #[arg(long, env = "LANDUSE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+}
+
+/// Options of `landuse serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "LANDUSE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LANDUSE_BODY_LIMIT", default_value_t = 20 * 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Longest a request may take before it is answered with 503, in seconds.
+    #[arg(long, env = "LANDUSE_REQUEST_TIMEOUT_S", default_value_t = 60)]
+    pub request_timeout_s: u64,
+
+    /// Longest the server waits for in-flight requests after SIGTERM/SIGINT, in seconds.
+    #[arg(long, env = "LANDUSE_SHUTDOWN_GRACE_S", default_value_t = 30)]
+    pub shutdown_grace_s: u64,
+}
+
+/// Everything `landuse serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database.
+    pub database: DatabaseArgs,
+    /// The HTTP side.
+    pub serve: ServeArgs,
+}
+
+impl Config {
+    /// The request timeout as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.serve.request_timeout_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_prints_without_its_password() {
+        let url = DatabaseUrl::new("postgres://app:s3cret@db.example:5432/landuse");
+        assert_eq!(url.redacted(), "postgres://app:***@db.example:5432/landuse");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_database_url_without_password_prints_as_is() {
+        let url = DatabaseUrl::new("postgres://postgres@127.0.0.1:55432/landuse");
+        assert_eq!(
+            url.redacted(),
+            "postgres://postgres@127.0.0.1:55432/landuse"
+        );
+    }
+
+    #[test]
+    fn a_secret_never_prints_its_value() {
+        assert_eq!(format!("{:?}", Secret::new("token")), "\"[redacted]\"");
+    }
+}

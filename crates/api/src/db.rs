@@ -1,0 +1,160 @@
+//! The connection pool, the embedded migrations, and what "the database is ready" means.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    ConnectOptions, PgPool,
+};
+
+use crate::config::DatabaseArgs;
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// The oldest PostGIS major version the service runs on.
+const MIN_POSTGIS_MAJOR: u32 = 3;
+
+/// Builds the pool without connecting, so `serve` starts (and answers `/readyz` with 503)
+/// while the database is still unreachable, and recovers once it comes back.
+///
+/// # Errors
+/// When the URL cannot be parsed.
+pub fn lazy_pool(args: &DatabaseArgs) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = args
+        .database_url
+        .expose()
+        .parse::<PgConnectOptions>()?
+        .options([
+            ("statement_timeout", args.statement_timeout_ms.to_string()),
+            ("timezone", "Asia/Shanghai".to_owned()),
+        ])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+    Ok(PgPoolOptions::new()
+        .max_connections(args.pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+/// What `/readyz` reports when everything is in place.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    /// The PostGIS library version the database reports.
+    pub postgis: String,
+    /// How many migrations are applied (all of those embedded).
+    pub migrations: usize,
+}
+
+/// Why the service is not ready.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    /// No connection could be made.
+    #[error("the database cannot be reached: {0}")]
+    Unreachable(#[source] sqlx::Error),
+    /// PostGIS is not installed in the database.
+    #[error("PostGIS is not installed in the database (run `landuse migrate` as a superuser)")]
+    NoPostgis,
+    /// PostGIS is too old.
+    #[error("PostGIS {found} is installed; version {MIN_POSTGIS_MAJOR} or later is needed")]
+    PostgisTooOld {
+        /// The version found.
+        found: String,
+    },
+    /// Not every embedded migration has been applied.
+    #[error("{applied} of {expected} migrations are applied; run `landuse migrate`")]
+    MigrationsPending {
+        /// Applied and known to this binary.
+        applied: usize,
+        /// Embedded in this binary.
+        expected: usize,
+    },
+    /// The database has a migration this binary does not know, or one whose content changed.
+    #[error("the database's migration {version} does not match this binary's; deploy the matching version")]
+    MigrationMismatch {
+        /// The migration's version number.
+        version: i64,
+    },
+    /// A query failed while checking.
+    #[error("the readiness check failed while {doing}: {source}")]
+    Query {
+        /// What was being checked.
+        doing: &'static str,
+        /// The database error.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+/// Checks that the database answers, has PostGIS 3 or later and every embedded migration.
+///
+/// # Errors
+/// The first reason the service is not ready.
+pub async fn readiness(pool: &PgPool) -> Result<Readiness, NotReady> {
+    let mut conn = pool.acquire().await.map_err(NotReady::Unreachable)?;
+
+    let has_postgis: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_extension where extname = 'postgis')")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|source| NotReady::Query {
+                doing: "looking for the PostGIS extension",
+                source,
+            })?;
+    if !has_postgis {
+        return Err(NotReady::NoPostgis);
+    }
+    let postgis: String = sqlx::query_scalar("select postgis_lib_version()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|source| NotReady::Query {
+            doing: "reading the PostGIS version",
+            source,
+        })?;
+    let major = postgis
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0);
+    if major < MIN_POSTGIS_MAJOR {
+        return Err(NotReady::PostgisTooOld { found: postgis });
+    }
+
+    let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(
+        "select version, checksum from _sqlx_migrations where success order by version",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(rows) => rows,
+        // No migration table yet: nothing is applied.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+        Err(source) => {
+            return Err(NotReady::Query {
+                doing: "reading the applied migrations",
+                source,
+            })
+        }
+    };
+    let expected: Vec<_> = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .collect();
+    for (version, checksum) in &applied {
+        match expected.iter().find(|m| m.version == *version) {
+            Some(m) if m.checksum.as_ref() == checksum.as_slice() => {}
+            _ => return Err(NotReady::MigrationMismatch { version: *version }),
+        }
+    }
+    if applied.len() < expected.len() {
+        return Err(NotReady::MigrationsPending {
+            applied: applied.len(),
+            expected: expected.len(),
+        });
+    }
+    Ok(Readiness {
+        postgis,
+        migrations: applied.len(),
+    })
+}

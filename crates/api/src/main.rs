@@ -1,0 +1,17 @@
+//! The `landuse` binary.
+
+use clap::Parser;
+use landuse_api::{cli, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init(cli.log_format);
+    match cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("landuse: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what the build, the tests and the project-local PostGIS need, and only what is missing.
+# Debian 12 packages; needs root or sudo for apt. Never touches an existing PostgreSQL cluster.
+set -euo pipefail
+
+packages=(
+  postgresql-15            # the server binaries (initdb, pg_ctl, postgres) for the project-local cluster
+  postgresql-client-15     # psql
+  postgresql-15-postgis-3  # PostGIS 3 for PostgreSQL 15
+  libproj-dev proj-data    # PROJ 9.1 that the proj crate links
+  libclang-dev clang       # bindgen, for proj-sys
+  pkg-config               # proj-sys finds libproj through it
+  gdal-bin                 # ogrinfo/ogr2ogr: the real OGC API client the tests drive
+  python3-venv             # virtual environments for the peer servers and API fuzzing
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  # Do not let package scripts start or stop services: a system cluster that already runs stays as it is.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0
+  [[ -e $policy ]] && had_policy=1
+  if ((had_policy == 0)); then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    trap '[[ $had_policy -eq 0 ]] && "${sudo[@]}" rm -f "$policy"' EXIT
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+for tool in cargo rustfmt cargo-clippy; do
+  command -v "$tool" >/dev/null || { echo "install-deps: $tool is missing; install the Rust toolchain (rustup) with rustfmt and clippy" >&2; exit 1; }
+done

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Everything CI checks, in the order that fails fastest. Expects DATABASE_URL (see scripts/with-db.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${DATABASE_URL:?scripts/test.sh needs DATABASE_URL; run it through make test}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== migrate $DATABASE_URL"
+cargo run -q -p landuse-api --bin landuse -- migrate
+echo "== cargo test"
+cargo test --workspace --no-fail-fast
