@@ -6,4 +6,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build -q -p landuse-api --bin landuse
 bin=target/debug/landuse
 "$bin" migrate
+"$bin" seed
 exec "$bin" serve

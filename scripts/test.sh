@@ -10,5 +10,6 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== migrate $DATABASE_URL"
 cargo run -q -p landuse-api --bin landuse -- migrate
+cargo run -q -p landuse-api --bin landuse -- seed
 echo "== cargo test"
 cargo test --workspace --no-fail-fast

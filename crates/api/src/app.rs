@@ -79,20 +79,12 @@ async fn not_found() -> Problem {
 
 async fn timeout_problem(error: BoxError) -> Problem {
     if error.is::<tower::timeout::error::Elapsed>() {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "Request timed out",
-        )
-        .with_detail("the request took longer than the server allows; try again")
-        .retry_after(1)
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out")
+            .with_detail("the request took longer than the server allows; try again")
+            .retry_after(1)
     } else {
         tracing::error!(%error, "middleware failed");
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-        )
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
     }
 }
 
@@ -130,9 +122,7 @@ async fn problem_for_plain_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
     let detail = String::from_utf8_lossy(&text).trim().to_owned();
     let (slug, title) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "Request body too large"),
@@ -197,10 +187,7 @@ impl Application {
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;

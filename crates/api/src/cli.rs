@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::{
+    admin,
     app::{shutdown_signal, Application},
     config::{Config, DatabaseArgs, LogFormat, ServeArgs},
     db,
@@ -45,6 +46,64 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Load the reference data: counties, the working-day calendar, default time limits.
+    Seed {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Manage users.
+    User {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// `landuse user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user with a role (officer, planner, reviewer, leader, admin, gis).
+    Add {
+        /// A unique name.
+        #[arg(long)]
+        name: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// A county the user serves (repeat for several); required for officers.
+        #[arg(long = "county")]
+        counties: Vec<String>,
+    },
+}
+
+/// `landuse token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a user and print it (it is shown only this once).
+    Issue {
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Days until it expires; without this it does not expire.
+        #[arg(long)]
+        days: Option<u32>,
+    },
 }
 
 /// Runs the parsed command line.
@@ -63,9 +122,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate { database } => {
             let pool = db::lazy_pool(&database)?;
-            db::MIGRATOR.run(&pool).await.map_err(|e| {
-                anyhow::anyhow!("migrating {}: {e}", database.database_url.redacted())
-            })?;
+            db::MIGRATOR
+                .run(&pool)
+                .await
+                .map_err(|e| anyhow::anyhow!("migrating {}: {e}", database.database_url.redacted()))?;
             let count = db::MIGRATOR.iter().count();
             println!(
                 "migrations: {count} applied to {}",
@@ -73,5 +133,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Seed { database } => {
+            let mut conn = connect(&database).await?;
+            let report = admin::seed(&mut conn).await?;
+            println!(
+                "seeded {} counties, {} new calendar years, time limits {}",
+                report.counties,
+                report.calendar_years,
+                if report.time_limits {
+                    "set to the defaults"
+                } else {
+                    "kept"
+                }
+            );
+            Ok(())
+        }
+        Command::User {
+            database,
+            command: UserCommand::Add { name, role, counties },
+        } => {
+            let mut conn = connect(&database).await?;
+            let id = admin::add_user(&mut conn, &name, &role, &counties).await?;
+            println!("user {name} ({role}) added with id {id}");
+            Ok(())
+        }
+        Command::Token {
+            database,
+            command: TokenCommand::Issue { user, label, days },
+        } => {
+            let mut conn = connect(&database).await?;
+            let secret = admin::issue_token(&mut conn, &user, &label, days).await?;
+            println!("{secret}");
+            Ok(())
+        }
     }
+}
+
+async fn connect(database: &DatabaseArgs) -> anyhow::Result<sqlx::PgConnection> {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(database.database_url.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", database.database_url.redacted()))
 }

@@ -156,10 +156,7 @@ mod tests {
     #[test]
     fn a_database_url_without_password_prints_as_is() {
         let url = DatabaseUrl::new("postgres://postgres@127.0.0.1:55432/landuse");
-        assert_eq!(
-            url.redacted(),
-            "postgres://postgres@127.0.0.1:55432/landuse"
-        );
+        assert_eq!(url.redacted(), "postgres://postgres@127.0.0.1:55432/landuse");
     }
 
     #[test]

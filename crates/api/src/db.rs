@@ -121,22 +121,21 @@ pub async fn readiness(pool: &PgPool) -> Result<Readiness, NotReady> {
         return Err(NotReady::PostgisTooOld { found: postgis });
     }
 
-    let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(
-        "select version, checksum from _sqlx_migrations where success order by version",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    {
-        Ok(rows) => rows,
-        // No migration table yet: nothing is applied.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
-        Err(source) => {
-            return Err(NotReady::Query {
-                doing: "reading the applied migrations",
-                source,
-            })
-        }
-    };
+    let applied: Vec<(i64, Vec<u8>)> =
+        match sqlx::query_as("select version, checksum from _sqlx_migrations where success order by version")
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => rows,
+            // No migration table yet: nothing is applied.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
+            Err(source) => {
+                return Err(NotReady::Query {
+                    doing: "reading the applied migrations",
+                    source,
+                })
+            }
+        };
     let expected: Vec<_> = MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())

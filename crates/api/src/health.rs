@@ -22,14 +22,10 @@ pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
         .into_response(),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
-                "Service not ready",
-            )
-            .with_detail(reason.to_string())
-            .retry_after(5)
-            .into_response()
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Service not ready")
+                .with_detail(reason.to_string())
+                .retry_after(5)
+                .into_response()
         }
     }
 }

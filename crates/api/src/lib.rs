@@ -1,10 +1,13 @@
 //! The landuse service: the HTTP API over the domain and spatial crates, and the pieces the
 //! `landuse` command-line tool runs.
 
+pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod health;
+pub mod http;
 pub mod problem;
 pub mod telemetry;

@@ -12,12 +12,7 @@ pub fn init(format: LogFormat) {
     // A second init (tests that build several apps in one process) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true),
-            )
+            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
             .try_init(),
         LogFormat::Text => registry.with(fmt::layer()).try_init(),
     };

@@ -46,10 +46,7 @@ async fn readyz_reports_the_postgis_version_on_a_migrated_database(
 }
 
 #[sqlx::test(migrations = false)]
-async fn readyz_is_503_naming_pending_migrations(
-    _pool_options: PgPoolOptions,
-    options: PgConnectOptions,
-) {
+async fn readyz_is_503_naming_pending_migrations(_pool_options: PgPoolOptions, options: PgConnectOptions) {
     let url = url_of(&options);
     let pool = PgPool::connect_with(options).await.unwrap();
     let app = landuse_api::app::app(state_with(pool, &url));
@@ -71,10 +68,7 @@ async fn healthz_answers_without_a_database_and_readyz_says_why_not() {
     let (status, _, body) = get(app, "/readyz").await;
     assert_eq!(status, 503);
     assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("cannot be reached"),
+        body["detail"].as_str().unwrap().contains("cannot be reached"),
         "{body}"
     );
 }

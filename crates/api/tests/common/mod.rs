@@ -17,11 +17,8 @@ use sqlx::{postgres::PgConnectOptions, PgPool};
 
 /// The URL of the database `#[sqlx::test]` made for this test.
 pub fn url_of(options: &PgConnectOptions) -> String {
-    let base = std::env::var("DATABASE_URL")
-        .expect("tests need DATABASE_URL (run them through make test)");
-    let db = options
-        .get_database()
-        .expect("sqlx::test names its database");
+    let base = std::env::var("DATABASE_URL").expect("tests need DATABASE_URL (run them through make test)");
+    let db = options.get_database().expect("sqlx::test names its database");
     match base.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{db}"),
         None => panic!("DATABASE_URL has no database part: {base}"),

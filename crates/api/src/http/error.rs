@@ -1,0 +1,202 @@
+//! The one error type of the HTTP API, and how each domain refusal maps to a status.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use landuse_domain::transition::{Refusal, TransitionError};
+
+use crate::problem::Problem;
+
+/// Everything a handler can fail with. Each variant becomes an RFC 9457 problem document.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No valid credentials.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing there, or nothing the caller may see (never say which).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field of the request is wrong.
+    #[error("{detail}")]
+    Invalid {
+        /// A stable slug for the problem type.
+        slug: &'static str,
+        /// What is wrong, for a person.
+        detail: String,
+        /// Where in the request (a JSON pointer or a parameter name), when known.
+        field: Option<String>,
+    },
+    /// The request conflicts with the current state.
+    #[error("{detail}")]
+    Conflict {
+        /// A stable slug for the problem type.
+        slug: &'static str,
+        /// What conflicts.
+        detail: String,
+    },
+    /// The domain refused a transition.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// `If-Match` names an older version.
+    #[error("the resource changed since it was read (current ETag {current})")]
+    PreconditionFailed {
+        /// The current ETag, so the client can re-read.
+        current: String,
+    },
+    /// A state-changing request came without `If-Match`.
+    #[error("this request needs an If-Match header with the ETag last read")]
+    PreconditionRequired,
+    /// Too big: body, vertex count.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The database is overloaded or away; the client may retry.
+    #[error("the database is not available")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: logged with the request id, opaque to the client.
+    #[error("internal error while {doing}")]
+    Internal {
+        /// What was being attempted.
+        doing: &'static str,
+        /// The cause, logged, never sent.
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+impl ApiError {
+    /// An invalid field.
+    pub fn invalid(slug: &'static str, field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            slug,
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// A conflict with the current state.
+    pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    /// Wraps an unexpected failure with what was being attempted.
+    pub fn internal(doing: &'static str, source: impl Into<anyhow::Error>) -> Self {
+        Self::Internal {
+            doing,
+            source: source.into(),
+        }
+    }
+
+    /// Maps a database error met while `doing` something: connection trouble is 503,
+    /// named constraints the schema uses for rules become 409, the rest 500.
+    pub fn db(doing: &'static str, error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+                Some("57P01" | "57P02" | "57P03" | "53300") => Self::Unavailable(error),
+                // query_canceled: statement_timeout
+                Some("57014") => Self::Unavailable(error),
+                Some("40001" | "40P01") => Self::conflict(
+                    "concurrent-update",
+                    "another request changed the same data at the same moment; retry",
+                ),
+                _ => Self::internal(doing, error),
+            },
+            _ => Self::internal(doing, error),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Transition(e) => match e.refusal() {
+                Refusal::Forbidden => StatusCode::FORBIDDEN,
+                Refusal::Conflict => StatusCode::CONFLICT,
+                Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::db("querying the database", error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = match &self {
+            Self::Unauthenticated => {
+                let mut response = Problem::new(status, "unauthenticated", "Authentication required")
+                    .with_detail("send a bearer token, or HTTP Basic with the token as the password")
+                    .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"landuse\", Basic realm=\"landuse\""),
+                );
+                return response;
+            }
+            Self::Forbidden(detail) => {
+                Problem::new(status, "forbidden", "Forbidden").with_detail(detail.clone())
+            }
+            Self::NotFound(what) => {
+                Problem::new(status, "not-found", "Not found").with_detail(format!("no such {what}"))
+            }
+            Self::Invalid { slug, detail, field } => {
+                let mut p = Problem::new(status, slug, "Invalid request").with_detail(detail.clone());
+                if let Some(field) = field {
+                    p = p.with("field", field.clone());
+                }
+                p
+            }
+            Self::Conflict { slug, detail } => {
+                Problem::new(status, slug, "Conflict").with_detail(detail.clone())
+            }
+            Self::Transition(e) => Problem::new(status, e.code(), "Transition refused")
+                .with_detail(e.to_string())
+                .with("rule", e.code()),
+            Self::PreconditionFailed { current } => Problem::new(status, "stale-etag", "Precondition failed")
+                .with_detail(self.to_string())
+                .with("current_etag", current.clone()),
+            Self::PreconditionRequired => Problem::new(status, "if-match-required", "Precondition required")
+                .with_detail(self.to_string()),
+            Self::TooLarge(detail) => {
+                Problem::new(status, "too-large", "Too large").with_detail(detail.clone())
+            }
+            Self::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                Problem::new(status, "unavailable", "Service unavailable")
+                    .with_detail("the database is not available right now; retry shortly")
+                    .retry_after(2)
+            }
+            Self::Internal { doing, source } => {
+                // Logged once here, inside the request span that carries the request id; the
+                // middleware adds that id to the opaque body as trace_id.
+                tracing::error!(doing, error = ?source, "internal error");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        problem.into_response()
+    }
+}

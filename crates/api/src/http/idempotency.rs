@@ -1,0 +1,231 @@
+//! `Idempotency-Key`: a retried `POST` returns the first response and does not act twice.
+//!
+//! The key's row is written in the same transaction as the effect, so the two commit together
+//! or not at all: a crash between them can neither lose the record of an effect nor leave a
+//! record without its effect. Two requests racing with one key both run, but the second's
+//! insert waits on the first's uncommitted row, fails on the primary key once it commits, rolls
+//! its own work back and replays the first's response.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, HeaderName, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::error::ApiError;
+use crate::auth::Caller;
+
+/// The request header.
+pub const HEADER: &str = "idempotency-key";
+/// Set on a replayed response.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// The `Idempotency-Key` of a request, if it sent one, with what it was sent to.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    key: Option<String>,
+    method: Method,
+    path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let key = match parts.headers.get(HEADER) {
+            None => None,
+            Some(value) => {
+                let text = value.to_str().map_err(|_| {
+                    ApiError::invalid(
+                        "invalid-idempotency-key",
+                        "Idempotency-Key",
+                        "the key must be visible ASCII",
+                    )
+                })?;
+                if text.is_empty() || text.len() > 255 {
+                    return Err(ApiError::invalid(
+                        "invalid-idempotency-key",
+                        "Idempotency-Key",
+                        "the key must be 1 to 255 characters",
+                    ));
+                }
+                Some(text.to_owned())
+            }
+        };
+        Ok(Self {
+            key,
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+/// A response a write handler produced, before it is stored and sent.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status to send.
+    pub status: StatusCode,
+    /// Extra headers (ETag, Location).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// JSON body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// A reply with a status and body.
+    pub fn new(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}
+
+type StoredRow = (
+    Vec<u8>,
+    String,
+    String,
+    Option<i32>,
+    Option<Value>,
+    Option<Vec<u8>>,
+);
+
+impl IdempotencyKey {
+    /// When this key was used before by the same caller: the stored response (same request),
+    /// or 422 (a different request under the same key). `None` when the request must run.
+    ///
+    /// # Errors
+    /// Key reuse with another request, database failures.
+    pub async fn replay(
+        &self,
+        db: &PgPool,
+        caller: &Caller,
+        digest: &[u8],
+    ) -> Result<Option<Response>, ApiError> {
+        let Some(key) = &self.key else { return Ok(None) };
+        let row: Option<StoredRow> = sqlx::query_as(
+            "select request_hash, method, path, status, headers, body
+               from idempotency_keys where user_id = $1 and key = $2",
+        )
+        .bind(caller.user_id)
+        .bind(key)
+        .fetch_optional(db)
+        .await
+        .map_err(|e| ApiError::db("looking up the idempotency key", e))?;
+        row.map(|row| self.stored_response(row, digest)).transpose()
+    }
+
+    fn stored_response(&self, row: StoredRow, digest: &[u8]) -> Result<Response, ApiError> {
+        let (hash, method, path, status, headers, body) = row;
+        if hash != digest || method != self.method.as_str() || path != self.path {
+            return Err(ApiError::invalid(
+                "idempotency-key-reused",
+                "Idempotency-Key",
+                "this key was already used for a different request; use a new key",
+            ));
+        }
+        let status = status
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let mut response = (status, body.unwrap_or_default()).into_response();
+        let h = response.headers_mut();
+        h.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(Value::Object(stored)) = headers {
+            for (name, value) in stored {
+                if let (Ok(name), Some(Ok(value))) = (
+                    HeaderName::try_from(name.as_str()),
+                    value.as_str().map(HeaderValue::from_str),
+                ) {
+                    h.insert(name, value);
+                }
+            }
+        }
+        h.insert(
+            HeaderName::from_static(REPLAYED),
+            HeaderValue::from_static("true"),
+        );
+        Ok(response)
+    }
+
+    /// Stores the reply under the key in the effect's transaction, commits, and answers. When a
+    /// concurrent request with the same key committed first, this one's work is rolled back
+    /// and that request's response is replayed.
+    ///
+    /// # Errors
+    /// Database failures; key reuse with a different request.
+    pub async fn finish(
+        &self,
+        mut tx: Transaction<'_, Postgres>,
+        db: &PgPool,
+        caller: &Caller,
+        digest: &[u8],
+        reply: Reply,
+    ) -> Result<Response, ApiError> {
+        let Some(key) = &self.key else {
+            tx.commit().await.map_err(|e| ApiError::db("committing", e))?;
+            return Ok(reply.into_response());
+        };
+        let body =
+            serde_json::to_vec(&reply.body).map_err(|e| ApiError::internal("storing the response", e))?;
+        let headers: serde_json::Map<String, Value> = reply
+            .headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), Value::String(v.to_str().ok()?.to_owned()))))
+            .collect();
+        let stored = sqlx::query(
+            "insert into idempotency_keys (user_id, key, method, path, request_hash, status, headers, body)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(caller.user_id)
+        .bind(key)
+        .bind(self.method.as_str())
+        .bind(&self.path)
+        .bind(digest)
+        .bind(i32::from(reply.status.as_u16()))
+        .bind(Value::Object(headers))
+        .bind(body)
+        .execute(&mut *tx)
+        .await;
+        match stored {
+            Ok(_) => {
+                tx.commit().await.map_err(|e| ApiError::db("committing", e))?;
+                Ok(reply.into_response())
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
+                drop(tx);
+                self.replay(db, caller, digest).await?.ok_or_else(|| {
+                    ApiError::internal(
+                        "replaying a raced idempotency key",
+                        anyhow::anyhow!("row vanished"),
+                    )
+                })
+            }
+            Err(e) => Err(ApiError::db("storing the idempotency key", e)),
+        }
+    }
+}
