@@ -70,9 +70,7 @@ pub fn polygon_area_ellipsoidal(geod: &Geodesic, polygon: &Polygon) -> f64 {
 /// ```
 pub fn ellipsoidal_area(mp: &MultiPolygon) -> f64 {
     let geod = cgcs2000();
-    mp.0.iter()
-        .map(|p| polygon_area_ellipsoidal(&geod, p))
-        .sum()
+    mp.0.iter().map(|p| polygon_area_ellipsoidal(&geod, p)).sum()
 }
 
 /// The unsigned planar (shoelace) area of one ring, in the square of its coordinates' unit.
@@ -98,9 +96,7 @@ pub fn ring_area_planar(ring: &LineString) -> f64 {
 /// Gauss–Krüger coordinates.
 pub fn planar_area(mp: &MultiPolygon) -> f64 {
     mp.0.iter()
-        .map(|p| {
-            ring_area_planar(p.exterior()) - p.interiors().iter().map(ring_area_planar).sum::<f64>()
-        })
+        .map(|p| ring_area_planar(p.exterior()) - p.interiors().iter().map(ring_area_planar).sum::<f64>())
         .sum()
 }
 

@@ -96,8 +96,7 @@ impl Srid {
     /// Accepts a supported EPSG code.
     pub fn new(code: i32) -> Result<Self, CrsError> {
         let ok = matches!(code, 4490 | 4326 | 3857)
-            || (GK_PREFIXED_FIRST..GK_PLAIN_FIRST + i32::from(ZONE_MAX - ZONE_MIN) + 1)
-                .contains(&code);
+            || (GK_PREFIXED_FIRST..GK_PLAIN_FIRST + i32::from(ZONE_MAX - ZONE_MIN) + 1).contains(&code);
         if ok {
             Ok(Srid(code))
         } else {
@@ -327,30 +326,17 @@ impl Transformer {
     /// Builds the transformation from one SRID to another.
     pub fn new(from: Srid, to: Srid) -> Result<Self, CrsError> {
         if same_frame(from, to) {
-            return Ok(Transformer {
-                proj: None,
-                from,
-                to,
-            });
+            return Ok(Transformer { proj: None, from, to });
         }
         // WGS 84 is read as CGCS2000 (see `Srid`), so PROJ never applies a datum shift here.
-        let src = if from == Srid::WGS84 {
-            Srid::CGCS2000
-        } else {
-            from
-        };
-        let dst = if to == Srid::WGS84 {
-            Srid::CGCS2000
-        } else {
-            to
-        };
-        let proj = Proj::new_known_crs(&src.to_string(), &dst.to_string(), None).map_err(|e| {
-            CrsError::Create {
+        let src = if from == Srid::WGS84 { Srid::CGCS2000 } else { from };
+        let dst = if to == Srid::WGS84 { Srid::CGCS2000 } else { to };
+        let proj =
+            Proj::new_known_crs(&src.to_string(), &dst.to_string(), None).map_err(|e| CrsError::Create {
                 from: from.code(),
                 to: to.code(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Transformer {
             proj: Some(proj),
             from,

@@ -3,5 +3,6 @@
 //! the PostGIS layer store that imports control layers and checks parcels against them.
 
 pub mod area;
+pub mod coordfile;
 pub mod crs;
 pub mod validate;

@@ -136,7 +136,9 @@ pub enum GeometryError {
         hint: String,
     },
     /// The last position of a ring differs from the first.
-    #[error("{at}: the ring is not closed: it starts at ({first_x}, {first_y}) and ends at ({last_x}, {last_y})")]
+    #[error(
+        "{at}: the ring is not closed: it starts at ({first_x}, {first_y}) and ends at ({last_x}, {last_y})"
+    )]
     UnclosedRing {
         /// Where (the ring).
         at: Place,
@@ -150,9 +152,7 @@ pub enum GeometryError {
         last_y: f64,
     },
     /// A ring with fewer than 4 positions (3 corners and the closing one).
-    #[error(
-        "{at}: a ring needs at least 4 positions (3 corners and the closing one), found {count}"
-    )]
+    #[error("{at}: a ring needs at least 4 positions (3 corners and the closing one), found {count}")]
     TooFewPoints {
         /// Where (the ring).
         at: Place,
@@ -405,9 +405,7 @@ fn check_coord(c: Coord, at: Place, bounds: Bounds) -> Result<(), GeometryError>
     if !(c.x.is_finite() && c.y.is_finite()) {
         return Err(GeometryError::NonFinite { at });
     }
-    if bounds == Bounds::LonLat
-        && !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y))
-    {
+    if bounds == Bounds::LonLat && !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)) {
         let hint = if c.x.abs() > 1000.0 || c.y.abs() > 1000.0 {
             " (these look like projected metres: declare the CRS)".to_owned()
         } else if (-90.0..=90.0).contains(&c.x) && (-180.0..=180.0).contains(&c.y) {
@@ -437,9 +435,7 @@ fn check_rings(parts: &RawPolygons, rules: &Rules) -> Result<(), GeometryError> 
         }
     }
     if parts.is_empty() {
-        return Err(GeometryError::Empty {
-            at: Place::default(),
-        });
+        return Err(GeometryError::Empty { at: Place::default() });
     }
     for (p, rings) in parts.iter().enumerate() {
         if rings.is_empty() {
@@ -610,8 +606,8 @@ fn locate(pt: Coord, ring: &[Coord]) -> Location {
 /// first vertex or edge midpoint of `inner` that is not on `outer` decides.
 fn ring_in_ring(inner: &[Coord], outer: &[Coord]) -> Location {
     let midpoints = inner.windows(2).map(|w| Coord {
-        x: (w[0].x + w[1].x) / 2.0,
-        y: (w[0].y + w[1].y) / 2.0,
+        x: f64::midpoint(w[0].x, w[1].x),
+        y: f64::midpoint(w[0].y, w[1].y),
     });
     for c in inner.iter().copied().chain(midpoints) {
         match locate(c, outer) {
@@ -620,6 +616,11 @@ fn ring_in_ring(inner: &[Coord], outer: &[Coord]) -> Location {
         }
     }
     Location::Boundary
+}
+
+/// Whether a ring that does not cross `outer` lies inside it (both given closed).
+pub(crate) fn ring_inside(inner: &[Coord], outer: &[Coord]) -> bool {
+    outer.len() >= 4 && ring_in_ring(inner, outer) == Location::Inside
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -644,10 +645,7 @@ impl Bbox {
     }
 
     fn intersects(&self, o: &Bbox) -> bool {
-        self.min.x <= o.max.x
-            && o.min.x <= self.max.x
-            && self.min.y <= o.max.y
-            && o.min.y <= self.max.y
+        self.min.x <= o.max.x && o.min.x <= self.max.x && self.min.y <= o.max.y && o.min.y <= self.max.y
     }
 }
 
@@ -667,9 +665,7 @@ fn check_topology(parts: &RawPolygons) -> Result<(), GeometryError> {
     for (p, rings) in parts.iter().enumerate() {
         let shell = &rings[0];
         for (h, hole) in rings.iter().enumerate().skip(1) {
-            if !boxes[p][0].intersects(&boxes[p][h])
-                || ring_in_ring(hole, shell) == Location::Outside
-            {
+            if !boxes[p][0].intersects(&boxes[p][h]) || ring_in_ring(hole, shell) == Location::Outside {
                 return Err(GeometryError::HoleOutsideShell {
                     at: Place::ring(p, h),
                 });
@@ -700,9 +696,7 @@ fn check_topology(parts: &RawPolygons) -> Result<(), GeometryError> {
             if !boxes[i][0].intersects(&boxes[j][0]) {
                 continue;
             }
-            if part_covers_ring(&parts[i], &parts[j][0])
-                || part_covers_ring(&parts[j], &parts[i][0])
-            {
+            if part_covers_ring(&parts[i], &parts[j][0]) || part_covers_ring(&parts[j], &parts[i][0]) {
                 let (a, b) = (i.min(j), i.max(j));
                 return Err(GeometryError::PartsOverlap {
                     at: Place {
@@ -734,13 +728,7 @@ mod tests {
     }
 
     fn square(x0: f64, y0: f64, s: f64) -> Vec<Coord> {
-        ring(&[
-            (x0, y0),
-            (x0 + s, y0),
-            (x0 + s, y0 + s),
-            (x0, y0 + s),
-            (x0, y0),
-        ])
+        ring(&[(x0, y0), (x0 + s, y0), (x0 + s, y0 + s), (x0, y0 + s), (x0, y0)])
     }
 
     fn check(parts: Vec<Vec<Vec<Coord>>>) -> Result<MultiPolygon, GeometryError> {
@@ -871,10 +859,7 @@ mod tests {
             (0.0, 2.0),
             (0.0, 0.0),
         ]);
-        assert_eq!(
-            check(vec![vec![r]]).unwrap_err().code(),
-            "self_intersection"
-        );
+        assert_eq!(check(vec![vec![r]]).unwrap_err().code(), "self_intersection");
     }
 
     #[test]
@@ -888,10 +873,7 @@ mod tests {
             (0.0, 1.0),
             (0.0, 0.0),
         ]);
-        assert_eq!(
-            check(vec![vec![r]]).unwrap_err().code(),
-            "self_intersection"
-        );
+        assert_eq!(check(vec![vec![r]]).unwrap_err().code(), "self_intersection");
     }
 
     #[test]
@@ -949,17 +931,9 @@ mod tests {
 
     #[test]
     fn overlapping_parts_are_refused_and_an_island_in_a_hole_is_accepted() {
-        let err = check(vec![
-            vec![square(0.0, 0.0, 10.0)],
-            vec![square(1.0, 1.0, 2.0)],
-        ])
-        .unwrap_err();
+        let err = check(vec![vec![square(0.0, 0.0, 10.0)], vec![square(1.0, 1.0, 2.0)]]).unwrap_err();
         assert_eq!(err.code(), "parts_overlap");
-        let err = check(vec![
-            vec![square(0.0, 0.0, 2.0)],
-            vec![square(1.0, 1.0, 2.0)],
-        ])
-        .unwrap_err();
+        let err = check(vec![vec![square(0.0, 0.0, 2.0)], vec![square(1.0, 1.0, 2.0)]]).unwrap_err();
         assert_eq!(err.code(), "rings_intersect");
         let island = check(vec![
             vec![square(0.0, 0.0, 10.0), square(1.0, 1.0, 5.0)],
@@ -971,29 +945,19 @@ mod tests {
     #[test]
     fn parts_sharing_an_edge_are_refused_and_parts_sharing_a_corner_are_accepted() {
         assert_eq!(
-            check(vec![
-                vec![square(0.0, 0.0, 1.0)],
-                vec![square(1.0, 0.0, 1.0)]
-            ])
-            .unwrap_err()
-            .code(),
+            check(vec![vec![square(0.0, 0.0, 1.0)], vec![square(1.0, 0.0, 1.0)]])
+                .unwrap_err()
+                .code(),
             "rings_intersect"
         );
-        assert!(check(vec![
-            vec![square(0.0, 0.0, 1.0)],
-            vec![square(1.0, 1.0, 1.0)]
-        ])
-        .is_ok());
+        assert!(check(vec![vec![square(0.0, 0.0, 1.0)], vec![square(1.0, 1.0, 1.0)]]).is_ok());
     }
 
     #[test]
     fn empty_geometry_is_refused() {
         assert_eq!(check(vec![]).unwrap_err().code(), "empty");
         assert_eq!(check(vec![vec![]]).unwrap_err().code(), "empty");
-        assert_eq!(
-            check(vec![vec![vec![]]]).unwrap_err().code(),
-            "too_few_points"
-        );
+        assert_eq!(check(vec![vec![vec![]]]).unwrap_err().code(), "too_few_points");
     }
 
     #[test]
@@ -1005,11 +969,7 @@ mod tests {
         let err = multi_polygon(&[vec![square(0.0, 0.0, 1.0)]], &rules).unwrap_err();
         assert!(matches!(
             err,
-            GeometryError::TooManyVertices {
-                count: 5,
-                max: 4,
-                ..
-            }
+            GeometryError::TooManyVertices { count: 5, max: 4, .. }
         ));
     }
 
@@ -1027,10 +987,7 @@ mod tests {
             })
             .collect();
         r.push(r[0]);
-        assert_eq!(
-            check(vec![vec![r]]).unwrap_err().code(),
-            "self_intersection"
-        );
+        assert_eq!(check(vec![vec![r]]).unwrap_err().code(), "self_intersection");
     }
 
     #[test]

@@ -102,10 +102,9 @@ impl ApiError {
             | sqlx::Error::Io(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
             sqlx::Error::Database(db) => match db.code().as_deref() {
-                // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
-                Some("57P01" | "57P02" | "57P03" | "53300") => Self::Unavailable(error),
-                // query_canceled: statement_timeout
-                Some("57014") => Self::Unavailable(error),
+                // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections,
+                // and query_canceled (statement_timeout)
+                Some("57P01" | "57P02" | "57P03" | "53300" | "57014") => Self::Unavailable(error),
                 Some("40001" | "40P01") => Self::conflict(
                     "concurrent-update",
                     "another request changed the same data at the same moment; retry",
