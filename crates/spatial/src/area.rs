@@ -136,7 +136,7 @@ pub(crate) fn round_to(value: f64, decimals: i32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::float_cmp)]
     use super::*;
     use geo_types::{coord, polygon};
 

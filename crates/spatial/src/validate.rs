@@ -720,7 +720,7 @@ fn part_covers_ring(part: &[Vec<Coord>], ring: &[Coord]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::needless_pass_by_value)]
     use super::*;
 
     fn ring(pts: &[(f64, f64)]) -> Vec<Coord> {
@@ -979,7 +979,7 @@ mod tests {
         let n = 2000;
         let mut r: Vec<Coord> = (0..n)
             .map(|i| {
-                let t = (i as f64) * 999.0 * std::f64::consts::TAU / f64::from(n);
+                let t = f64::from(i) * 999.0 * std::f64::consts::TAU / f64::from(n);
                 Coord {
                     x: 109.0 + 0.01 * t.cos(),
                     y: 32.0 + 0.01 * t.sin(),
