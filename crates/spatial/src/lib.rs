@@ -5,4 +5,7 @@
 pub mod area;
 pub mod coordfile;
 pub mod crs;
+pub mod geojson_in;
+pub mod geojson_out;
 pub mod validate;
+pub mod wkb_io;
