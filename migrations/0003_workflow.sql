@@ -68,7 +68,13 @@ create table cases (
     -- the stage a case in correction returns to
     returns_to text,
     stage_entered_at timestamptz not null default now(),
+    -- the close of the current stage's time limit (null when no limit runs: draft, correction, final)
+    deadline_at timestamptz,
+    deadline_provisional boolean not null default false,
+    -- a leader's grant of the green channel (domain green::Grant), kept with its revocation
     green_grant jsonb,
+    -- green channel in force (key project or active grant), kept for queue ordering
+    green boolean not null default false,
     -- recorded documents: opinion, approval, supply decision, certificate (domain CaseFacts)
     facts jsonb not null default '{}',
     -- what the project declares for the verdict rules (allowed red-line activity, linear use, ...)
@@ -82,6 +88,7 @@ create table cases (
     constraint cases_returns_to_only_in_correction check ((stage = 'correction') = (returns_to is not null))
 );
 create index cases_county_stage on cases (county_code, stage);
+create index cases_queue on cases (green desc, deadline_at asc nulls last, id);
 create index cases_project on cases (project_id);
 
 -- Periods a case spent in correction: the clock stops for them.
@@ -176,6 +183,9 @@ create table ledger_items (
     county_code text not null references counties (code),
     stage text not null,
     opened_at timestamptz not null,
+    -- the last day the item may stay open (the domain's clearing rule, fixed at opening: a
+    -- correction strikes the item off and a new one opens on the answer, so no pause runs inside)
+    due_on date not null,
     cleared_at timestamptz,
     outcome text,
     -- the status last recorded by the sweeper, so each change is alerted once

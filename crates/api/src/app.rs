@@ -21,7 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{config::Config, db, health, problem::Problem};
+use crate::{clock::Clock, config::Config, db, health, problem::Problem};
 
 /// The header that carries each request's id, set here when the client sends none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,6 +34,8 @@ pub struct AppState {
     pub db: PgPool,
     /// The configuration, read once at start.
     pub config: Arc<Config>,
+    /// Where "now" comes from.
+    pub clock: Clock,
 }
 
 /// The whole HTTP surface, without a listener: tests call it with `oneshot`.
@@ -43,6 +45,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .nest("/api/v1", crate::workflow::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -166,6 +169,7 @@ impl Application {
         let state = AppState {
             db,
             config: Arc::new(config),
+            clock: Clock::system(),
         };
         Ok(Self {
             listener,

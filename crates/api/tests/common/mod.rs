@@ -47,6 +47,7 @@ pub fn state_with(pool: PgPool, database_url: &str) -> AppState {
     AppState {
         db: pool,
         config: Arc::new(test_config(database_url)),
+        clock: landuse_api::clock::Clock::system(),
     }
 }
 
@@ -151,4 +152,174 @@ pub fn signal(pid: u32, name: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+/// An app over a fresh, seeded database with a user and token for each role: officers of
+/// 汉滨区 (610902) and of 汉阴县 (610921), a planner, a reviewer, a leader, an admin, a gis client.
+pub struct TestApp {
+    /// The router.
+    pub router: axum::Router,
+    /// The pool.
+    pub db: PgPool,
+    /// The clock, for moving time.
+    pub clock: landuse_api::clock::Clock,
+    /// Tokens by name: officer, officer2, planner, reviewer, leader, admin, gis.
+    pub tokens: std::collections::HashMap<&'static str, String>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: axum::http::HeaderMap,
+    /// Body as JSON (Null when empty or not JSON).
+    pub json: serde_json::Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Answer {
+    /// The ETag header.
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Builds the app over `pool`, seeds and creates the users.
+    pub async fn new(pool: PgPool) -> Self {
+        let mut conn = pool.acquire().await.unwrap();
+        landuse_api::admin::seed(&mut conn).await.unwrap();
+        let mut tokens = std::collections::HashMap::new();
+        for (name, role, counties) in [
+            ("officer", "officer", vec!["610902".to_owned()]),
+            ("officer2", "officer", vec!["610921".to_owned()]),
+            ("planner", "planner", vec![]),
+            ("reviewer", "reviewer", vec![]),
+            ("leader", "leader", vec![]),
+            ("admin", "admin", vec![]),
+            ("gis", "gis", vec![]),
+        ] {
+            landuse_api::admin::add_user(&mut conn, name, role, &counties)
+                .await
+                .unwrap();
+            tokens.insert(
+                name,
+                landuse_api::admin::issue_token(&mut conn, name, "test", None)
+                    .await
+                    .unwrap(),
+            );
+        }
+        drop(conn);
+        let clock = landuse_api::clock::Clock::system();
+        let state = AppState {
+            db: pool.clone(),
+            config: Arc::new(test_config("postgres://unused/none")),
+            clock: clock.clone(),
+        };
+        Self {
+            router: landuse_api::app::app(state),
+            db: pool,
+            clock,
+            tokens,
+        }
+    }
+
+    /// Sends a request as `who` (a key of `tokens`, or "" for none).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        who: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder().method(method).uri(path);
+        if let Some(token) = self.tokens.get(who) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                axum::body::Body::from(serde_json::to_vec(&json).unwrap())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Answer {
+            status,
+            headers,
+            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            text,
+        }
+    }
+
+    /// Registers a project in 汉滨区 and returns its id.
+    pub async fn project(&self, key: bool) -> String {
+        let answer = self
+            .send(
+                "POST",
+                "/api/v1/projects",
+                "officer",
+                Some(serde_json::json!({
+                    "name": if key { "安康机场连接线" } else { "汉滨区标准化厂房" },
+                    "county_code": "610902",
+                    "level": if key { "provincial" } else { "county" },
+                    "category": if key { "infrastructure" } else { "industry" },
+                    "sector": if key { "transport" } else { "other" },
+                    "on_key_list": key,
+                    "year": 2026
+                })),
+                &[],
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.json["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens a draft case for `project` and returns (id, etag).
+    pub async fn case(&self, project: &str) -> (String, String) {
+        let answer = self
+            .send(
+                "POST",
+                "/api/v1/cases",
+                "officer",
+                Some(serde_json::json!({ "project_id": project, "title": "一期用地" })),
+                &[],
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        (answer.json["id"].as_str().unwrap().to_owned(), answer.etag())
+    }
+
+    /// Takes `action` on case `id` as `who` with If-Match `etag`.
+    pub async fn act(&self, id: &str, who: &str, action: &str, etag: &str, reason: Option<&str>) -> Answer {
+        self.send(
+            "POST",
+            &format!("/api/v1/cases/{id}/transitions"),
+            who,
+            Some(serde_json::json!({ "action": action, "reason": reason })),
+            &[("if-match", etag)],
+        )
+        .await
+    }
 }
