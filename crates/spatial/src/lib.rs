@@ -7,5 +7,6 @@ pub mod coordfile;
 pub mod crs;
 pub mod geojson_in;
 pub mod geojson_out;
+pub mod store;
 pub mod validate;
 pub mod wkb_io;
