@@ -22,6 +22,7 @@
 //! | [`project`] | project attributes the rules depend on |
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
+//! | [`start_rate`] | key-project start rates per quarter and county |
 
 pub mod calendar;
 pub mod check;
@@ -34,5 +35,6 @@ pub mod project;
 pub mod reason;
 pub mod role;
 pub mod stage;
+pub mod start_rate;
 pub mod transition;
 pub mod units;
