@@ -117,6 +117,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LANDUSE_BODY_LIMIT", default_value_t = 20 * 1024 * 1024)]
     pub body_limit: usize,
 
+    /// Most polygon vertices the parcels of one case may have.
+    #[arg(long, env = "LANDUSE_MAX_PARCEL_VERTICES", default_value_t = 200_000)]
+    pub max_parcel_vertices: usize,
+
     /// Longest a request may take before it is answered with 503, in seconds.
     #[arg(long, env = "LANDUSE_REQUEST_TIMEOUT_S", default_value_t = 60)]
     pub request_timeout_s: u64,

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod guarantees;
+pub mod parcels;
 pub mod projects;
 
 use axum::{
@@ -27,5 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/{id}/facts", post(cases::record_facts))
         .route("/cases/{id}/green-channel", post(cases::green_channel))
         .route("/cases/{id}/history", get(cases::history))
+        .route(
+            "/cases/{id}/parcels",
+            get(parcels::download).put(parcels::upload).post(parcels::upload),
+        )
         .route("/ledger", get(cases::ledger))
 }

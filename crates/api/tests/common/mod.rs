@@ -36,6 +36,7 @@ pub fn test_config(database_url: &str) -> Config {
         serve: ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: 20 * 1024 * 1024,
+            max_parcel_vertices: 200_000,
             request_timeout_s: 30,
             shutdown_grace_s: 10,
         },
@@ -270,6 +271,45 @@ impl TestApp {
             headers,
             json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
             text,
+        }
+    }
+
+    /// Sends a raw body with a content type as `who`.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        who: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type);
+        if let Some(token) = self.tokens.get(who) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(axum::body::Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
