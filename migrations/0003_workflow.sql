@@ -55,7 +55,7 @@ create table projects (
     version bigint not null default 1,
     constraint projects_level_known check (level in ('national', 'provincial', 'municipal', 'county')),
     constraint projects_category_known check (category in ('infrastructure', 'industry', 'livelihood')),
-    constraint projects_sector_known check (sector in ('energy', 'transport', 'water', 'military', 'mining', 'other'))
+    constraint projects_sector_known check (sector in ('energy', 'transport', 'water', 'military', 'industry', 'livelihood', 'other'))
 );
 create index projects_county on projects (county_code);
 
@@ -152,8 +152,12 @@ create table checks (
     case_id uuid not null references cases (id),
     run_at timestamptz not null,
     run_by uuid references users (id),
+    -- the case result now, after any dismissals
     result text not null,
+    -- the immutable measurement and verdict report (spatial CheckReport)
     report jsonb not null,
+    -- what the transition rules read (domain CheckSummary), recomputed on dismissal
+    summary jsonb not null default '{}',
     stale boolean not null default false,
     confirmed_at timestamptz,
     confirmed_by uuid references users (id)
@@ -164,6 +168,8 @@ create table check_hits (
     id uuid primary key,
     check_id uuid not null references checks (id),
     layer_kind text not null,
+    -- position of the hit among its layer's hits in the report
+    hit_index integer not null,
     layer_version_id uuid,
     feature_id bigint,
     overlap_m2 double precision not null,

@@ -252,12 +252,12 @@ struct LatestCheck {
     result: String,
     stale: bool,
     confirmed_at: Option<DateTime<Utc>>,
-    report: Value,
+    summary: Value,
 }
 
 async fn latest_check(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<LatestCheck>, ApiError> {
     sqlx::query_as::<_, LatestCheck>(
-        "select id, result, stale, confirmed_at, report from checks where case_id = $1
+        "select id, result, stale, confirmed_at, summary from checks where case_id = $1
           order by run_at desc, id desc limit 1",
     )
     .bind(case_id)
@@ -295,7 +295,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         Some(c) if c.stale => CheckFacts::Stale,
         Some(c) if c.confirmed_at.is_none() => CheckFacts::Unconfirmed,
         Some(c) => {
-            let summary: CheckSummary = serde_json::from_value(c.report["summary"].clone())
+            let summary: CheckSummary = serde_json::from_value(c.summary)
                 .map_err(|e| ApiError::internal("reading the check summary", e))?;
             CheckFacts::Confirmed(summary)
         }

@@ -2,6 +2,7 @@
 //! the ledger.
 
 pub mod cases;
+pub mod checks;
 pub mod guarantees;
 pub mod parcels;
 pub mod projects;
@@ -32,5 +33,9 @@ pub fn routes() -> Router<AppState> {
             "/cases/{id}/parcels",
             get(parcels::download).put(parcels::upload).post(parcels::upload),
         )
+        .route("/cases/{id}/checks", get(checks::list_checks).post(checks::run_check))
+        .route("/cases/{id}/checks/{check_id}", get(checks::get_check))
+        .route("/cases/{id}/checks/{check_id}/confirm", post(checks::confirm))
+        .route("/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss", post(checks::dismiss))
         .route("/ledger", get(cases::ledger))
 }

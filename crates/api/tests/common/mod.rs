@@ -363,3 +363,54 @@ impl TestApp {
         .await
     }
 }
+
+/// A GeoJSON square of `side` degrees with its south-west corner at (lon, lat).
+pub fn square(lon: f64, lat: f64, side: f64) -> serde_json::Value {
+    serde_json::json!({
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + side, lat], [lon + side, lat + side], [lon, lat + side], [lon, lat]]]
+    })
+}
+
+/// Imports a layer of `kind` for the whole city (610900) with the given geometries and
+/// properties.
+pub async fn import_layer(pool: &PgPool, kind: &str, features: Vec<(serde_json::Value, serde_json::Value)>) {
+    let collection = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": features.into_iter().map(|(geometry, properties)| serde_json::json!({
+            "type": "Feature", "properties": properties, "geometry": geometry
+        })).collect::<Vec<_>>()
+    });
+    let bytes = serde_json::to_vec(&collection).unwrap();
+    landuse_spatial::store::import_reader(
+        pool,
+        landuse_domain::check::LayerKind::parse(kind).unwrap(),
+        landuse_domain::county::CountyCode::parse("610900").unwrap(),
+        &format!("{kind}.geojson"),
+        std::io::Cursor::new(bytes),
+        &landuse_spatial::store::ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+}
+
+/// Gives every control layer a current version with one feature far from (109.0, 32.7) — but an
+/// urban boundary around it — so a check of a small parcel there finds nothing and nothing is
+/// `not_checked`.
+pub async fn import_every_layer_far_away(pool: &PgPool) {
+    for kind in landuse_domain::check::LayerKind::all() {
+        let geometry = if kind.code() == "geohazard" {
+            serde_json::json!({ "type": "Point", "coordinates": [108.2, 33.6] })
+        } else if kind.code() == "urban_boundary" {
+            square(108.9, 32.6, 0.3)
+        } else {
+            square(108.2, 33.6, 0.01)
+        };
+        import_layer(
+            pool,
+            kind.code(),
+            vec![(geometry, serde_json::json!({ "name": "far", "DLBM": "0103" }))],
+        )
+        .await;
+    }
+}

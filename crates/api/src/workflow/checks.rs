@@ -1,0 +1,482 @@
+//! Spatial checks of a case: run against the current control layers, read, confirm, and dismiss
+//! a hit with a recorded reason (the case result is then decided again by the domain).
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::Response,
+    Json,
+};
+use chrono::{DateTime, Utc};
+use landuse_domain::{
+    check::{self, CaseContext, CheckInput, Dismissal, VerdictRules},
+    county::CountyCode,
+    project::{OutsideBoundaryUse, ProjectLevel, ProjectSector},
+    role::Role,
+    stage::Stage,
+    transition::CheckSummary,
+};
+use landuse_spatial::{
+    store::{self, CheckError, CheckReport},
+    wkb_io,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    cases::{append_event, begin, load_case, CaseRow},
+    parcels::{load_parcels, parcel_geometry},
+};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    http::{
+        error::ApiError,
+        etag::{etag_header, require_if_match},
+        idempotency::{IdempotencyKey, Reply},
+        json::JsonBody,
+    },
+};
+
+/// What a case declares for the verdict rules (the `declarations` of a case).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declarations {
+    /// The case is an activity on the allowed list of the red line and core zones.
+    #[serde(default)]
+    pub allowed_activity: bool,
+    /// The use that lets the project lie outside the urban boundary.
+    #[serde(default)]
+    pub outside_boundary_use: Option<OutsideBoundaryUse>,
+}
+
+impl Declarations {
+    /// Parses a case's declarations.
+    ///
+    /// # Errors
+    /// 422 naming the field.
+    pub fn parse(value: &Value) -> Result<Self, ApiError> {
+        serde_json::from_value(value.clone()).map_err(|e| {
+            ApiError::invalid(
+                "invalid-field",
+                "declarations",
+                format!("declarations: {e}; allowed: allowed_activity (bool), outside_boundary_use (linear_infrastructure, mining, special)"),
+            )
+        })
+    }
+}
+
+async fn case_context(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseContext, ApiError> {
+    let (level, sector): (String, String) = sqlx::query_as("select level, sector from projects where id = $1")
+        .bind(case.project_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("loading the project", e))?;
+    let declarations = Declarations::parse(&case.declarations)?;
+    Ok(CaseContext {
+        project_level: serde_json::from_value::<ProjectLevel>(json!(level)).ok(),
+        project_sector: serde_json::from_value::<ProjectSector>(json!(sector)).ok(),
+        declared_allowed_activity: declarations.allowed_activity,
+        outside_boundary_use: declarations.outside_boundary_use,
+        wholly_in_mineral_whitelist: false,
+    })
+}
+
+fn summary_of(report: &CheckReport, cultivated_land_found: bool) -> CheckSummary {
+    CheckSummary {
+        worst: report.result,
+        cultivated_land_found,
+        unchecked_layers: report.unchecked.clone(),
+    }
+}
+
+/// `POST /api/v1/cases/{id}/checks`: a planner runs the case's parcels against the current
+/// version of every control layer and stores the report.
+pub async fn run_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Planner], "run spatial checks")?;
+    let digest = [0u8; 32];
+    if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
+        return Ok(replay);
+    }
+    let now = state.clock.now();
+    let mut tx = begin(&state).await?;
+    let case = load_case(&mut tx, &caller, id, true).await?;
+    let rows = load_parcels(&mut tx, id).await?;
+    if rows.is_empty() {
+        return Err(ApiError::conflict("no-parcels", "the case has no parcels to check; upload them first"));
+    }
+    let parcels = rows.iter().map(parcel_geometry).collect::<Result<Vec<_>, _>>()?;
+    let county = CountyCode::parse(&case.county_code).map_err(|e| ApiError::internal("reading the county", e))?;
+    let context = case_context(&mut tx, &case).await?;
+    let rules = VerdictRules::default();
+    let report = store::check_footprint(&mut tx, county, &parcels, &context, &rules)
+        .await
+        .map_err(|e| match e {
+            CheckError::Geometry { .. } | CheckError::NoParcels => ApiError::conflict("invalid-parcels", e.to_string()),
+            CheckError::Database(db) => ApiError::db(db.doing, db.source),
+            other => ApiError::internal("running the check", other),
+        })?;
+    let verdict = check::evaluate(&report.input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
+    let summary = summary_of(&report, verdict.cultivated_land_found);
+    let check_id = Uuid::now_v7();
+    sqlx::query(
+        "insert into checks (id, case_id, run_at, run_by, result, report, summary)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(check_id)
+    .bind(id)
+    .bind(now)
+    .bind(caller.user_id)
+    .bind(report.result.code())
+    .bind(serde_json::to_value(&report).map_err(|e| ApiError::internal("storing the report", e))?)
+    .bind(serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| ApiError::db("storing the check", e))?;
+    store_hits(&mut tx, check_id, &report).await?;
+    let stage = case.state()?.stage();
+    append_event(
+        &mut tx,
+        id,
+        now,
+        &caller,
+        "check_run",
+        (Some(stage), Some(stage)),
+        None,
+        json!({ "check_id": check_id, "result": report.result }),
+    )
+    .await?;
+    let version = bump(&mut tx, id, now).await?;
+    let view = check_view(&mut tx, id, check_id).await?;
+    let location = HeaderValue::from_str(&format!("/api/v1/cases/{id}/checks/{check_id}"))
+        .map_err(|e| ApiError::internal("location", e))?;
+    let reply = Reply::new(StatusCode::CREATED, view)
+        .header(header::LOCATION, location)
+        .header(header::ETAG, etag_header(version));
+    idem.finish(tx, &state.db, &caller, &digest, reply).await
+}
+
+async fn bump(conn: &mut PgConnection, case_id: Uuid, now: DateTime<Utc>) -> Result<i64, ApiError> {
+    sqlx::query_scalar("update cases set version = version + 1, updated_at = $2 where id = $1 returning version")
+        .bind(case_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("updating the case", e))
+}
+
+async fn store_hits(conn: &mut PgConnection, check_id: Uuid, report: &CheckReport) -> Result<(), ApiError> {
+    for layer in &report.layers {
+        for (index, hit) in layer.hits.iter().enumerate() {
+            let wkb = match &hit.geometry {
+                Some(g) => {
+                    let geometry = geo_types::Geometry::<f64>::try_from(g.clone())
+                        .map_err(|e| ApiError::internal("reading an overlap", e))?;
+                    Some(wkb_io::to_wkb(&geometry).map_err(|e| ApiError::internal("encoding an overlap", e))?)
+                }
+                None => None,
+            };
+            sqlx::query(
+                "insert into check_hits (id, check_id, layer_kind, hit_index, layer_version_id, feature_id,
+                                         overlap_m2, attributes, geom)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, st_geomfromwkb($9, 4490))",
+            )
+            .bind(Uuid::now_v7())
+            .bind(check_id)
+            .bind(layer.kind.code())
+            .bind(i32::try_from(index).unwrap_or(i32::MAX))
+            .bind(hit.version_id)
+            .bind(hit.feature_id)
+            .bind(hit.overlap.m2)
+            .bind(&hit.attributes)
+            .bind(wkb)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| ApiError::db("storing a hit", e))?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CheckRow {
+    id: Uuid,
+    run_at: DateTime<Utc>,
+    run_by: Option<Uuid>,
+    result: String,
+    report: Value,
+    summary: Value,
+    stale: bool,
+    confirmed_at: Option<DateTime<Utc>>,
+    confirmed_by: Option<Uuid>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct HitRow {
+    id: Uuid,
+    layer_kind: String,
+    hit_index: i32,
+    dismissed_at: Option<DateTime<Utc>>,
+    dismissed_by: Option<Uuid>,
+    dismiss_reason: Option<String>,
+}
+
+async fn load_check(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> Result<CheckRow, ApiError> {
+    sqlx::query_as::<_, CheckRow>(
+        "select id, run_at, run_by, result, report, summary, stale, confirmed_at, confirmed_by
+           from checks where id = $1 and case_id = $2",
+    )
+    .bind(check_id)
+    .bind(case_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the check", e))?
+    .ok_or(ApiError::NotFound("check"))
+}
+
+/// The report with each hit's id and dismissal beside it.
+async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> Result<Value, ApiError> {
+    let row = load_check(conn, case_id, check_id).await?;
+    let hits = sqlx::query_as::<_, HitRow>(
+        "select id, layer_kind, hit_index, dismissed_at, dismissed_by, dismiss_reason
+           from check_hits where check_id = $1",
+    )
+    .bind(check_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the hits", e))?;
+    let mut report = row.report;
+    if let Some(layers) = report.get_mut("layers").and_then(Value::as_array_mut) {
+        for layer in layers {
+            let kind = layer["kind"].as_str().unwrap_or_default().to_owned();
+            if let Some(layer_hits) = layer.get_mut("hits").and_then(Value::as_array_mut) {
+                for (index, hit) in layer_hits.iter_mut().enumerate() {
+                    if let Some(stored) = hits
+                        .iter()
+                        .find(|h| h.layer_kind == kind && usize::try_from(h.hit_index).ok() == Some(index))
+                    {
+                        hit["id"] = json!(stored.id);
+                        hit["dismissal"] = stored.dismissed_at.map_or(Value::Null, |at| {
+                            json!({ "at": at, "by": stored.dismissed_by, "reason": stored.dismiss_reason })
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(json!({
+        "id": row.id,
+        "case_id": case_id,
+        "run_at": row.run_at,
+        "run_by": row.run_by,
+        "result": row.result,
+        "summary": row.summary,
+        "stale": row.stale,
+        "confirmed_at": row.confirmed_at,
+        "confirmed_by": row.confirmed_by,
+        "report": report,
+    }))
+}
+
+type CheckListRow = (Uuid, DateTime<Utc>, String, bool, Option<DateTime<Utc>>);
+
+/// `GET /api/v1/cases/{id}/checks`: the case's checks, newest first.
+pub async fn list_checks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.db.acquire().await.map_err(|e| ApiError::db("connecting", e))?;
+    load_case(&mut conn, &caller, id, false).await?;
+    let rows: Vec<CheckListRow> = sqlx::query_as(
+        "select id, run_at, result, stale, confirmed_at from checks where case_id = $1 order by run_at desc, id desc",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("listing checks", e))?;
+    Ok(Json(json!(rows
+        .into_iter()
+        .map(|(check_id, run_at, result, stale, confirmed_at)| json!({
+            "id": check_id, "run_at": run_at, "result": result, "stale": stale,
+            "confirmed": confirmed_at.is_some(),
+            "href": format!("/api/v1/cases/{id}/checks/{check_id}"),
+        }))
+        .collect::<Vec<_>>())))
+}
+
+/// `GET /api/v1/cases/{id}/checks/{check_id}`: one report, with dismissals beside the hits.
+pub async fn get_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, check_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.db.acquire().await.map_err(|e| ApiError::db("connecting", e))?;
+    load_case(&mut conn, &caller, id, false).await?;
+    Ok(Json(check_view(&mut conn, id, check_id).await?))
+}
+
+/// `POST /api/v1/cases/{id}/checks/{check_id}/confirm`: a planner confirms the latest check,
+/// which the stage rules then rely on; a stale or superseded check cannot be confirmed.
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    Path((id, check_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Planner], "confirm spatial checks")?;
+    let digest = [1u8; 32];
+    if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
+        return Ok(replay);
+    }
+    let now = state.clock.now();
+    let mut tx = begin(&state).await?;
+    let case = load_case(&mut tx, &caller, id, true).await?;
+    require_if_match(&headers, case.version)?;
+    let check = load_check(&mut tx, id, check_id).await?;
+    if check.stale {
+        return Err(ApiError::conflict("check-stale", "a parcel changed after this check ran; run a new one"));
+    }
+    let latest: Uuid = sqlx::query_scalar("select id from checks where case_id = $1 order by run_at desc, id desc limit 1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| ApiError::db("finding the latest check", e))?;
+    if latest != check_id {
+        return Err(ApiError::conflict("check-superseded", "a newer check exists; confirm that one"));
+    }
+    if check.confirmed_at.is_some() {
+        return Err(ApiError::conflict("check-confirmed", "this check is already confirmed"));
+    }
+    sqlx::query("update checks set confirmed_at = $2, confirmed_by = $3 where id = $1")
+        .bind(check_id)
+        .bind(now)
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| ApiError::db("confirming the check", e))?;
+    let stage: Stage = case.state()?.stage();
+    append_event(&mut tx, id, now, &caller, "check_confirmed", (Some(stage), Some(stage)), None, json!({ "check_id": check_id }))
+        .await?;
+    let version = bump(&mut tx, id, now).await?;
+    let view = check_view(&mut tx, id, check_id).await?;
+    let reply = Reply::new(StatusCode::OK, view).header(header::ETAG, etag_header(version));
+    idem.finish(tx, &state.db, &caller, &digest, reply).await
+}
+
+/// The body of a dismissal.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DismissRequest {
+    /// Why the hit does not hold.
+    pub reason: String,
+}
+
+/// `POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss`: a planner dismisses one
+/// hit with a reason; the case result is decided again without it.
+pub async fn dismiss(
+    State(state): State<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    Path((id, check_id, hit_id)): Path<(Uuid, Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: JsonBody<DismissRequest>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let dismissal = Dismissal::record(&caller.actor(), &body.value.reason, now).map_err(|e| match e {
+        check::DismissalError::RoleMayNot(_) => ApiError::Forbidden(e.to_string()),
+        check::DismissalError::Reason(_) => ApiError::invalid("reason-required", "reason", e.to_string()),
+    })?;
+    if let Some(replay) = idem.replay(&state.db, &caller, &body.digest).await? {
+        return Ok(replay);
+    }
+    let mut tx = begin(&state).await?;
+    let case = load_case(&mut tx, &caller, id, true).await?;
+    require_if_match(&headers, case.version)?;
+    let check = load_check(&mut tx, id, check_id).await?;
+    if check.confirmed_at.is_some() {
+        return Err(ApiError::conflict("check-confirmed", "a confirmed check no longer changes; run a new one"));
+    }
+    let hit: Option<HitRow> = sqlx::query_as(
+        "select id, layer_kind, hit_index, dismissed_at, dismissed_by, dismiss_reason
+           from check_hits where id = $1 and check_id = $2",
+    )
+    .bind(hit_id)
+    .bind(check_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| ApiError::db("loading the hit", e))?;
+    let hit = hit.ok_or(ApiError::NotFound("hit"))?;
+    if hit.dismissed_at.is_some() {
+        return Err(ApiError::conflict("hit-dismissed", "this hit is already dismissed"));
+    }
+    sqlx::query("update check_hits set dismissed_at = $2, dismissed_by = $3, dismiss_reason = $4 where id = $1")
+        .bind(hit_id)
+        .bind(dismissal.at)
+        .bind(dismissal.by)
+        .bind(dismissal.reason.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| ApiError::db("recording the dismissal", e))?;
+    let (result, summary) = redecide(&mut tx, &check).await?;
+    sqlx::query("update checks set result = $2, summary = $3 where id = $1")
+        .bind(check_id)
+        .bind(result.code())
+        .bind(serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| ApiError::db("storing the new result", e))?;
+    let stage = case.state()?.stage();
+    append_event(
+        &mut tx,
+        id,
+        now,
+        &caller,
+        "hit_dismissed",
+        (Some(stage), Some(stage)),
+        Some(dismissal.reason.as_str()),
+        json!({ "check_id": check_id, "hit_id": hit_id, "layer": hit.layer_kind, "result_after": result }),
+    )
+    .await?;
+    let version = bump(&mut tx, id, now).await?;
+    let view = check_view(&mut tx, id, check_id).await?;
+    let reply = Reply::new(StatusCode::OK, view).header(header::ETAG, etag_header(version));
+    idem.finish(tx, &state.db, &caller, &body.digest, reply).await
+}
+
+/// Decides the check again from its stored input with every recorded dismissal applied.
+async fn redecide(
+    conn: &mut PgConnection,
+    check: &CheckRow,
+) -> Result<(check::LayerResult, CheckSummary), ApiError> {
+    let report: CheckReport =
+        serde_json::from_value(check.report.clone()).map_err(|e| ApiError::internal("reading the report", e))?;
+    let dismissed: Vec<(String, i32)> =
+        sqlx::query_as("select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null")
+            .bind(check.id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| ApiError::db("loading dismissals", e))?;
+    let mut input: CheckInput = report.input.clone();
+    for figures in &mut input.layers {
+        for (index, hit) in figures.hits.iter_mut().enumerate() {
+            if dismissed
+                .iter()
+                .any(|(kind, i)| kind == figures.kind.code() && usize::try_from(*i).ok() == Some(index))
+            {
+                hit.dismissed = true;
+            }
+        }
+    }
+    let verdict = check::evaluate(&input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
+    let summary = CheckSummary::from(&verdict);
+    Ok((verdict.result, summary))
+}
