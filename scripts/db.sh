@@ -15,7 +15,8 @@ pgbin=/usr/lib/postgresql/15/bin
 pg_major=15
 
 as_pg() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /, so the postgres user is never asked to enter a folder it cannot reach.
+  if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 cluster_home() {
