@@ -5,7 +5,8 @@
 # checkout sits where that user cannot go (under /root, mode 700), it lives in
 # /var/tmp/landuse-pg-<hash of the checkout path>/ instead; `scripts/db.sh status` says where.
 # It listens on 127.0.0.1:$LANDUSE_PG_PORT (default 55432) and on a socket of its own, so a system
-# PostgreSQL on 5432 is never touched.
+# PostgreSQL on 5432 is never touched. LANDUSE_PG_HOME puts the cluster elsewhere (the set-up's
+# own tests use it).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +21,9 @@ as_pg() {
 }
 
 cluster_home() {
-  if [[ $(id -u) -ne 0 ]] || runuser -u postgres -- test -x "$root" 2>/dev/null; then
+  if [[ -n ${LANDUSE_PG_HOME:-} ]]; then
+    echo "$LANDUSE_PG_HOME"
+  elif [[ $(id -u) -ne 0 ]] || runuser -u postgres -- test -x "$root" 2>/dev/null; then
     echo "$root/.data"
   else
     echo "/var/tmp/landuse-pg-$(printf '%s' "$root" | sha1sum | cut -c1-12)"
