@@ -11,5 +11,6 @@ pub mod db;
 pub mod health;
 pub mod http;
 pub mod problem;
+pub mod quota;
 pub mod telemetry;
 pub mod workflow;
