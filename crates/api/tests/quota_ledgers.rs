@@ -854,7 +854,8 @@ async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f
         }]
     });
     sqlx::query(
-        "insert into checks (id, case_id, run_at, result, report, confirmed_at) values ($1, $2, $3, $4, $5, $3)",
+        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
+         values ($1, $2, $3, $4, $5, $5->'summary', $3)",
     )
     .bind(Uuid::now_v7())
     .bind(case)
@@ -970,4 +971,78 @@ async fn a_case_without_cultivated_land_needs_quota_but_no_offset(pool: PgPool) 
     )
     .unwrap();
     assert_eq!(event.to, Stage::Supply);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_dismissed_cultivated_hit_is_left_out_of_what_must_be_locked(pool: PgPool) {
+    use landuse_domain::{
+        check::{CheckInput, Dlbm, Hit, LayerFigures, LayerKind, VerdictRules},
+        units::SquareMetres,
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    fixture(&mut conn).await;
+    let case = case_in(&mut conn, "610902", false, "conversion").await;
+    let m2 = |v: f64| SquareMetres::new(v).unwrap();
+    let hit = |id: &str, overlap: f64, dlbm| Hit {
+        feature_id: id.into(),
+        parcel_area: m2(10_000.0),
+        overlap: m2(overlap),
+        dismissed: false,
+        dlbm: Some(dlbm),
+    };
+    let input = CheckInput {
+        case_area: m2(10_000.0),
+        layers: vec![LayerFigures {
+            kind: LayerKind::CultivatedLand,
+            checked: true,
+            hits: vec![
+                hit("1", 1200.0, Dlbm::Paddy),
+                hit("2", 800.0, Dlbm::Dry),
+                hit("3", 500.0, Dlbm::Paddy),
+            ],
+        }],
+        context: landuse_domain::check::CaseContext::default(),
+    };
+    let check = Uuid::now_v7();
+    let report = json!({ "input": input, "rules": VerdictRules::default(), "layers": [] });
+    sqlx::query("insert into checks (id, case_id, run_at, result, report, confirmed_at) values ($1, $2, $3, 'needs_offset', $4, $3)")
+        .bind(check)
+        .bind(case)
+        .bind(now())
+        .bind(report)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        offsets::needs_from_check(&mut conn, case, mu(10.0))
+            .await
+            .unwrap(),
+        needs(2500.0, 1700.0, 10.0)
+    );
+    sqlx::query(
+        "insert into check_hits (id, check_id, layer_kind, hit_index, overlap_m2, dismissed_at, dismiss_reason)
+         values ($1, $2, 'cultivated_land', 2, 500, $3, 'survey shows a road')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(check)
+    .bind(now())
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        offsets::needs_from_check(&mut conn, case, mu(10.0))
+            .await
+            .unwrap(),
+        needs(2000.0, 1200.0, 10.0),
+        "the dismissed 500 m² of paddy no longer needs an offset"
+    );
+    sqlx::query("update checks set stale = true where id = $1")
+        .bind(check)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert!(matches!(
+        offsets::needs_from_check(&mut conn, case, mu(10.0)).await,
+        Err(OffsetError::CheckNotConfirmed("stale"))
+    ));
 }

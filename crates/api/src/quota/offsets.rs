@@ -15,7 +15,12 @@
 //! registration order, so concurrent locks serialise instead of double-spending.
 
 use chrono::{DateTime, Utc};
-use landuse_domain::{check::CultivatedSplit, county::CountyCode, role::Role, stage::Stage};
+use landuse_domain::{
+    check::{self, CheckInput, CultivatedSplit, LayerKind, VerdictRules},
+    county::CountyCode,
+    role::Role,
+    stage::Stage,
+};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -604,9 +609,10 @@ pub async fn register(
 /// that land produces (which the check cannot measure: the reviewer states it from the land
 /// quality grading).
 ///
-/// The areas come from the cultivated-land layer of the latest check's report: the total of
-/// DLBM 0101, 0102 and 0103 as the cultivated area, 0101 as the paddy area. The check must be
-/// confirmed by a planner and not stale.
+/// The areas are the counted cultivated-land overlap of the latest check, decided again from
+/// the report's stored input with every planner's dismissal applied (as the workflow decides
+/// the check's result): the total of DLBM 0101, 0102 and 0103 as the cultivated area, 0101 as
+/// the paddy area. The check must be confirmed by a planner and not stale.
 ///
 /// # Errors
 /// [`OffsetError::CheckNotConfirmed`], [`OffsetError::NothingToLock`] when the check found no
@@ -616,20 +622,28 @@ pub async fn needs_from_check(
     case_id: Uuid,
     capacity_kg: Amount,
 ) -> Result<Quantities, OffsetError> {
-    let latest: Option<(bool, Option<DateTime<Utc>>, Value)> = sqlx::query_as(
-        "select stale, confirmed_at, report from checks where case_id = $1 order by run_at desc, id desc limit 1",
+    let latest: Option<(Uuid, bool, Option<DateTime<Utc>>, Value)> = sqlx::query_as(
+        "select id, stale, confirmed_at, report from checks where case_id = $1
+          order by run_at desc, id desc limit 1",
     )
     .bind(case_id)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db("reading the latest check"))?;
-    let report = match latest {
+    let (check_id, report) = match latest {
         None => return Err(OffsetError::CheckNotConfirmed("missing")),
-        Some((true, _, _)) => return Err(OffsetError::CheckNotConfirmed("stale")),
-        Some((false, None, _)) => return Err(OffsetError::CheckNotConfirmed("not confirmed")),
-        Some((false, Some(_), report)) => report,
+        Some((_, true, _, _)) => return Err(OffsetError::CheckNotConfirmed("stale")),
+        Some((_, false, None, _)) => return Err(OffsetError::CheckNotConfirmed("not confirmed")),
+        Some((id, false, Some(_), report)) => (id, report),
     };
-    let split = cultivated_split(&report).unwrap_or_default();
+    let dismissed: Vec<(String, i32)> = sqlx::query_as(
+        "select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null",
+    )
+    .bind(check_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("reading the check's dismissals"))?;
+    let split = cultivated_split(&report, &dismissed).unwrap_or_default();
     let area = Amount::round(split.total().value())?;
     if area.is_zero() {
         return Err(OffsetError::NothingToLock);
@@ -641,17 +655,35 @@ pub async fn needs_from_check(
     })
 }
 
-/// The counted cultivated area by DLBM in a stored check report: the `cultivated` member of
-/// the `cultivated_land` entry of its `layers` (at the top, or under `report`/`verdict` when a
-/// writer wraps it).
-pub fn cultivated_split(report: &Value) -> Option<CultivatedSplit> {
-    let layers = [
-        &report["layers"],
-        &report["report"]["layers"],
-        &report["verdict"]["layers"],
-    ]
-    .into_iter()
-    .find_map(Value::as_array)?;
+/// The counted cultivated area by DLBM of a stored check report (the spatial crate's
+/// `CheckReport`). When the report carries its `input` and `rules`, the verdict is decided
+/// again with the `dismissed` hits (layer code, index among that layer's hits) left out, so a
+/// planner's dismissal of a cultivated-land sliver lowers what must be locked; otherwise the
+/// `cultivated` member of the report's `cultivated_land` layer is read as stored.
+pub fn cultivated_split(report: &Value, dismissed: &[(String, i32)]) -> Option<CultivatedSplit> {
+    let input = serde_json::from_value::<CheckInput>(report["input"].clone());
+    let rules = serde_json::from_value::<VerdictRules>(report["rules"].clone());
+    if let (Ok(mut input), Ok(rules)) = (input, rules) {
+        for figures in &mut input.layers {
+            for (index, hit) in figures.hits.iter_mut().enumerate() {
+                if dismissed
+                    .iter()
+                    .any(|(kind, i)| kind == figures.kind.code() && usize::try_from(*i).ok() == Some(index))
+                {
+                    hit.dismissed = true;
+                }
+            }
+        }
+        if let Ok(verdict) = check::evaluate(&input, &rules) {
+            return Some(
+                verdict
+                    .layer(LayerKind::CultivatedLand)?
+                    .cultivated
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    let layers = report["layers"].as_array()?;
     let layer = layers.iter().find(|l| l["kind"] == "cultivated_land")?;
     serde_json::from_value(layer["cultivated"].clone()).ok()
 }
