@@ -17,6 +17,8 @@
 //! | [`clock`] | a stage's clock, stopped while the case is in correction |
 //! | [`limits`] | time limits per stage, deadlines and remaining working days |
 //! | [`clearing`] | the three-week clearing of ledger items and its alerts |
+//! | [`alerts`] | stage-deadline alerts, the kinds of alert, and who is told |
+//! | [`dispatch`] | the weekly dispatch: when it is taken, its table per county and stage |
 //! | [`green`] | the green channel, queue order and advance use |
 //! | [`check`] | spatial-check verdicts from overlap figures |
 //! | [`project`] | project attributes the rules depend on |
@@ -24,11 +26,13 @@
 //! | [`units`] | areas in m², mu and hectares |
 //! | [`start_rate`] | key-project start rates per quarter and county |
 
+pub mod alerts;
 pub mod calendar;
 pub mod check;
 pub mod clearing;
 pub mod clock;
 pub mod county;
+pub mod dispatch;
 pub mod green;
 pub mod limits;
 pub mod project;
