@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", crate::workflow::routes())
+        .merge(crate::timers::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -153,6 +154,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    state: AppState,
 }
 
 impl Application {
@@ -173,9 +175,15 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: app(state),
+            router: app(state.clone()),
             grace,
+            state,
         })
+    }
+
+    /// The state the router serves with: the sweeper shares its pool and clock.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The address actually bound.

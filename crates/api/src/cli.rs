@@ -5,7 +5,8 @@ use clap::{Parser, Subcommand};
 use crate::{
     admin,
     app::{shutdown_signal, Application},
-    config::{Config, DatabaseArgs, LogFormat, ServeArgs},
+    clock::Clock,
+    config::{Config, DatabaseArgs, LogFormat, ServeArgs, TimerArgs},
     db,
 };
 
@@ -39,6 +40,22 @@ pub enum Command {
         /// The HTTP side.
         #[command(flatten)]
         serve: ServeArgs,
+        /// The sweeper running beside it.
+        #[command(flatten)]
+        timers: TimerArgs,
+    },
+    /// Raise due alerts, deliver webhooks and take the weekly dispatch snapshot: every
+    /// interval until SIGTERM or SIGINT, or once with `--once` (for cron).
+    Sweep {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The sweeper.
+        #[command(flatten)]
+        timers: TimerArgs,
+        /// Sweep and deliver once, print what was done as JSON, and exit.
+        #[arg(long)]
+        once: bool,
     },
     /// Apply the migrations that are not yet applied.
     Migrate {
@@ -112,13 +129,47 @@ pub enum TokenCommand {
 /// Whatever the command failed with, for `main` to print.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { database, serve } => {
+        Command::Serve {
+            database,
+            serve,
+            timers,
+        } => {
+            let settings = crate::timers::TimerSettings::from_args(&timers)?;
             let config = Config { database, serve };
-            tracing::info!(?config, "starting");
+            tracing::info!(?config, ?timers, "starting");
             let app = Application::build(config).await?;
+            if let Some(start) = timers.clock_start {
+                tracing::warn!(%start, "LANDUSE_CLOCK_START is set: the clock is not the system's (testing and drills only)");
+                app.state().clock.set(start);
+            }
+            let sweeper = crate::timers::spawn(app.state().db.clone(), app.state().clock.clone(), settings);
             let addr = app.local_addr()?;
             tracing::info!(%addr, "listening");
-            app.run_until(shutdown_signal()).await
+            let served = app.run_until(shutdown_signal()).await;
+            if let Some(sweeper) = sweeper {
+                sweeper.stop().await;
+            }
+            served
+        }
+        Command::Sweep {
+            database,
+            timers,
+            once,
+        } => {
+            let settings = crate::timers::TimerSettings::from_args(&timers)?;
+            let pool = db::lazy_pool(&database)?;
+            let clock = timers.clock_start.map_or_else(Clock::system, Clock::starting_at);
+            if once {
+                let report = crate::timers::run_once(&pool, &clock, &settings).await?;
+                println!("{}", serde_json::to_string(&report)?);
+                return Ok(());
+            }
+            let Some(sweeper) = crate::timers::spawn(pool, clock, settings) else {
+                anyhow::bail!("LANDUSE_SWEEP_INTERVAL_S is 0: give an interval, or --once");
+            };
+            shutdown_signal().await;
+            sweeper.stop().await;
+            Ok(())
         }
         Command::Migrate { database } => {
             let pool = db::lazy_pool(&database)?;

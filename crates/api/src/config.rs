@@ -130,6 +130,51 @@ pub struct ServeArgs {
     pub shutdown_grace_s: u64,
 }
 
+/// Options of the sweeper that raises alerts, delivers them and takes the weekly dispatch
+/// snapshot: `landuse serve` runs it in the background, `landuse sweep` on its own.
+///
+/// These sit beside [`ServeArgs`] rather than inside it so that a `landuse sweep` run from cron
+/// takes the same flags and variables as the server.
+#[derive(Debug, Clone, Args)]
+pub struct TimerArgs {
+    /// Seconds between sweeps; 0 runs no sweeper in this process.
+    #[arg(long, env = "LANDUSE_SWEEP_INTERVAL_S", default_value_t = 60)]
+    pub sweep_interval_s: u64,
+
+    /// Webhooks every alert is posted to (repeat the flag, or separate with commas).
+    #[arg(long = "webhook-url", env = "LANDUSE_WEBHOOK_URLS", value_delimiter = ',')]
+    pub webhook_urls: Vec<reqwest::Url>,
+
+    /// The key of the HMAC-SHA256 signature on each webhook request; required with webhooks.
+    #[arg(long, env = "LANDUSE_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<Secret>,
+
+    /// Failed attempts after which a webhook delivery is dead-lettered.
+    #[arg(long, env = "LANDUSE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    pub webhook_max_attempts: u32,
+
+    /// Wait before the first retry, in seconds; it doubles with each further failure.
+    #[arg(long, env = "LANDUSE_WEBHOOK_BACKOFF_S", default_value_t = 30)]
+    pub webhook_backoff_s: u64,
+
+    /// Longest a webhook may take to answer, in seconds.
+    #[arg(long, env = "LANDUSE_WEBHOOK_TIMEOUT_S", default_value_t = 10)]
+    pub webhook_timeout_s: u64,
+
+    /// Day of the weekly dispatch snapshot (mon … sun), Asia/Shanghai.
+    #[arg(long, env = "LANDUSE_DISPATCH_DAY", default_value = "mon")]
+    pub dispatch_day: String,
+
+    /// Time of day of the weekly dispatch snapshot (HH:MM), Asia/Shanghai.
+    #[arg(long, env = "LANDUSE_DISPATCH_TIME", default_value = "09:00")]
+    pub dispatch_time: String,
+
+    /// Testing and drill aid: start the service's clock at this RFC 3339 instant instead of
+    /// the system time (it runs on from there). Never set it in production.
+    #[arg(long, env = "LANDUSE_CLOCK_START")]
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Everything `landuse serve` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {

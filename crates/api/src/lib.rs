@@ -13,4 +13,5 @@ pub mod http;
 pub mod problem;
 pub mod quota;
 pub mod telemetry;
+pub mod timers;
 pub mod workflow;

@@ -1,0 +1,640 @@
+//! The weekly dispatch (调度): taken by the sweeper when the scheduled instant has passed,
+//! stored, listed at `GET /api/v1/dispatch`, and read at `GET /api/v1/dispatch/{id}` as JSON,
+//! CSV or .xlsx (`?format=` or `Accept`). Officers see their counties' rows; reviewers,
+//! leaders and admins see all.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use landuse_domain::{
+    calendar::BUREAU_OFFSET,
+    clearing::{ClearingRules, DispatchCounts, LedgerItem},
+    dispatch::{county_totals, dispatch_rows, DispatchItem, DispatchRow, DispatchSchedule},
+    role::Role,
+    stage::Stage,
+};
+use rust_xlsxwriter::{Format, Workbook};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    sweep::{pauses, pauses_since},
+    TimerError,
+};
+use crate::{app::AppState, auth::Caller, http::error::ApiError};
+
+/// The roles that read dispatch reports.
+const READERS: [Role; 4] = [Role::Officer, Role::Reviewer, Role::Leader, Role::Admin];
+
+/// The media type of an .xlsx file.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[derive(Debug, sqlx::FromRow)]
+struct ItemRow {
+    county_code: String,
+    stage: String,
+    green: bool,
+    opened_at: DateTime<Utc>,
+    cleared_at: Option<DateTime<Utc>>,
+    pause_from: Vec<DateTime<Utc>>,
+    pause_to: Vec<Option<DateTime<Utc>>>,
+}
+
+/// Takes the snapshot of the latest scheduled instant at or before `now`, unless it exists.
+/// The figures are those at the scheduled instant, however late the sweep comes.
+///
+/// # Errors
+/// Database failures.
+pub async fn take_due(
+    tx: &mut PgConnection,
+    schedule: &DispatchSchedule,
+    rules: &ClearingRules,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, TimerError> {
+    let period = schedule.period_ending(schedule.latest_at(now));
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query(
+        "insert into dispatch_snapshots (id, period_start, period_end, taken_at) values ($1, $2, $3, $4)
+         on conflict (period_end) do nothing",
+    )
+    .bind(id)
+    .bind(period.start)
+    .bind(period.end)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(TimerError::db("storing the dispatch snapshot"))?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let sql = format!(
+        "select li.county_code, li.stage, c.green, li.opened_at, li.cleared_at, {}
+           from ledger_items li join cases c on c.id = li.case_id
+          where li.opened_at < $2 and (li.cleared_at is null or li.cleared_at >= $1)",
+        pauses_since("li.case_id", "li.opened_at")
+    );
+    let rows: Vec<ItemRow> = sqlx::query_as(&sql)
+        .bind(period.start)
+        .bind(period.end)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(TimerError::db("loading the ledger for the dispatch"))?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let stage = Stage::parse(&row.stage).map_err(|e| TimerError::Corrupt {
+            what: "ledger stage",
+            detail: e.to_string(),
+        })?;
+        let item = LedgerItem {
+            opened_at: row.opened_at,
+            cleared_at: row.cleared_at,
+            pauses: pauses(&row.pause_from, &row.pause_to)?,
+        };
+        items.push((stage, item));
+    }
+    let table = dispatch_rows(
+        rows.iter().zip(&items).map(|(row, (stage, item))| DispatchItem {
+            county_code: &row.county_code,
+            stage: *stage,
+            green: row.green,
+            item,
+        }),
+        &period,
+        rules,
+    );
+    for row in &table {
+        sqlx::query(
+            "insert into dispatch_rows (snapshot_id, county_code, stage, opened, cleared, still_open,
+                                        due_soon, overdue, green_open)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(&row.county_code)
+        .bind(row.stage.code())
+        .bind(count(row.counts.opened))
+        .bind(count(row.counts.cleared))
+        .bind(count(row.counts.still_open))
+        .bind(count(row.counts.due_soon))
+        .bind(count(row.counts.overdue))
+        .bind(count(row.green_open))
+        .execute(&mut *tx)
+        .await
+        .map_err(TimerError::db("storing a dispatch row"))?;
+    }
+    tracing::info!(snapshot = %id, period_end = %period.end, rows = table.len(), "dispatch snapshot taken");
+    Ok(Some(id))
+}
+
+fn count(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn uncount(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// One snapshot in the list.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct SnapshotSummary {
+    /// Id.
+    pub id: Uuid,
+    /// The week counted starts here.
+    pub period_start: DateTime<Utc>,
+    /// The scheduled instant the snapshot describes.
+    pub period_end: DateTime<Utc>,
+    /// When the sweeper took it.
+    pub taken_at: DateTime<Utc>,
+    /// Items opened in the week (the caller's counties).
+    pub opened: i64,
+    /// Items struck off in the week.
+    pub cleared: i64,
+    /// Items open at the snapshot.
+    pub still_open: i64,
+    /// Of those, due soon.
+    pub due_soon: i64,
+    /// Of those, overdue.
+    pub overdue: i64,
+    /// Counties (of the caller's) with an overdue item: not cleared to zero.
+    pub counties_not_cleared: i64,
+}
+
+/// `GET /api/v1/dispatch`: the snapshots, newest first, with their totals.
+#[tracing::instrument(skip_all, fields(user = %caller.name))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&READERS, "read dispatch reports")?;
+    let rows: Vec<SnapshotSummary> = sqlx::query_as(
+        "select s.id, s.period_start, s.period_end, s.taken_at,
+                coalesce(sum(r.opened), 0)::bigint as opened,
+                coalesce(sum(r.cleared), 0)::bigint as cleared,
+                coalesce(sum(r.still_open), 0)::bigint as still_open,
+                coalesce(sum(r.due_soon), 0)::bigint as due_soon,
+                coalesce(sum(r.overdue), 0)::bigint as overdue,
+                count(distinct r.county_code) filter (where r.overdue > 0) as counties_not_cleared
+           from dispatch_snapshots s
+           left join dispatch_rows r on r.snapshot_id = s.id and ($1::text[] is null or r.county_code = any($1))
+          group by s.id
+          order by s.period_end desc
+          limit 200",
+    )
+    .bind(caller.county_filter())
+    .fetch_all(&state.db)
+    .await
+    .map_err(|e| ApiError::db("listing dispatch snapshots", e))?;
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|s| {
+            let href = format!("/api/v1/dispatch/{}", s.id);
+            let mut value = serde_json::to_value(&s).unwrap_or_default();
+            value["href"] = href.into();
+            value
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+/// One line of a report: a county and stage, or a county's total (`stage` absent).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLine {
+    /// County code.
+    pub county_code: String,
+    /// County name.
+    pub county_name: String,
+    /// The stage; `None` on a county's total line.
+    pub stage: Option<Stage>,
+    /// The counts.
+    #[serde(flatten)]
+    pub counts: DispatchCounts,
+    /// Of the still-open items, those on the green channel.
+    pub green_open: u32,
+    /// `green_open / still_open`, absent when nothing is open.
+    pub green_share: Option<f64>,
+    /// No overdue item.
+    pub cleared_to_zero: bool,
+}
+
+/// A stored snapshot as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchReport {
+    /// Id.
+    pub id: Uuid,
+    /// The week counted starts here.
+    pub period_start: DateTime<Utc>,
+    /// The scheduled instant the snapshot describes.
+    pub period_end: DateTime<Utc>,
+    /// When it was taken.
+    pub taken_at: DateTime<Utc>,
+    /// One line per county and stage with anything to report.
+    pub rows: Vec<ReportLine>,
+    /// One line per county (all the caller sees, even those with nothing open).
+    pub counties: Vec<ReportLine>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct StoredRow {
+    county_code: String,
+    stage: String,
+    opened: i32,
+    cleared: i32,
+    still_open: i32,
+    due_soon: i32,
+    overdue: i32,
+    green_open: i32,
+}
+
+/// Loads a snapshot with the rows of the counties the caller sees.
+///
+/// # Errors
+/// 404 when there is no such snapshot; database failures.
+pub async fn load_report(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<DispatchReport, ApiError> {
+    let head: Option<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> =
+        sqlx::query_as("select period_start, period_end, taken_at from dispatch_snapshots where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| ApiError::db("loading the dispatch snapshot", e))?;
+    let (period_start, period_end, taken_at) = head.ok_or(ApiError::NotFound("dispatch snapshot"))?;
+    let filter = caller.county_filter();
+    let stored: Vec<StoredRow> = sqlx::query_as(
+        "select county_code, stage, opened, cleared, still_open, due_soon, overdue, green_open
+           from dispatch_rows where snapshot_id = $1 and ($2::text[] is null or county_code = any($2))",
+    )
+    .bind(id)
+    .bind(&filter)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the dispatch rows", e))?;
+    let counties: Vec<(String, String)> = sqlx::query_as(
+        "select code, name from counties where ($1::text[] is null or code = any($1)) order by code",
+    )
+    .bind(&filter)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the counties", e))?;
+    let mut rows = Vec::with_capacity(stored.len());
+    for row in stored {
+        let stage = Stage::parse(&row.stage).map_err(|e| ApiError::internal("reading a dispatch row", e))?;
+        rows.push(DispatchRow {
+            county_code: row.county_code,
+            stage,
+            counts: DispatchCounts {
+                opened: uncount(row.opened),
+                cleared: uncount(row.cleared),
+                still_open: uncount(row.still_open),
+                due_soon: uncount(row.due_soon),
+                overdue: uncount(row.overdue),
+            },
+            green_open: uncount(row.green_open),
+        });
+    }
+    rows.sort_by(|a, b| (&a.county_code, a.stage).cmp(&(&b.county_code, b.stage)));
+    let name_of = |code: &str| {
+        counties
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default()
+    };
+    let totals = county_totals(&rows, counties.iter().map(|(code, _)| code.as_str()));
+    Ok(DispatchReport {
+        id,
+        period_start,
+        period_end,
+        taken_at,
+        rows: rows
+            .iter()
+            .map(|r| ReportLine {
+                county_name: name_of(&r.county_code),
+                county_code: r.county_code.clone(),
+                stage: Some(r.stage),
+                counts: r.counts,
+                green_open: r.green_open,
+                green_share: r.green_share(),
+                cleared_to_zero: r.counts.cleared_to_zero(),
+            })
+            .collect(),
+        counties: totals
+            .iter()
+            .map(|t| ReportLine {
+                county_name: name_of(&t.county_code),
+                county_code: t.county_code.clone(),
+                stage: None,
+                counts: t.counts,
+                green_open: t.green_open,
+                green_share: t.green_share(),
+                cleared_to_zero: t.cleared_to_zero(),
+            })
+            .collect(),
+    })
+}
+
+/// The formats a report is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// `application/json`.
+    Json,
+    /// `text/csv` (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese names).
+    Csv,
+    /// An .xlsx workbook.
+    Xlsx,
+}
+
+/// Query parameters of `GET /api/v1/dispatch/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    pub format: Option<String>,
+}
+
+/// The format asked for by `?format=`, else by `Accept`, else JSON.
+///
+/// # Errors
+/// 422 for an unknown `format`.
+pub fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<ReportFormat, ApiError> {
+    match format {
+        Some("json") => return Ok(ReportFormat::Json),
+        Some("csv") => return Ok(ReportFormat::Csv),
+        Some("xlsx") => return Ok(ReportFormat::Xlsx),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid-parameter",
+                "format",
+                format!("format must be json, csv or xlsx, not {other:?}"),
+            ))
+        }
+        None => {}
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Ok(if accept.contains(XLSX) {
+        ReportFormat::Xlsx
+    } else if accept.contains("text/csv") {
+        ReportFormat::Csv
+    } else {
+        ReportFormat::Json
+    })
+}
+
+/// `GET /api/v1/dispatch/{id}`: one snapshot as JSON, CSV or .xlsx.
+#[tracing::instrument(skip_all, fields(user = %caller.name, %id))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Query(query): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require(&READERS, "read dispatch reports")?;
+    let format = negotiate(query.format.as_deref(), &headers)?;
+    let mut conn = state
+        .db
+        .acquire()
+        .await
+        .map_err(|e| ApiError::db("connecting", e))?;
+    let report = load_report(&mut conn, &caller, id).await?;
+    let stem = format!(
+        "dispatch-{}",
+        report.period_end.with_timezone(&BUREAU_OFFSET).format("%Y-%m-%d")
+    );
+    let attachment = |ext: &str| {
+        HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{ext}\""))
+            .unwrap_or(HeaderValue::from_static("attachment"))
+    };
+    Ok(match format {
+        ReportFormat::Json => Json(report).into_response(),
+        ReportFormat::Csv => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (header::CONTENT_DISPOSITION, attachment("csv")),
+            ],
+            to_csv(&report),
+        )
+            .into_response(),
+        ReportFormat::Xlsx => {
+            let bytes = to_xlsx(&report).map_err(|e| ApiError::internal("writing the spreadsheet", e))?;
+            (
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static(XLSX)),
+                    (header::CONTENT_DISPOSITION, attachment("xlsx")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+    })
+}
+
+/// The lines in reading order: each county's stage lines, then its total line.
+fn lines(report: &DispatchReport) -> Vec<&ReportLine> {
+    let mut out = Vec::with_capacity(report.rows.len() + report.counties.len());
+    for county in &report.counties {
+        out.extend(report.rows.iter().filter(|r| r.county_code == county.county_code));
+        out.push(county);
+    }
+    out
+}
+
+fn local(instant: DateTime<Utc>) -> String {
+    instant
+        .with_timezone(&BUREAU_OFFSET)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The report as CSV: a header, then each county's stage lines and its total line (`stage`
+/// is `all` there). Times are Asia/Shanghai.
+pub fn to_csv(report: &DispatchReport) -> String {
+    let mut out = String::from('\u{feff}');
+    out.push_str(
+        "period_start,period_end,county_code,county_name,stage,opened,cleared,still_open,due_soon,overdue,\
+         green_open,green_share,cleared_to_zero\r\n",
+    );
+    let (start, end) = (local(report.period_start), local(report.period_end));
+    for line in lines(report) {
+        let c = &line.counts;
+        let fields = [
+            start.clone(),
+            end.clone(),
+            line.county_code.clone(),
+            csv_field(&line.county_name),
+            line.stage.map_or("all", Stage::code).to_owned(),
+            c.opened.to_string(),
+            c.cleared.to_string(),
+            c.still_open.to_string(),
+            c.due_soon.to_string(),
+            c.overdue.to_string(),
+            line.green_open.to_string(),
+            line.green_share.map(|s| format!("{s:.4}")).unwrap_or_default(),
+            line.cleared_to_zero.to_string(),
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The column headings of the spreadsheet, in the office's words.
+pub const XLSX_HEADINGS: [&str; 11] = [
+    "县（市、区）代码",
+    "县（市、区）",
+    "阶段",
+    "本周新增",
+    "本周销号",
+    "在办",
+    "即将到期",
+    "逾期",
+    "绿色通道在办",
+    "绿色通道占比",
+    "清零",
+];
+
+/// The report as an .xlsx workbook: sheet 调度 with each county's stage lines and its total
+/// (合计) line, and sheet 清零 with one line per county.
+///
+/// # Errors
+/// When the writer fails.
+pub fn to_xlsx(report: &DispatchReport) -> Result<Vec<u8>, TimerError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let percent = Format::new().set_num_format("0.0%");
+    let title = format!(
+        "三周清零调度表  {} 至 {}（北京时间）",
+        local(report.period_start),
+        local(report.period_end)
+    );
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("调度")?;
+    sheet.write_string_with_format(0, 0, &title, &bold)?;
+    for (col, heading) in (0u16..).zip(XLSX_HEADINGS) {
+        sheet.write_string_with_format(2, col, heading, &bold)?;
+    }
+    sheet.set_column_width(1, 14)?;
+    sheet.set_column_width(2, 18)?;
+    for (row, line) in (3u32..).zip(lines(report)) {
+        let c = &line.counts;
+        sheet.write_string(row, 0, &line.county_code)?;
+        sheet.write_string(row, 1, &line.county_name)?;
+        sheet.write_string(row, 2, line.stage.map_or("合计", Stage::name_zh))?;
+        for (col, n) in (3u16..).zip([
+            c.opened,
+            c.cleared,
+            c.still_open,
+            c.due_soon,
+            c.overdue,
+            line.green_open,
+        ]) {
+            sheet.write_number(row, col, f64::from(n))?;
+        }
+        if let Some(share) = line.green_share {
+            sheet.write_number_with_format(row, 9, share, &percent)?;
+        }
+        sheet.write_string(row, 10, if line.cleared_to_zero { "是" } else { "否" })?;
+    }
+    let summary = workbook.add_worksheet();
+    summary.set_name("清零")?;
+    summary.write_string_with_format(0, 0, &title, &bold)?;
+    for (col, heading) in (0u16..).zip([
+        "县（市、区）代码",
+        "县（市、区）",
+        "在办",
+        "即将到期",
+        "逾期",
+        "清零",
+    ]) {
+        summary.write_string_with_format(2, col, heading, &bold)?;
+    }
+    summary.set_column_width(1, 14)?;
+    for (row, county) in (3u32..).zip(&report.counties) {
+        let c = &county.counts;
+        summary.write_string(row, 0, &county.county_code)?;
+        summary.write_string(row, 1, &county.county_name)?;
+        for (col, n) in (2u16..).zip([c.still_open, c.due_soon, c.overdue]) {
+            summary.write_number(row, col, f64::from(n))?;
+        }
+        summary.write_string(row, 5, if county.cleared_to_zero { "是" } else { "否" })?;
+    }
+    Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn line(county: &str, stage: Option<Stage>, overdue: u32) -> ReportLine {
+        ReportLine {
+            county_code: county.to_owned(),
+            county_name: "汉滨区".to_owned(),
+            stage,
+            counts: DispatchCounts {
+                opened: 2,
+                cleared: 1,
+                still_open: 2,
+                due_soon: 0,
+                overdue,
+            },
+            green_open: 1,
+            green_share: Some(0.5),
+            cleared_to_zero: overdue == 0,
+        }
+    }
+
+    #[test]
+    fn the_csv_lists_each_countys_stages_then_its_total() {
+        let at = DateTime::parse_from_rfc3339("2026-03-09T09:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let report = DispatchReport {
+            id: Uuid::nil(),
+            period_start: at - chrono::TimeDelta::days(7),
+            period_end: at,
+            taken_at: at,
+            rows: vec![line("610902", Some(Stage::Accepted), 1)],
+            counties: vec![line("610902", None, 1), line("610921", None, 0)],
+        };
+        let csv = to_csv(&report);
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with(
+            "2026-03-02 09:00,2026-03-09 09:00,610902,汉滨区,accepted,2,1,2,0,1,1,0.5000,false"
+        ));
+        assert!(lines[2].contains(",all,"));
+        assert!(lines[3].ends_with(",true"));
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn a_format_is_chosen_by_parameter_then_by_accept() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(negotiate(None, &headers).unwrap(), ReportFormat::Json);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/csv"));
+        assert_eq!(negotiate(None, &headers).unwrap(), ReportFormat::Csv);
+        assert_eq!(negotiate(Some("xlsx"), &headers).unwrap(), ReportFormat::Xlsx);
+        assert!(negotiate(Some("pdf"), &headers).is_err());
+    }
+}
