@@ -47,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .nest("/api/v1", crate::workflow::routes())
         .merge(crate::timers::routes())
+        .nest("/ogc", crate::ogc::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(

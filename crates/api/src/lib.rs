@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod http;
+pub mod ogc;
 pub mod problem;
 pub mod quota;
 pub mod telemetry;

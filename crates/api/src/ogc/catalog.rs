@@ -1,0 +1,734 @@
+//! The collections: one per control-layer kind with a current version (its current versions of
+//! every jurisdiction together), each older version by its own id, the parcels of the cases the
+//! caller may see, and the overlap geometries of check reports.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::{
+    crs::{OgcCrs, CRS84_URI},
+    error::OgcError,
+    links::{ExternalBase, Link},
+    params::KeyKind,
+    GEOJSON, JSON, SCHEMA_JSON,
+};
+use crate::{auth::Caller, http::error::ApiError};
+
+/// The id of the parcels collection.
+pub const PARCELS: &str = "parcels";
+/// The id of the check-overlaps collection.
+pub const OVERLAPS: &str = "check_overlaps";
+
+/// The OGC relation of a collection's queryables.
+pub const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+
+/// One stored version of a control layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionInfo {
+    /// The version's id.
+    pub id: Uuid,
+    /// Layer kind code.
+    pub kind: String,
+    /// The kind's Chinese name.
+    pub kind_name: String,
+    /// Jurisdiction (6-digit code).
+    pub jurisdiction: String,
+    /// Number within kind and jurisdiction.
+    pub version_no: i32,
+    /// Whether it is current.
+    pub is_current: bool,
+    /// Features stored (set when the import commits, so exact for every visible version).
+    pub feature_count: i32,
+    /// When it was imported.
+    pub imported_at: DateTime<Utc>,
+    /// When a newer version replaced it.
+    pub superseded_at: Option<DateTime<Utc>>,
+    /// The source file's name.
+    pub source_name: String,
+}
+
+impl VersionInfo {
+    /// The id of this version's own collection: `permanent_farmland_610900_v3`.
+    pub fn collection_id(&self) -> String {
+        format!("{}_{}_v{}", self.kind, self.jurisdiction, self.version_no)
+    }
+
+    fn to_json(&self, base: &ExternalBase) -> Value {
+        json!({
+            "id": self.id,
+            "collection": self.collection_id(),
+            "href": base.ogc(&format!("/collections/{}", self.collection_id())),
+            "jurisdiction": self.jurisdiction,
+            "version_no": self.version_no,
+            "is_current": self.is_current,
+            "feature_count": self.feature_count,
+            "imported_at": self.imported_at,
+            "superseded_at": self.superseded_at,
+            "source_name": self.source_name,
+        })
+    }
+}
+
+/// Where a collection's features come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The current versions of one layer kind.
+    Layer {
+        /// The kind code.
+        kind: String,
+        /// Its current versions, one per jurisdiction.
+        versions: Vec<VersionInfo>,
+    },
+    /// One version, current or not.
+    Version(VersionInfo),
+    /// Case parcels.
+    Parcels,
+    /// Overlap geometries of check reports.
+    Overlaps,
+}
+
+/// The JSON Schema type of a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyType {
+    /// Text.
+    String,
+    /// A UUID (text).
+    Uuid,
+    /// A whole number.
+    Integer,
+    /// A number.
+    Number,
+    /// True or false.
+    Boolean,
+    /// An RFC 3339 instant.
+    DateTime,
+    /// A JSON object (written as text by most desktop clients).
+    Object,
+}
+
+impl PropertyType {
+    fn schema(self) -> Value {
+        match self {
+            PropertyType::String => json!({ "type": "string" }),
+            PropertyType::Uuid => json!({ "type": "string", "format": "uuid" }),
+            PropertyType::Integer => json!({ "type": "integer" }),
+            PropertyType::Number => json!({ "type": "number" }),
+            PropertyType::Boolean => json!({ "type": "boolean" }),
+            PropertyType::DateTime => json!({ "type": "string", "format": "date-time" }),
+            PropertyType::Object => json!({ "type": "object" }),
+        }
+    }
+
+    fn from_code(code: &str) -> Self {
+        match code {
+            "integer" => PropertyType::Integer,
+            "number" => PropertyType::Number,
+            "boolean" => PropertyType::Boolean,
+            _ => PropertyType::String,
+        }
+    }
+}
+
+/// One property of a collection's features.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// Its name in `properties`.
+    pub name: String,
+    /// Its type.
+    pub kind: PropertyType,
+    /// What it is.
+    pub title: String,
+    /// Whether `name=value` filters by it.
+    pub queryable: bool,
+}
+
+fn fixed(list: &[(&str, PropertyType, &str, bool)]) -> Vec<Property> {
+    list.iter()
+        .map(|(name, kind, title, queryable)| Property {
+            name: (*name).to_owned(),
+            kind: *kind,
+            title: (*title).to_owned(),
+            queryable: *queryable,
+        })
+        .collect()
+}
+
+/// The properties of parcel features (written by `sql/parcel_filtered.sql`).
+pub fn parcel_properties() -> Vec<Property> {
+    use PropertyType as T;
+    fixed(&[
+        ("case_id", T::Uuid, "报批件 case", true),
+        ("case_title", T::String, "报批件名称 case title", false),
+        ("county_code", T::String, "县（市、区）代码 county code", true),
+        ("stage", T::String, "办理阶段 stage", true),
+        ("seq", T::Integer, "地块序号 parcel number in the case", true),
+        ("name", T::String, "地块名称 parcel name", true),
+        (
+            "area_m2",
+            T::Number,
+            "面积（平方米，CGCS2000 椭球面）area in m²",
+            false,
+        ),
+        ("area_mu", T::Number, "面积（亩）area in mu", false),
+        ("area_ha", T::Number, "面积（公顷）area in ha", false),
+        (
+            "planar_area_m2",
+            T::Number,
+            "高斯投影面积（平方米）planar Gauss–Krüger area",
+            false,
+        ),
+        (
+            "stated_area_m2",
+            T::Number,
+            "坐标文件申报面积（平方米）stated area",
+            false,
+        ),
+        (
+            "zone",
+            T::Integer,
+            "3度带带号 Gauss–Krüger zone of the source file",
+            true,
+        ),
+        ("source", T::String, "来源 geojson or coordinate_file", true),
+        ("created_at", T::DateTime, "上传时间 when uploaded", false),
+    ])
+}
+
+/// The properties of check-overlap features (written by `sql/overlap_filtered.sql`).
+pub fn overlap_properties() -> Vec<Property> {
+    use PropertyType as T;
+    fixed(&[
+        ("check_id", T::Uuid, "核查报告 check report", true),
+        ("case_id", T::Uuid, "报批件 case", true),
+        ("county_code", T::String, "县（市、区）代码 county code", true),
+        ("layer_kind", T::String, "管控图层 control layer kind", true),
+        ("layer_version_id", T::Uuid, "图层版本 layer version used", true),
+        (
+            "layer_feature_id",
+            T::Integer,
+            "压盖要素 touched layer feature",
+            false,
+        ),
+        ("overlap_m2", T::Number, "压盖面积（平方米）overlap in m²", false),
+        ("overlap_mu", T::Number, "压盖面积（亩）overlap in mu", false),
+        ("dismissed", T::Boolean, "已排除 dismissed by a planner", true),
+        (
+            "dismiss_reason",
+            T::String,
+            "排除理由 why it was dismissed",
+            false,
+        ),
+        ("check_result", T::String, "核查结论 the report's result", true),
+        (
+            "check_stale",
+            T::Boolean,
+            "已过期 the parcels changed since",
+            false,
+        ),
+        ("run_at", T::DateTime, "核查时间 when the check ran", false),
+        (
+            "feature_attributes",
+            T::Object,
+            "压盖要素属性 attributes of the touched feature",
+            false,
+        ),
+    ])
+}
+
+/// The fixed properties of layer features; the source attributes follow them.
+pub fn layer_fixed_properties() -> Vec<Property> {
+    use PropertyType as T;
+    fixed(&[
+        ("source_id", T::String, "源数据标识 id in the imported file", true),
+        ("layer_version", T::Uuid, "图层版本 layer version", true),
+    ])
+}
+
+/// A collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    /// Its id in URLs.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Where its features come from.
+    pub source: Source,
+}
+
+impl Collection {
+    fn parcels() -> Self {
+        Self {
+            id: PARCELS.to_owned(),
+            title: "用地报批地块 Case parcels".to_owned(),
+            description: "The parcels of every case the caller may see (county officers: their own counties). Filter one case with case_id=…".to_owned(),
+            source: Source::Parcels,
+        }
+    }
+
+    fn overlaps() -> Self {
+        Self {
+            id: OVERLAPS.to_owned(),
+            title: "核查压盖 Check overlaps".to_owned(),
+            description: "The overlap of a case's parcels with each touched control-layer feature, from every check report the caller may see. Filter one report with check_id=…".to_owned(),
+            source: Source::Overlaps,
+        }
+    }
+
+    fn layer(kind: String, kind_name: &str, versions: Vec<VersionInfo>) -> Self {
+        let jurisdictions: Vec<String> = versions
+            .iter()
+            .map(|v| format!("{} v{}", v.jurisdiction, v.version_no))
+            .collect();
+        Self {
+            id: kind.clone(),
+            title: format!("{kind_name} {kind}"),
+            description: format!(
+                "The current version of control layer {kind} for every jurisdiction ({}). Older versions are collections of their own, listed under layer.versions.",
+                jurisdictions.join(", ")
+            ),
+            source: Source::Layer { kind, versions },
+        }
+    }
+
+    fn version(version: VersionInfo) -> Self {
+        Self {
+            id: version.collection_id(),
+            title: format!(
+                "{} {} {} v{}",
+                version.kind_name, version.kind, version.jurisdiction, version.version_no
+            ),
+            description: format!(
+                "Version {} of control layer {} for {}, imported {} from {}{}.",
+                version.version_no,
+                version.kind,
+                version.jurisdiction,
+                version.imported_at.format("%Y-%m-%d"),
+                version.source_name,
+                if version.is_current {
+                    " (current)".to_owned()
+                } else {
+                    version
+                        .superseded_at
+                        .map(|t| format!(", superseded {}", t.format("%Y-%m-%d")))
+                        .unwrap_or_default()
+                }
+            ),
+            source: Source::Version(version),
+        }
+    }
+
+    /// How features are keyed.
+    pub fn key_kind(&self) -> KeyKind {
+        match self.source {
+            Source::Layer { .. } | Source::Version(_) => KeyKind::Int,
+            Source::Parcels | Source::Overlaps => KeyKind::Uuid,
+        }
+    }
+
+    /// The property `datetime` filters on, when the collection has a time.
+    pub fn temporal_property(&self) -> Option<&'static str> {
+        match self.source {
+            Source::Parcels => Some("created_at"),
+            Source::Overlaps => Some("run_at"),
+            Source::Layer { .. } | Source::Version(_) => None,
+        }
+    }
+
+    /// The layer versions whose features the collection holds (empty for the others).
+    pub fn version_ids(&self) -> Vec<Uuid> {
+        match &self.source {
+            Source::Layer { versions, .. } => versions.iter().map(|v| v.id).collect(),
+            Source::Version(v) => vec![v.id],
+            Source::Parcels | Source::Overlaps => Vec::new(),
+        }
+    }
+
+    /// The exact feature count of an unfiltered layer collection, from the versions' stored
+    /// counts (a count over a million-feature layer on every first page would cost seconds).
+    pub fn stored_count(&self) -> Option<i64> {
+        match &self.source {
+            Source::Layer { versions, .. } => Some(versions.iter().map(|v| i64::from(v.feature_count)).sum()),
+            Source::Version(v) => Some(i64::from(v.feature_count)),
+            Source::Parcels | Source::Overlaps => None,
+        }
+    }
+
+    /// The collection's properties: fixed ones, and for layers the source attributes found in
+    /// a sample of the features.
+    pub async fn properties(&self, conn: &mut PgConnection) -> Result<Vec<Property>, OgcError> {
+        match self.source {
+            Source::Parcels => Ok(parcel_properties()),
+            Source::Overlaps => Ok(overlap_properties()),
+            Source::Layer { .. } | Source::Version(_) => {
+                let mut out = layer_fixed_properties();
+                for (name, kind) in sampled_attributes(conn, &self.version_ids()).await? {
+                    if !out.iter().any(|p| p.name == name) {
+                        out.push(Property {
+                            title: format!("源数据属性 source attribute {name}"),
+                            name,
+                            kind: PropertyType::from_code(&kind),
+                            queryable: true,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.kind, k.name_zh, v.jurisdiction, v.version_no, v.is_current, \
+     v.feature_count, v.imported_at, v.superseded_at, v.source_name";
+
+fn version_from_row(row: &sqlx::postgres::PgRow) -> Result<VersionInfo, sqlx::Error> {
+    Ok(VersionInfo {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        kind_name: row.try_get(2)?,
+        jurisdiction: row.try_get(3)?,
+        version_no: row.try_get(4)?,
+        is_current: row.try_get(5)?,
+        feature_count: row.try_get(6)?,
+        imported_at: row.try_get(7)?,
+        superseded_at: row.try_get(8)?,
+        source_name: row.try_get(9)?,
+    })
+}
+
+async fn versions_where(
+    conn: &mut PgConnection,
+    condition: &str,
+    bind: impl FnOnce(
+        sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Vec<VersionInfo>, OgcError> {
+    let sql = format!(
+        "select {VERSION_COLUMNS} from layer_versions v join layer_kinds k on k.code = v.kind \
+         where {condition} order by v.kind, v.jurisdiction, v.version_no desc"
+    );
+    let rows = bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("loading layer versions", e))?;
+    rows.iter()
+        .map(version_from_row)
+        .collect::<Result<_, _>>()
+        .map_err(|e| OgcError::Api(ApiError::db("reading a layer version", e)))
+}
+
+/// Every collection: the layer kinds that have a current version, then parcels and overlaps.
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<Collection>, OgcError> {
+    let current = versions_where(conn, "v.is_current", |q| q).await?;
+    let mut groups: Vec<Vec<VersionInfo>> = Vec::new();
+    for version in current {
+        match groups.last_mut() {
+            Some(group) if group.first().is_some_and(|v| v.kind == version.kind) => group.push(version),
+            _ => groups.push(vec![version]),
+        }
+    }
+    let mut out: Vec<Collection> = groups
+        .into_iter()
+        .filter_map(|versions| {
+            let first = versions.first()?;
+            let (kind, name) = (first.kind.clone(), first.kind_name.clone());
+            Some(Collection::layer(kind, &name, versions))
+        })
+        .collect();
+    out.push(Collection::parcels());
+    out.push(Collection::overlaps());
+    Ok(out)
+}
+
+/// Reads a version collection id: `{kind}_{jurisdiction}_v{n}`.
+fn parse_version_id(id: &str) -> Option<(&str, &str, i32)> {
+    let (rest, number) = id.rsplit_once("_v")?;
+    let number = number.parse::<i32>().ok().filter(|n| *n > 0)?;
+    let (kind, jurisdiction) = rest.rsplit_once('_')?;
+    let ok = jurisdiction.len() == 6 && jurisdiction.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some((kind, jurisdiction, number))
+}
+
+/// Finds a collection by id: `parcels`, `check_overlaps`, a layer kind with a current version,
+/// a version collection `{kind}_{jurisdiction}_v{n}`, or a layer version's UUID.
+///
+/// # Errors
+/// 404 when nothing has that id.
+pub async fn find(conn: &mut PgConnection, id: &str) -> Result<Collection, OgcError> {
+    match id {
+        PARCELS => return Ok(Collection::parcels()),
+        OVERLAPS => return Ok(Collection::overlaps()),
+        _ => {}
+    }
+    if let Ok(version_id) = Uuid::parse_str(id) {
+        let found = versions_where(conn, "v.id = $1", |q| q.bind(version_id)).await?;
+        return found
+            .into_iter()
+            .next()
+            .map(Collection::version)
+            .ok_or(OgcError::Api(ApiError::NotFound("collection")));
+    }
+    let owned = id.to_owned();
+    let current = versions_where(conn, "v.is_current and v.kind = $1", |q| q.bind(owned)).await?;
+    if let Some(first) = current.first() {
+        let name = first.kind_name.clone();
+        return Ok(Collection::layer(id.to_owned(), &name, current));
+    }
+    if let Some((kind, jurisdiction, number)) = parse_version_id(id) {
+        let (kind, jurisdiction) = (kind.to_owned(), jurisdiction.to_owned());
+        let found = versions_where(
+            conn,
+            "v.kind = $1 and v.jurisdiction = $2 and v.version_no = $3",
+            |q| q.bind(kind).bind(jurisdiction).bind(number),
+        )
+        .await?;
+        if let Some(version) = found.into_iter().next() {
+            return Ok(Collection::version(version));
+        }
+    }
+    Err(OgcError::Api(ApiError::NotFound("collection")))
+}
+
+/// The attribute names of a sample of the versions' features (the first 1000), with a JSON
+/// type each: `integer`, `number`, `boolean` when every sampled value is one, else `string`.
+async fn sampled_attributes(
+    conn: &mut PgConnection,
+    versions: &[Uuid],
+) -> Result<Vec<(String, String)>, OgcError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select e.key,
+                case when not bool_or(jsonb_typeof(e.value) <> 'null') then 'string'
+                     when bool_and(jsonb_typeof(e.value) = 'null'
+                                   or (jsonb_typeof(e.value) = 'number' and e.value::text ~ '^-?[0-9]+$')) then 'integer'
+                     when bool_and(jsonb_typeof(e.value) in ('number', 'null')) then 'number'
+                     when bool_and(jsonb_typeof(e.value) in ('boolean', 'null')) then 'boolean'
+                     else 'string' end
+           from (select attributes from layer_features where version_id = any($1) order by id limit 1000) f
+          cross join lateral jsonb_each(f.attributes) e
+          group by e.key
+          order by e.key",
+    )
+    .bind(versions)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("sampling layer attributes", e))?;
+    Ok(rows)
+}
+
+/// Whether any feature of the versions has attribute `name` (an exact check, for refusing an
+/// unknown filter; the sample may miss a rare attribute).
+pub async fn layer_has_attribute(
+    conn: &mut PgConnection,
+    versions: &[Uuid],
+    name: &str,
+) -> Result<bool, OgcError> {
+    sqlx::query_scalar(
+        "select exists (select 1 from layer_features where version_id = any($1) and attributes ? $2)",
+    )
+    .bind(versions)
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| OgcError::Api(ApiError::db("looking for a layer attribute", e)))
+}
+
+/// A collection's extent: the lon/lat box of what the caller may see, and the time span for
+/// collections with a time.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Extent {
+    /// West, south, east, north (CRS84).
+    pub bbox: Option<[f64; 4]>,
+    /// First and last instant.
+    pub interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Computes the extent of what `caller` sees of `collection`.
+pub async fn extent(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    collection: &Collection,
+) -> Result<Extent, OgcError> {
+    type Row = (
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let box_of = "st_xmin(e)::float8, st_ymin(e)::float8, st_xmax(e)::float8, st_ymax(e)::float8";
+    let sql = match collection.source {
+        Source::Layer { .. } | Source::Version(_) => format!(
+            "select {box_of}, null::timestamptz, null::timestamptz
+               from (select st_extent(geom) as e from layer_features where version_id = any($1)) t"
+        ),
+        Source::Parcels => format!(
+            "select {box_of}, t0, t1 from (
+                select st_extent(p.geom) as e, min(p.created_at) as t0, max(p.created_at) as t1
+                  from parcels p join cases c on c.id = p.case_id
+                 where $2::text[] is null or c.county_code = any($2)) t"
+        ),
+        Source::Overlaps => format!(
+            "select {box_of}, t0, t1 from (
+                select st_extent(h.geom) as e, min(k.run_at) as t0, max(k.run_at) as t1
+                  from check_hits h join checks k on k.id = h.check_id join cases c on c.id = k.case_id
+                 where h.geom is not null and ($2::text[] is null or c.county_code = any($2))) t"
+        ),
+    };
+    let row: Row = sqlx::query_as(&sql)
+        .bind(collection.version_ids())
+        .bind(caller.county_filter())
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("computing a collection's extent", e))?;
+    let bbox = match (row.0, row.1, row.2, row.3) {
+        (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
+        _ => None,
+    };
+    let interval = row.4.zip(row.5);
+    Ok(Extent { bbox, interval })
+}
+
+/// The metadata document of a collection (`/collections/{id}`, and each entry of
+/// `/collections`).
+pub fn metadata(
+    collection: &Collection,
+    extent: &Extent,
+    all_versions: Option<&[VersionInfo]>,
+    base: &ExternalBase,
+) -> Value {
+    let path = format!("/collections/{}", collection.id);
+    let links = vec![
+        Link::new(base.ogc(&path), "self", JSON, "This collection"),
+        Link::new(
+            base.ogc(&format!("{path}/items")),
+            "items",
+            GEOJSON,
+            "The features of this collection",
+        ),
+        Link::new(
+            base.ogc(&format!("{path}/schema")),
+            "describedby",
+            SCHEMA_JSON,
+            "The schema of the features' properties",
+        ),
+        Link::new(
+            base.ogc(&format!("{path}/queryables")),
+            REL_QUERYABLES,
+            SCHEMA_JSON,
+            "The properties features can be filtered by (name=value)",
+        ),
+    ];
+    let mut extent_json = Map::new();
+    if let Some(bbox) = extent.bbox {
+        extent_json.insert("spatial".to_owned(), json!({ "bbox": [bbox], "crs": CRS84_URI }));
+    }
+    if let Some((from, to)) = extent.interval {
+        extent_json.insert(
+            "temporal".to_owned(),
+            json!({
+                "interval": [[from, to]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+            }),
+        );
+    }
+    let mut doc = json!({
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "links": links,
+        "crs": OgcCrs::offered().iter().map(|c| c.uri()).collect::<Vec<_>>(),
+        "storageCrs": OgcCrs::STORAGE.uri(),
+    });
+    if !extent_json.is_empty() {
+        doc["extent"] = Value::Object(extent_json);
+    }
+    match &collection.source {
+        Source::Layer { kind, versions } => {
+            doc["layer"] = json!({
+                "kind": kind,
+                "current": versions.iter().map(|v| v.to_json(base)).collect::<Vec<_>>(),
+                "versions": all_versions.map(|all| all.iter().map(|v| v.to_json(base)).collect::<Vec<_>>()),
+            });
+        }
+        Source::Version(v) => {
+            doc["layer"] = json!({ "kind": v.kind, "version": v.to_json(base) });
+            if let Some(current) = doc["links"].as_array_mut() {
+                current.push(json!(Link::new(
+                    base.ogc(&format!("/collections/{}", v.kind)),
+                    "latest-version",
+                    JSON,
+                    "The current version of this layer",
+                )));
+            }
+        }
+        Source::Parcels | Source::Overlaps => {}
+    }
+    doc
+}
+
+/// Every version of a layer kind, newest first per jurisdiction.
+pub async fn versions_of_kind(conn: &mut PgConnection, kind: &str) -> Result<Vec<VersionInfo>, OgcError> {
+    let kind = kind.to_owned();
+    versions_where(conn, "v.kind = $1", |q| q.bind(kind)).await
+}
+
+/// A JSON Schema of the features' properties (`describedby`), or of the queryable ones only.
+pub fn properties_schema(
+    collection: &Collection,
+    properties: &[Property],
+    base: &ExternalBase,
+    queryables_only: bool,
+) -> Value {
+    let path = if queryables_only { "queryables" } else { "schema" };
+    let mut props = Map::new();
+    for p in properties.iter().filter(|p| p.queryable || !queryables_only) {
+        let mut schema = p.kind.schema();
+        schema["title"] = json!(p.title);
+        props.insert(p.name.clone(), schema);
+    }
+    let mut doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": base.ogc(&format!("/collections/{}/{path}", collection.id)),
+        "title": collection.title,
+        "type": "object",
+    });
+    if queryables_only {
+        doc["properties"] = Value::Object(props);
+        doc["additionalProperties"] = json!(false);
+    } else {
+        // The shape of a GeoJSON feature, so readers that build a field list from the schema
+        // (GDAL's OAPIF driver) find the attributes under `properties`.
+        doc["required"] = json!(["type", "geometry", "properties"]);
+        doc["properties"] = json!({
+            "type": { "type": "string", "enum": ["Feature"] },
+            "id": match collection.key_kind() {
+                KeyKind::Int => json!({ "type": "integer" }),
+                KeyKind::Uuid => json!({ "type": "string", "format": "uuid" }),
+            },
+            "geometry": { "type": ["object", "null"], "title": "GeoJSON geometry" },
+            "properties": { "type": "object", "properties": Value::Object(props) },
+        });
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_collection_ids_read_back_even_when_the_kind_has_underscores() {
+        assert_eq!(
+            parse_version_id("permanent_farmland_610900_v12"),
+            Some(("permanent_farmland", "610900", 12))
+        );
+        assert_eq!(parse_version_id("geohazard_61090_v1"), None);
+        assert_eq!(parse_version_id("geohazard_610900_v0"), None);
+        assert_eq!(parse_version_id("parcels"), None);
+    }
+}
