@@ -87,6 +87,15 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The construction-quota ledger: `landuse quota import --year 2026 --file quotas.csv`.
+    Quota {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::quota::cli::QuotaCommand,
+    },
 }
 
 /// `landuse user …`
@@ -216,6 +225,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let secret = admin::issue_token(&mut conn, &user, &label, days).await?;
             println!("{secret}");
             Ok(())
+        }
+        Command::Quota { database, command } => {
+            let mut conn = connect(&database).await?;
+            crate::quota::cli::run(&mut conn, command, chrono::Utc::now()).await
         }
     }
 }

@@ -1,0 +1,663 @@
+//! The ledgers through the HTTP API: refusals as problem documents with their figures, county
+//! scoping, If-Match and Idempotency-Key, the start-rate report in its three formats, and the
+//! `landuse quota import` command.
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+
+mod common;
+
+use std::io::Cursor;
+
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+use common::TestApp;
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The test app with the ledgers' routes mounted: beside the workflow's when `app()` does not
+/// serve them yet, as `app()` serves them once they are merged there.
+async fn ledger_app(pool: PgPool) -> TestApp {
+    use tower::ServiceExt;
+    let mut app = TestApp::new(pool).await;
+    let probe = axum::http::Request::get("/api/v1/reports/start-rates")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let status = app.router.clone().oneshot(probe).await.unwrap().status();
+    if status == axum::http::StatusCode::NOT_FOUND {
+        let state = landuse_api::app::AppState {
+            db: app.db.clone(),
+            config: std::sync::Arc::new(common::test_config("postgres://unused/none")),
+            clock: app.clock.clone(),
+        };
+        let ledgers = axum::Router::new()
+            .nest("/api/v1", landuse_api::quota::routes())
+            .with_state(state);
+        app.router = app.router.clone().merge(ledgers);
+    }
+    app
+}
+
+/// A project of `county` (municipal, on the key list, a new start of 2026) and one case of it
+/// in `stage`; returns (project, case).
+async fn seed_case(conn: &mut PgConnection, county: &str, stage: &str, key: bool) -> (Uuid, Uuid) {
+    let project = Uuid::now_v7();
+    sqlx::query(
+        "insert into projects (id, name, county_code, level, category, on_key_list, new_start, year,
+                               planned_start, responsible_leader)
+         values ($1, $2, $3, 'municipal', 'infrastructure', $4, true, 2026, '2026-02-01', '李副局长')",
+    )
+    .bind(project)
+    .bind(format!("项目 {project}"))
+    .bind(county)
+    .bind(key)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let case = Uuid::now_v7();
+    sqlx::query(
+        "insert into cases (id, project_id, county_code, title, stage) values ($1, $2, $3, '一期', $4)",
+    )
+    .bind(case)
+    .bind(project)
+    .bind(county)
+    .bind(stage)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    (project, case)
+}
+
+async fn set_quota(app: &TestApp, holder: &str, mu: f64, if_match: Option<&str>) -> common::Answer {
+    let headers: Vec<(&str, &str)> = if_match.map(|e| ("if-match", e)).into_iter().collect();
+    app.send(
+        "PUT",
+        &format!("/api/v1/quotas/2026/{holder}"),
+        "admin",
+        Some(json!({ "granted_mu": mu, "reason": "2026 plan" })),
+        &headers,
+    )
+    .await
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn two_allocations_racing_over_http_give_one_201_and_one_409_with_the_figures(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    let set = set_quota(&app, "610902", 10.0, None).await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, a) = seed_case(&mut conn, "610902", "conversion", false).await;
+    let (_, b) = seed_case(&mut conn, "610902", "conversion", false).await;
+    let ask = |case: Uuid| json!({ "case_id": case, "year": 2026, "mu": 10 });
+    let (ra, rb) = tokio::join!(
+        app.send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(ask(a)),
+            &[]
+        ),
+        app.send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(ask(b)),
+            &[]
+        )
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", ra.text, rb.text);
+    let loser = if ra.status == 409 { ra } else { rb };
+    assert_eq!(loser.headers["content-type"], "application/problem+json");
+    assert_eq!(
+        loser.json["type"],
+        "https://landuse.invalid/problems/quota-insufficient"
+    );
+    assert_eq!(loser.json["available_mu"], 0.0);
+    assert_eq!(loser.json["short_by_mu"], 10.0);
+
+    let waiting = app
+        .send("GET", "/api/v1/quotas/waiting?year=2026", "reviewer", None, &[])
+        .await;
+    let list = waiting.json.as_array().unwrap();
+    assert_eq!(list.len(), 1, "the loser's request is kept: it waits");
+    assert_eq!(list[0]["next_step"], "transfer_from_pool");
+
+    let account = app
+        .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
+        .await;
+    assert_eq!(account.json["account"]["balance_mu"], 0.0);
+    assert_eq!(account.json["movements"].as_array().unwrap().len(), 2);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_retried_allocation_with_the_same_idempotency_key_allocates_once(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 10.0, None).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, case) = seed_case(&mut conn, "610902", "conversion", false).await;
+    let body = json!({ "case_id": case, "year": 2026, "mu": 4 });
+    let key = [("idempotency-key", "alloc-1")];
+    let first = app
+        .send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    let again = app
+        .send("POST", "/api/v1/quotas/allocations", "reviewer", Some(body), &key)
+        .await;
+    assert_eq!((first.status, again.status), (201, 201), "{}", again.text);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let quota = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(quota.json["held"]["mu"], 4.0);
+    assert_eq!(quota.json["movements"].as_array().unwrap().len(), 1);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_yearly_amount_needs_if_match_once_the_account_exists_and_only_an_admin_sets_it(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    let created = set_quota(&app, "pool", 300.0, None).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let etag = created.etag();
+    assert_eq!(set_quota(&app, "pool", 350.0, None).await.status, 428);
+    assert_eq!(set_quota(&app, "pool", 350.0, Some("\"v0\"")).await.status, 412);
+    let changed = set_quota(&app, "pool", 350.0, Some(&etag)).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json["granted_mu"], 350.0);
+    assert_ne!(changed.etag(), etag);
+    let by_reviewer = app
+        .send(
+            "PUT",
+            "/api/v1/quotas/2026/pool",
+            "reviewer",
+            Some(json!({ "granted_mu": 1 })),
+            &[],
+        )
+        .await;
+    assert_eq!(by_reviewer.status, 403);
+    let bad = set_quota(&app, "610902", 1.234, None).await;
+    assert_eq!(
+        (bad.status, bad.json["field"].as_str()),
+        (422, Some("granted_mu"))
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn officers_see_only_their_countys_ledgers_and_only_a_reviewer_transfers(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 10.0, None).await;
+    set_quota(&app, "610921", 20.0, None).await;
+    set_quota(&app, "pool", 100.0, None).await;
+    let mine = app
+        .send("GET", "/api/v1/quotas?year=2026", "officer", None, &[])
+        .await;
+    let holders: Vec<&str> = mine
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["holder"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders, ["610902"]);
+    let theirs = app
+        .send("GET", "/api/v1/quotas/2026/610921", "officer", None, &[])
+        .await;
+    assert_eq!(
+        theirs.status, 404,
+        "another county's account does not exist for an officer"
+    );
+
+    let transfer =
+        json!({ "year": 2026, "from": "pool", "to": "610921", "mu": 15.5, "reason": "安康机场连接线" });
+    let by_officer = app
+        .send(
+            "POST",
+            "/api/v1/quotas/transfers",
+            "officer",
+            Some(transfer.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(by_officer.status, 403);
+    let done = app
+        .send(
+            "POST",
+            "/api/v1/quotas/transfers",
+            "reviewer",
+            Some(transfer),
+            &[],
+        )
+        .await;
+    assert_eq!(done.status, 201, "{}", done.text);
+    assert_eq!(done.json["into"]["balance_after_mu"], 35.5);
+    let sideways = json!({ "year": 2026, "from": "610902", "to": "610921", "mu": 1, "reason": "x" });
+    let refused = app
+        .send(
+            "POST",
+            "/api/v1/quotas/transfers",
+            "reviewer",
+            Some(sideways),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.json["type"].as_str()),
+        (
+            422,
+            Some("https://landuse.invalid/problems/quota-transfer-not-via-pool")
+        )
+    );
+
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, other_case) = seed_case(&mut conn, "610921", "conversion", false).await;
+    let hidden = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{other_case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(hidden.status, 404);
+}
+
+/// A confirmed check of `case` that found `paddy` and `dry` m² of cultivated land.
+async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) {
+    let report = json!({
+        "layers": [{ "kind": "cultivated_land", "cultivated": { "paddy": paddy, "irrigated": 0.0, "dry": dry } }]
+    });
+    let summary = json!({ "worst": "needs_offset", "cultivated_land_found": true, "unchecked_layers": [] });
+    sqlx::query(
+        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
+         values ($1, $2, now(), 'needs_offset', $3, $4, now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(case)
+    .bind(report)
+    .bind(summary)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_offset_lock_covers_the_check_or_answers_409_naming_what_falls_short(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    let registered = app
+        .send(
+            "POST",
+            "/api/v1/offsets",
+            "officer",
+            Some(json!({
+                "county_code": "610902",
+                "source_project": "汉滨区2025年高标准农田建设项目",
+                "source_ref": "安自然资发〔2025〕18号",
+                "area_m2": 3000, "paddy_m2": 1000, "capacity_kg": 2000
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let indicator = registered.json["id"].as_str().unwrap().to_owned();
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, case) = seed_case(&mut conn, "610902", "conversion", false).await;
+    confirmed_check(&mut conn, case, 1500.0, 500.0).await;
+
+    let short = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/lock"),
+            "reviewer",
+            Some(json!({ "capacity_kg": 2500 })),
+            &[],
+        )
+        .await;
+    assert_eq!(short.status, 409, "{}", short.text);
+    assert_eq!(
+        short.json["type"],
+        "https://landuse.invalid/problems/offset-shortfall"
+    );
+    let shortfalls = short.json["shortfalls"].as_array().unwrap();
+    let named: Vec<(&str, f64)> = shortfalls
+        .iter()
+        .map(|s| (s["quantity"].as_str().unwrap(), s["short_by"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(named, [("paddy", 500.0), ("capacity", 500.0)]);
+
+    let locked = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/lock"),
+            "reviewer",
+            Some(json!({ "capacity_kg": 2000 })),
+            &[],
+        )
+        .await;
+    assert_eq!(locked.status, 409, "paddy still falls short: {}", locked.text);
+    // Another indicator with paddy arrives, and the lock goes through.
+    app.send(
+        "POST",
+        "/api/v1/offsets",
+        "reviewer",
+        Some(json!({ "county_code": "610902", "source_project": "旱改水项目", "area_m2": 600, "paddy_m2": 600, "capacity_kg": 0 })),
+        &[],
+    )
+    .await;
+    let locked = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/lock"),
+            "reviewer",
+            Some(json!({ "capacity_kg": 2000 })),
+            &[],
+        )
+        .await;
+    assert_eq!(locked.status, 201, "{}", locked.text);
+    assert_eq!(
+        locked.json["locked"],
+        json!({ "area_m2": 2000.0, "paddy_m2": 1500.0, "capacity_kg": 2000.0 })
+    );
+    let view = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/offset"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(view.json["in_place"], true);
+    assert_eq!(view.json["needs_from_check"]["area_m2"], 2000.0);
+
+    let released = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/release"),
+            "reviewer",
+            Some(json!({ "reason": "parcel redrawn" })),
+            &[],
+        )
+        .await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    assert_eq!(
+        released.json["released"],
+        json!({ "area_m2": 2000.0, "paddy_m2": 1500.0, "capacity_kg": 2000.0 })
+    );
+    let back = app
+        .send(
+            "GET",
+            &format!("/api/v1/offsets/{indicator}"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        back.json["indicator"]["available"],
+        back.json["indicator"]["registered"]
+    );
+
+    // A transfer needs the indicator's ETag.
+    let to_hanyin = json!({ "to_county": "610921", "reason": "统筹调剂" });
+    let no_etag = app
+        .send(
+            "POST",
+            &format!("/api/v1/offsets/{indicator}/transfers"),
+            "reviewer",
+            Some(to_hanyin.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(no_etag.status, 428);
+    let moved = app
+        .send(
+            "POST",
+            &format!("/api/v1/offsets/{indicator}/transfers"),
+            "reviewer",
+            Some(to_hanyin),
+            &[("if-match", &back.etag())],
+        )
+        .await;
+    assert_eq!(moved.status, 201, "{}", moved.text);
+    assert_eq!(moved.json["to"]["county_code"], "610921");
+    assert_eq!(moved.json["to"]["available"]["area_m2"], 3000.0);
+    let gone = app
+        .send(
+            "GET",
+            &format!("/api/v1/offsets/{indicator}"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(gone.json["indicator"]["available"]["area_m2"], 0.0);
+}
+
+async fn record_start(app: &TestApp, project: Uuid, day: &str, who: &str) -> common::Answer {
+    let current = app
+        .send("GET", &format!("/api/v1/projects/{project}"), who, None, &[])
+        .await;
+    app.send(
+        "POST",
+        &format!("/api/v1/projects/{project}/start"),
+        who,
+        Some(json!({ "started_on": day })),
+        &[("if-match", &current.etag())],
+    )
+    .await
+}
+
+async fn raw_get(app: &TestApp, path: &str, who: &str, accept: &str) -> (u16, String, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {}", app.tokens[who]))
+        .header("accept", accept)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, content_type, bytes)
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_start_rate_report_on_a_known_project_set_gives_the_expected_percentages(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    // 汉滨区 5 projects: 4 start in Q1, 1 in Q2. 汉阴县 4 projects: 2 in Q1, 1 in Q2, 1 never.
+    let mut hanbin = Vec::new();
+    for _ in 0..5 {
+        hanbin.push(seed_case(&mut conn, "610902", "draft", true).await.0);
+    }
+    let mut hanyin = Vec::new();
+    for _ in 0..4 {
+        hanyin.push(seed_case(&mut conn, "610921", "draft", true).await.0);
+    }
+    // Neither counts: a continuing project and a county-level one.
+    let (continuing, _) = seed_case(&mut conn, "610902", "draft", true).await;
+    sqlx::query("update projects set new_start = false where id = $1")
+        .bind(continuing)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let (county_level, _) = seed_case(&mut conn, "610902", "draft", true).await;
+    sqlx::query("update projects set level = 'county' where id = $1")
+        .bind(county_level)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+
+    for (project, day) in hanbin.iter().zip([
+        "2026-01-15",
+        "2026-02-20",
+        "2026-03-10",
+        "2026-03-31",
+        "2026-04-01",
+    ]) {
+        let r = record_start(&app, *project, day, "officer").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    for (project, day) in hanyin.iter().zip(["2026-03-01", "2026-03-30", "2026-06-30"]) {
+        assert_eq!(record_start(&app, *project, day, "reviewer").await.status, 200);
+    }
+    // Scoping, If-Match and dates in the future.
+    assert_eq!(
+        record_start(&app, hanyin[3], "2026-03-01", "officer")
+            .await
+            .status,
+        404
+    );
+    let stale = app
+        .send(
+            "POST",
+            &format!("/api/v1/projects/{}/start", hanbin[0]),
+            "officer",
+            Some(json!({ "started_on": "2026-01-16" })),
+            &[("if-match", "\"v1\"")],
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    let future = record_start(&app, hanyin[3], "2999-01-01", "reviewer").await;
+    assert_eq!(
+        (future.status, future.json["type"].as_str()),
+        (422, Some("https://landuse.invalid/problems/start-in-the-future"))
+    );
+
+    let path = "/api/v1/reports/start-rates?year=2026&as_of=2026-07-15";
+    let report = app.send("GET", path, "leader", None, &[]).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let q1 = &report.json["quarters"][0];
+    assert_eq!(
+        (q1["quarter"].as_str(), q1["goal_percent"].as_u64()),
+        (Some("q1"), Some(80))
+    );
+    let rate = |line: &Value| {
+        (
+            line["county"].clone(),
+            line["started"].as_u64().unwrap(),
+            line["projects"].as_u64().unwrap(),
+            line["percent"].as_f64().unwrap(),
+            line["goal_met"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(rate(&q1["counties"][0]), (json!("610902"), 4, 5, 80.0, true));
+    assert_eq!(rate(&q1["counties"][1]), (json!("610921"), 2, 4, 50.0, false));
+    assert_eq!(rate(&q1["total"]), (Value::Null, 6, 9, 66.7, false));
+    let q2 = &report.json["quarters"][1];
+    assert_eq!(rate(&q2["counties"][0]), (json!("610902"), 5, 5, 100.0, true));
+    assert_eq!(rate(&q2["counties"][1]), (json!("610921"), 3, 4, 75.0, false));
+    assert_eq!(rate(&q2["total"]), (Value::Null, 8, 9, 88.9, false));
+    let not_started = &q2["counties"][1]["not_started"];
+    assert_eq!(not_started.as_array().unwrap().len(), 1);
+    assert_eq!(not_started[0]["responsible_leader"], "李副局长");
+
+    let officer = app.send("GET", path, "officer", None, &[]).await;
+    assert_eq!(
+        officer.json["quarters"][0]["counties"].as_array().unwrap().len(),
+        1,
+        "an officer sees their county only"
+    );
+
+    let (status, content_type, bytes) = raw_get(&app, path, "leader", "text/csv").await;
+    assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"));
+    let csv = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert!(lines[0].starts_with("year,as_of,quarter,"));
+    assert!(
+        lines[1].starts_with("2026,2026-07-15,Q1,2026-03-31,true,80,610902,汉滨区,5,4,80,true,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[3].contains(",全市,9,6,66.7,false,"), "{}", lines[3]);
+
+    let (status, content_type, bytes) = raw_get(&app, &format!("{path}&format=xlsx"), "leader", "*/*").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    let rates = book.worksheet_range("start rates").unwrap();
+    let row: Vec<String> = rates
+        .rows()
+        .nth(2)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(&row[6..11], ["610921", "汉阴县", "4", "2", "50"]);
+    let missing = book.worksheet_range("not started").unwrap();
+    let q2_rows: Vec<&[Data]> = missing
+        .rows()
+        .filter(|r| r[0] == Data::String("Q2".into()))
+        .collect();
+    assert_eq!(q2_rows.len(), 1);
+    assert_eq!(q2_rows[0][5], Data::String("李副局长".into()));
+
+    let bad = app
+        .send("GET", &format!("{path}&format=pdf"), "leader", None, &[])
+        .await;
+    assert_eq!(bad.status, 422);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_quota_import_command_reports_bad_lines_and_stores_nothing_until_all_are_good(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    landuse_api::admin::seed(&mut conn).await.unwrap();
+    let url = common::url_of(&pool.connect_options());
+    let dir = std::env::temp_dir().join(format!("quota-import-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("quotas.csv");
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_landuse"))
+            .args(["quota", "import", "--year", "2026", "--file"])
+            .arg(file)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+
+    std::fs::write(&file, "county_code,mu\n610902,1200\n610921,12.345\n999999,5\n").unwrap();
+    let out = run(&file);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    let stored: i64 = sqlx::query_scalar("select count(*) from quota_accounts")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing is stored when any line is wrong");
+
+    std::fs::write(&file, "county_code,mu\n610902,1200\n610921,12.34\npool,500\n").unwrap();
+    let out = run(&file);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 3 quota lines for 2026"));
+    let granted: Vec<(String, f64)> =
+        sqlx::query_as("select holder, granted_mu::float8 from quota_accounts order by holder")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        granted,
+        [
+            ("610902".into(), 1200.0),
+            ("610921".into(), 12.34),
+            ("pool".into(), 500.0)
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
