@@ -137,6 +137,20 @@ async fn get(app: &TestApp, path: &str, who: &str) -> Answer {
     app.send("GET", path, who, None, &[]).await
 }
 
+/// A GET whose body is kept as bytes (a GBK coordinate file is not UTF-8).
+async fn raw_get(app: &TestApp, path: &str, who: &str) -> (u16, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {}", app.tokens[who]))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes.to_vec())
+}
+
 fn link<'a>(doc: &'a Value, rel: &str) -> Option<&'a Value> {
     doc["links"].as_array()?.iter().find(|l| l["rel"] == rel)
 }
@@ -1046,6 +1060,10 @@ async fn a_cases_parcels_download_as_geojson_with_the_coordinate_file_as_alterna
         .as_str()
         .unwrap()
         .ends_with(&format!("/api/v1/cases/{case}/parcels?format=txt")));
+    let (status, bytes) = raw_get(&app, &local(txt["href"].as_str().unwrap()), "gis").await;
+    assert_eq!(status, 200, "the gis role downloads the coordinate file");
+    let read = landuse_spatial::coordfile::read(&bytes);
+    assert!(read.as_ref().is_ok_and(|r| r.parcels.len() == 2), "{read:?}");
 }
 
 #[sqlx::test(migrations = "../../migrations")]
