@@ -661,3 +661,126 @@ async fn the_quota_import_command_reports_bad_lines_and_stores_nothing_until_all
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Needs the workflow wired to the ledgers: `workflow::guarantees` calling
+/// `quota::guarantees::{case_guarantees, release_for_closed_case}`. Until then the workflow's
+/// stub answers "nothing allocated, nothing locked" and the case stays in conversion.
+#[sqlx::test(migrations = "../../migrations")]
+#[ignore = "runs once workflow::guarantees delegates to quota::guarantees"]
+async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_are_in_place(pool: PgPool) {
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 100.0, None).await;
+    app.send(
+        "POST",
+        "/api/v1/offsets",
+        "reviewer",
+        Some(json!({ "county_code": "610902", "source_project": "土地整治项目", "area_m2": 5000, "paddy_m2": 2000, "capacity_kg": 4000 })),
+        &[],
+    )
+    .await;
+    let project = app.project(true).await;
+    let (case, etag) = app.case(&project).await;
+    let a = app.act(&case, "officer", "submit", &etag, None).await;
+    let b = app.act(&case, "reviewer", "advance", &a.etag(), None).await;
+    assert_eq!(b.json["stage"], "pre_review", "{}", b.text);
+    let case_id: Uuid = case.parse().unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
+    let facts = |etag: String, body: Value| {
+        let app = &app;
+        let case = case.clone();
+        async move {
+            app.send(
+                "POST",
+                &format!("/api/v1/cases/{case}/facts"),
+                "reviewer",
+                Some(body),
+                &[("if-match", &etag)],
+            )
+            .await
+        }
+    };
+    let f = facts(
+        b.etag(),
+        json!({ "pre_review_opinion": "用字第610902202600001号" }),
+    )
+    .await;
+    let c = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(c.json["stage"], "conversion", "{}", c.text);
+    let f = facts(c.etag(), json!({ "conversion_approval": "陕政土批〔2026〕12号" })).await;
+
+    let refused = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(
+        (refused.status, refused.json["rule"].as_str()),
+        (409, Some("quota-not-allocated"))
+    );
+    let allocated = app
+        .send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(json!({ "case_id": case, "year": 2026, "mu": 3 })),
+            &[],
+        )
+        .await;
+    assert_eq!(allocated.status, 201, "{}", allocated.text);
+    let refused = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(
+        (refused.status, refused.json["rule"].as_str()),
+        (409, Some("offset-not-locked"))
+    );
+    let locked = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/lock"),
+            "reviewer",
+            Some(json!({ "capacity_kg": 1500 })),
+            &[],
+        )
+        .await;
+    assert_eq!(locked.status, 201, "{}", locked.text);
+    let d = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(d.json["stage"], "supply", "{}", d.text);
+    let f = facts(
+        d.etag(),
+        json!({ "supply_decision": { "method": "allocation", "industrial": false, "standard_land_indicators_present": false } }),
+    )
+    .await;
+    let e = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(e.json["stage"], "registration", "{}", e.text);
+    let f = facts(
+        e.etag(),
+        json!({ "certificate_number": "陕(2026)安康市不动产权第0000001号" }),
+    )
+    .await;
+    let done = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(done.json["stage"], "completed", "{}", done.text);
+
+    // A second case, rejected in conversion, gives its quota back.
+    let (other, etag) = app.case(&project).await;
+    let a = app.act(&other, "officer", "submit", &etag, None).await;
+    let b = app.act(&other, "reviewer", "advance", &a.etag(), None).await;
+    app.send(
+        "POST",
+        "/api/v1/quotas/allocations",
+        "reviewer",
+        Some(json!({ "case_id": other, "year": 2026, "mu": 7 })),
+        &[],
+    )
+    .await;
+    let before = app
+        .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
+        .await;
+    assert_eq!(before.json["account"]["balance_mu"], 90.0);
+    let rejected = app
+        .act(&other, "reviewer", "reject", &b.etag(), Some("不符合供地政策"))
+        .await;
+    assert_eq!(rejected.json["stage"], "rejected", "{}", rejected.text);
+    let after = app
+        .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
+        .await;
+    assert_eq!(
+        after.json["account"]["balance_mu"], 97.0,
+        "the rejected case's 7 mu are back"
+    );
+}
