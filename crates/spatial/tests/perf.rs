@@ -213,3 +213,26 @@ async fn a_100000_polygon_layer_imports_and_checks_on_two_cores(pool: PgPool) {
         );
     }
 }
+
+#[test]
+#[ignore = "takes seconds to minutes: reads 134 MB of generated GeoJSON"]
+fn reading_and_validating_100000_polygons_alone() {
+    use landuse_spatial::geojson_in::{read_collection, Accept, Item, ReadOptions};
+    let started = Instant::now();
+    let mut valid = 0;
+    let summary = read_collection(Generated::new(), ReadOptions::layer(Accept::Polygons), |item| {
+        if matches!(item, Item::Feature(_)) {
+            valid += 1;
+        }
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    let s = started.elapsed().as_secs_f64();
+    assert_eq!(valid, COLUMNS * ROWS);
+    println!(
+        "read + validate without the database: {} features in {s:.1} s ({:.0} features/s), peak RSS {:.0} MB",
+        summary.features,
+        summary.features as f64 / s,
+        peak_rss_mb()
+    );
+}
