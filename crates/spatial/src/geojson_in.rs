@@ -438,11 +438,11 @@ fn crs_member(crs: &Value) -> Result<Srid, GeoJsonError> {
 /// ```
 /// use std::ops::ControlFlow;
 /// use landuse_spatial::geojson_in::{read_collection, Accept, Item, ReadOptions};
-/// let doc = br#"{"type": "`FeatureCollection`", "features": [
+/// let doc = br#"{"type": "FeatureCollection", "features": [
 ///   {"type": "Feature", "id": 7, "properties": {"DLBM": "0101"}, "geometry": {"type": "Polygon",
 ///    "coordinates": [[[109.0, 32.0], [109.1, 32.0], [109.1, 32.1], [109.0, 32.0]]]}},
 ///   {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
-///    "coordinates": [[[109.0, 32.0], [109.1, 32.0], [109.1, 32.1]]]}}]}"#;
+///    "coordinates": [[[109.0, 32.0], [109.1, 32.0], [109.1, 32.1], [109.0, 32.1]]]}}]}"#;
 /// let mut items = Vec::new();
 /// read_collection(&doc[..], ReadOptions::layer(Accept::Polygons), |item| {
 ///     items.push(item);

@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 /// // Clockwise in, counter-clockwise out.
 /// let cw = polygon![(x: 0.0, y: 0.0), (x: 0.0, y: 1.0), (x: 1.0, y: 1.0), (x: 1.0, y: 0.0)];
 /// let g = multi_polygon(&cw.into());
-/// let json = `serde_json`::to_value(&g).unwrap();
-/// assert_eq!(json["coordinates"][0][0][1], `serde_json`::json!([1.0, 0.0]));
+/// let json = serde_json::to_value(&g).unwrap();
+/// assert_eq!(json["coordinates"][0][0][1], serde_json::json!([1.0, 0.0]));
 /// ```
 pub fn multi_polygon(mp: &MultiPolygon) -> geojson::Geometry {
     geojson::Geometry::from(&mp.orient(Direction::Default))
