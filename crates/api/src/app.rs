@@ -45,7 +45,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/api/v1", crate::workflow::routes())
+        .nest("/api/v1", crate::workflow::routes().merge(crate::quota::routes()))
         .merge(crate::timers::routes())
         .nest("/ogc", crate::ogc::routes())
         .fallback(not_found)

@@ -13,27 +13,9 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// The test app with the ledgers' routes mounted: beside the workflow's when `app()` does not
-/// serve them yet, as `app()` serves them once they are merged there.
+/// The test app; `app()` serves the ledgers beside the workflow under `/api/v1`.
 async fn ledger_app(pool: PgPool) -> TestApp {
-    use tower::ServiceExt;
-    let mut app = TestApp::new(pool).await;
-    let probe = axum::http::Request::get("/api/v1/reports/start-rates")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let status = app.router.clone().oneshot(probe).await.unwrap().status();
-    if status == axum::http::StatusCode::NOT_FOUND {
-        let state = landuse_api::app::AppState {
-            db: app.db.clone(),
-            config: std::sync::Arc::new(common::test_config("postgres://unused/none")),
-            clock: app.clock.clone(),
-        };
-        let ledgers = axum::Router::new()
-            .nest("/api/v1", landuse_api::quota::routes())
-            .with_state(state);
-        app.router = app.router.clone().merge(ledgers);
-    }
-    app
+    TestApp::new(pool).await
 }
 
 /// A project of `county` (municipal, on the key list, a new start of 2026) and one case of it
@@ -666,7 +648,6 @@ async fn the_quota_import_command_reports_bad_lines_and_stores_nothing_until_all
 /// `quota::guarantees::{case_guarantees, release_for_closed_case}`. Until then the workflow's
 /// stub answers "nothing allocated, nothing locked" and the case stays in conversion.
 #[sqlx::test(migrations = "../../migrations")]
-#[ignore = "runs once workflow::guarantees delegates to quota::guarantees"]
 async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_are_in_place(pool: PgPool) {
     let app = ledger_app(pool).await;
     set_quota(&app, "610902", 100.0, None).await;

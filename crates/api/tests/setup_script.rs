@@ -15,7 +15,10 @@ fn script() -> PathBuf {
 
 /// A folder the `postgres` user can reach (never under /root), unique to this test.
 fn home(name: &str) -> PathBuf {
-    let dir = PathBuf::from(format!("/var/tmp/landuse-setup-test-{}-{name}", std::process::id()));
+    let dir = PathBuf::from(format!(
+        "/var/tmp/landuse-setup-test-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -31,11 +34,19 @@ fn db(home: &Path, port: u16, action: &str) -> Output {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 #[test]
@@ -61,12 +72,22 @@ fn a_stale_cluster_of_another_version_is_refused_with_the_way_out() {
     let out = db(&home, free_port(), "start");
     assert!(!out.status.success());
     let said = text(&out);
-    assert!(said.contains("PostgreSQL 13") && said.contains("make db-clean"), "{said}");
-    assert_eq!(std::fs::read_to_string(home.join("pg/PG_VERSION")).unwrap(), "13\n", "left untouched");
+    assert!(
+        said.contains("PostgreSQL 13") && said.contains("make db-clean"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join("pg/PG_VERSION")).unwrap(),
+        "13\n",
+        "left untouched"
+    );
 
     std::fs::remove_file(home.join("pg/PG_VERSION")).unwrap();
     let said = text(&db(&home, free_port(), "start"));
-    assert!(said.contains("holds no cluster") && said.contains("make db-clean"), "{said}");
+    assert!(
+        said.contains("holds no cluster") && said.contains("make db-clean"),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&home);
 }
 

@@ -44,9 +44,7 @@ pub fn bureau_date(instant: DateTime<Utc>) -> NaiveDate {
 pub fn bureau_day_start(date: NaiveDate) -> DateTime<Utc> {
     let local_midnight = date.and_time(NaiveTime::MIN);
     let utc = local_midnight
-        .checked_sub_signed(TimeDelta::seconds(i64::from(
-            BUREAU_OFFSET.local_minus_utc(),
-        )))
+        .checked_sub_signed(TimeDelta::seconds(i64::from(BUREAU_OFFSET.local_minus_utc())))
         .unwrap_or(local_midnight);
     DateTime::from_naive_utc_and_offset(utc, Utc)
 }
@@ -70,11 +68,7 @@ pub(crate) fn shift_days(date: NaiveDate, days: i64) -> NaiveDate {
     } else {
         date.checked_sub_days(chrono::Days::new(days.unsigned_abs()))
     };
-    moved.unwrap_or(if days >= 0 {
-        NaiveDate::MAX
-    } else {
-        NaiveDate::MIN
-    })
+    moved.unwrap_or(if days >= 0 { NaiveDate::MAX } else { NaiveDate::MIN })
 }
 
 fn is_weekend(date: NaiveDate) -> bool {
@@ -364,8 +358,7 @@ impl From<WorkCalendar> for BTreeMap<String, CalendarYear> {
 
 fn parse_year(key: &str) -> Result<i32, CalendarError> {
     if key.len() == 4 && key.bytes().all(|b| b.is_ascii_digit()) {
-        key.parse()
-            .map_err(|_| CalendarError::BadYear(key.to_owned()))
+        key.parse().map_err(|_| CalendarError::BadYear(key.to_owned()))
     } else {
         Err(CalendarError::BadYear(key.to_owned()))
     }
@@ -415,28 +408,25 @@ mod tests {
 
     #[test]
     fn a_holiday_on_a_weekend_is_refused() {
-        let err = WorkCalendar::from_json(
-            r#"{"2026": {"holidays": ["2026-02-15"], "adjusted_workdays": []}}"#,
-        )
-        .unwrap_err();
+        let err =
+            WorkCalendar::from_json(r#"{"2026": {"holidays": ["2026-02-15"], "adjusted_workdays": []}}"#)
+                .unwrap_err();
         assert!(matches!(err, CalendarError::HolidayOnWeekend(d) if d == day(2026, 2, 15)));
     }
 
     #[test]
     fn an_adjusted_working_day_on_a_weekday_is_refused() {
-        let err = WorkCalendar::from_json(
-            r#"{"2026": {"holidays": [], "adjusted_workdays": ["2026-02-13"]}}"#,
-        )
-        .unwrap_err();
+        let err =
+            WorkCalendar::from_json(r#"{"2026": {"holidays": [], "adjusted_workdays": ["2026-02-13"]}}"#)
+                .unwrap_err();
         assert!(matches!(err, CalendarError::AdjustedWorkdayOnWeekday(_)));
     }
 
     #[test]
     fn a_date_under_the_wrong_year_is_refused() {
-        let err = WorkCalendar::from_json(
-            r#"{"2026": {"holidays": ["2025-10-01"], "adjusted_workdays": []}}"#,
-        )
-        .unwrap_err();
+        let err =
+            WorkCalendar::from_json(r#"{"2026": {"holidays": ["2025-10-01"], "adjusted_workdays": []}}"#)
+                .unwrap_err();
         assert!(matches!(err, CalendarError::WrongYear { year: 2026, .. }));
     }
 
@@ -444,10 +434,7 @@ mod tests {
     fn malformed_files_are_refused_with_a_typed_error() {
         let cases = [
             ("{}", "empty"),
-            (
-                r#"{"26": {"holidays": [], "adjusted_workdays": []}}"#,
-                "year",
-            ),
+            (r#"{"26": {"holidays": [], "adjusted_workdays": []}}"#, "year"),
             (
                 r#"{"2026": {"holidays": ["2026-2-16"], "adjusted_workdays": []}}"#,
                 "date",
@@ -493,18 +480,12 @@ mod tests {
     fn between_counts_the_days_after_a_up_to_and_including_b() {
         let calendar = WorkCalendar::weekends_only(2026);
         // Mon 2026-03-02 .. Mon 2026-03-09: Tue–Fri and the next Monday.
-        assert_eq!(
-            calendar.working_days_between(day(2026, 3, 2), day(2026, 3, 9)),
-            5
-        );
+        assert_eq!(calendar.working_days_between(day(2026, 3, 2), day(2026, 3, 9)), 5);
         assert_eq!(
             calendar.working_days_between(day(2026, 3, 9), day(2026, 3, 2)),
             -5
         );
-        assert_eq!(
-            calendar.working_days_between(day(2026, 3, 2), day(2026, 3, 2)),
-            0
-        );
+        assert_eq!(calendar.working_days_between(day(2026, 3, 2), day(2026, 3, 2)), 0);
     }
 
     #[test]

@@ -26,9 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::project::{
-    qualifies_for_state_council, OutsideBoundaryUse, ProjectLevel, ProjectSector,
-};
+use crate::project::{qualifies_for_state_council, OutsideBoundaryUse, ProjectLevel, ProjectSector};
 use crate::reason::{Reason, ReasonError};
 use crate::role::{Actor, Role};
 use crate::units::SquareMetres;
@@ -402,10 +400,7 @@ impl VerdictRules {
 
     /// The sliver rule for `kind`.
     pub fn sliver_rule(&self, kind: LayerKind) -> SliverRule {
-        self.slivers
-            .get(&kind)
-            .copied()
-            .unwrap_or(self.default_sliver)
+        self.slivers.get(&kind).copied().unwrap_or(self.default_sliver)
     }
 
     /// The radius geohazard points are buffered by before intersecting, in metres.

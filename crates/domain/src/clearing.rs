@@ -384,10 +384,7 @@ mod tests {
         assert_eq!(ClearingRules::new(0, 0), Err(ClearingRulesError::ZeroLimit));
         assert!(ClearingRules::new(7, 8).is_err());
         assert!(ClearingRules::new(7, 7).is_ok());
-        assert!(
-            serde_json::from_str::<ClearingRules>(r#"{"limit_days":21,"due_soon_days":30}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<ClearingRules>(r#"{"limit_days":21,"due_soon_days":30}"#).is_err());
     }
 
     #[test]

@@ -50,10 +50,7 @@ impl Pause {
     ///
     /// # Errors
     /// [`PauseEndsBeforeStart`] when `to` is before `from`.
-    pub fn new(
-        from: DateTime<Utc>,
-        to: Option<DateTime<Utc>>,
-    ) -> Result<Self, PauseEndsBeforeStart> {
+    pub fn new(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Result<Self, PauseEndsBeforeStart> {
         match to {
             Some(to) if to < from => Err(PauseEndsBeforeStart { from, to }),
             _ => Ok(Self { from, to }),
@@ -184,11 +181,7 @@ impl StageClock {
     }
 
     /// Working days the clock was stopped between the start and `now`.
-    pub fn paused_working_days(
-        &self,
-        calendar: &WorkCalendar,
-        now: DateTime<Utc>,
-    ) -> PausedWorkingDays {
+    pub fn paused_working_days(&self, calendar: &WorkCalendar, now: DateTime<Utc>) -> PausedWorkingDays {
         let mut days: i64 = 0;
         let mut provisional = false;
         for (from, to) in stopped_intervals(self.started_at, &self.pauses, now) {
@@ -219,12 +212,7 @@ impl StageClock {
     /// working days left stay the same until the clock restarts. For
     /// `limit_days ≥ 1` the date is always a working day, and adding pauses
     /// never makes it earlier.
-    pub fn deadline(
-        &self,
-        calendar: &WorkCalendar,
-        limit_days: u32,
-        now: DateTime<Utc>,
-    ) -> Deadline {
+    pub fn deadline(&self, calendar: &WorkCalendar, limit_days: u32, now: DateTime<Utc>) -> Deadline {
         let paused = self.paused_working_days(calendar, now);
         let start_day = bureau_date(self.started_at);
         let deadline = calendar.add_working_days(start_day, limit_days.saturating_add(paused.days));

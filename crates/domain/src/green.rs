@@ -136,12 +136,7 @@ impl GreenChannel {
     /// [`GreenError::RoleMayNot`] unless `actor` is a leader,
     /// [`GreenError::Reason`] for a blank reason,
     /// [`GreenError::AlreadyGranted`] when a grant is in force.
-    pub fn grant(
-        &self,
-        actor: &Actor,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Grant, GreenError> {
+    pub fn grant(&self, actor: &Actor, reason: &str, now: DateTime<Utc>) -> Result<Grant, GreenError> {
         let reason = leader_reason(actor, reason)?;
         if self.grant.as_ref().is_some_and(Grant::is_active) {
             return Err(GreenError::AlreadyGranted);
@@ -161,12 +156,7 @@ impl GreenChannel {
     /// [`GreenError::RoleMayNot`] unless `actor` is a leader,
     /// [`GreenError::Reason`] for a blank reason,
     /// [`GreenError::NotGranted`] when no grant is in force.
-    pub fn revoke(
-        &self,
-        actor: &Actor,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Revocation, GreenError> {
+    pub fn revoke(&self, actor: &Actor, reason: &str, now: DateTime<Utc>) -> Result<Revocation, GreenError> {
         let reason = leader_reason(actor, reason)?;
         if !self.grant.as_ref().is_some_and(Grant::is_active) {
             return Err(GreenError::NotGranted);
@@ -377,10 +367,7 @@ const AREA_TOLERANCE_M2: f64 = 1e-6;
 ///
 /// # Errors
 /// The first [`AdvanceUseError`] that applies, in the order of its variants.
-pub fn advance_use(
-    request: &AdvanceUseRequest,
-    rules: &AdvanceUseRules,
-) -> Result<(), AdvanceUseError> {
+pub fn advance_use(request: &AdvanceUseRequest, rules: &AdvanceUseRules) -> Result<(), AdvanceUseError> {
     if !request.green {
         return Err(AdvanceUseError::NotOnGreenChannel);
     }

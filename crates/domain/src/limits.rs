@@ -85,17 +85,13 @@ pub enum LimitsError {
     #[error("the time limits are not in the expected JSON shape: {0}")]
     Json(#[from] serde_json::Error),
     /// A stage without a time limit (draft, completed, a side state) is listed.
-    #[error(
-        "{0} has no time limit; only accepted, pre_review, conversion, supply and registration do"
-    )]
+    #[error("{0} has no time limit; only accepted, pre_review, conversion, supply and registration do")]
     NotLimited(Stage),
     /// A stage that needs a limit is missing.
     #[error("no time limit for {0}")]
     Missing(Stage),
     /// A limit is outside `1..=MAX_LIMIT_DAYS`.
-    #[error(
-        "the {channel} limit of {stage} must be 1 to {MAX_LIMIT_DAYS} working days, got {days}"
-    )]
+    #[error("the {channel} limit of {stage} must be 1 to {MAX_LIMIT_DAYS} working days, got {days}")]
     OutOfRange {
         /// The stage.
         stage: Stage,
@@ -141,11 +137,7 @@ impl TimeLimits {
             for channel in [Channel::Normal, Channel::Green] {
                 let days = limit.days(channel);
                 if !(1..=MAX_LIMIT_DAYS).contains(&days) {
-                    return Err(LimitsError::OutOfRange {
-                        stage,
-                        channel,
-                        days,
-                    });
+                    return Err(LimitsError::OutOfRange { stage, channel, days });
                 }
             }
             if limit.green > limit.normal {
@@ -299,13 +291,7 @@ mod tests {
     #[test]
     fn a_limit_on_a_stage_without_one_is_refused() {
         let mut stages: BTreeMap<Stage, StageLimit> = TimeLimits::default().into();
-        stages.insert(
-            Stage::Draft,
-            StageLimit {
-                normal: 3,
-                green: 1,
-            },
-        );
+        stages.insert(Stage::Draft, StageLimit { normal: 3, green: 1 });
         assert!(matches!(
             TimeLimits::new(stages),
             Err(LimitsError::NotLimited(Stage::Draft))
@@ -315,24 +301,12 @@ mod tests {
     #[test]
     fn zero_day_and_green_slower_limits_are_refused() {
         let mut stages: BTreeMap<Stage, StageLimit> = TimeLimits::default().into();
-        stages.insert(
-            Stage::Accepted,
-            StageLimit {
-                normal: 0,
-                green: 0,
-            },
-        );
+        stages.insert(Stage::Accepted, StageLimit { normal: 0, green: 0 });
         assert!(matches!(
             TimeLimits::new(stages.clone()),
             Err(LimitsError::OutOfRange { days: 0, .. })
         ));
-        stages.insert(
-            Stage::Accepted,
-            StageLimit {
-                normal: 2,
-                green: 3,
-            },
-        );
+        stages.insert(Stage::Accepted, StageLimit { normal: 2, green: 3 });
         assert!(matches!(
             TimeLimits::new(stages),
             Err(LimitsError::GreenSlowerThanNormal { .. })
@@ -342,9 +316,6 @@ mod tests {
     #[test]
     fn an_unknown_stage_code_in_the_file_is_refused() {
         let text = r#"{"acceptance": {"normal": 2, "green": 1}}"#;
-        assert!(matches!(
-            TimeLimits::from_json(text),
-            Err(LimitsError::Json(_))
-        ));
+        assert!(matches!(TimeLimits::from_json(text), Err(LimitsError::Json(_))));
     }
 }

@@ -90,10 +90,7 @@ pub fn qualifies_for_state_council(level: ProjectLevel, sector: ProjectSector) -
     level.is_national_or_provincial()
         && matches!(
             sector,
-            ProjectSector::Energy
-                | ProjectSector::Transport
-                | ProjectSector::Water
-                | ProjectSector::Military
+            ProjectSector::Energy | ProjectSector::Transport | ProjectSector::Water | ProjectSector::Military
         )
 }
 
@@ -118,9 +115,7 @@ mod tests {
         use ProjectLevel::{County, Municipal, National, Provincial};
         use ProjectSector::{Energy, Industry, Livelihood, Military, Other, Transport, Water};
         for level in [National, Provincial, Municipal, County] {
-            for sector in [
-                Energy, Transport, Water, Military, Industry, Livelihood, Other,
-            ] {
+            for sector in [Energy, Transport, Water, Military, Industry, Livelihood, Other] {
                 let expected = matches!(level, National | Provincial)
                     && matches!(sector, Energy | Transport | Water | Military);
                 assert_eq!(qualifies_for_state_council(level, sector), expected);

@@ -132,10 +132,7 @@ mod tests {
 
     #[test]
     fn only_officers_are_scoped_to_their_counties() {
-        let scoped: Vec<Role> = Role::ALL
-            .into_iter()
-            .filter(|r| r.is_county_scoped())
-            .collect();
+        let scoped: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_county_scoped()).collect();
         assert_eq!(scoped, vec![Role::Officer]);
     }
 }

@@ -295,10 +295,7 @@ mod tests {
 
     #[test]
     fn the_municipal_stages_are_accepted_pre_review_conversion_and_supply() {
-        let municipal: Vec<Stage> = Stage::ALL
-            .into_iter()
-            .filter(|s| s.is_municipal())
-            .collect();
+        let municipal: Vec<Stage> = Stage::ALL.into_iter().filter(|s| s.is_municipal()).collect();
         assert_eq!(
             municipal,
             vec![

@@ -140,9 +140,7 @@ impl Precondition {
                 facts.pre_review_opinion.as_deref(),
                 TransitionError::OpinionNotIssued,
             ),
-            Precondition::QuotaAllocated if !facts.quota_allocated => {
-                Err(TransitionError::QuotaNotAllocated)
-            }
+            Precondition::QuotaAllocated if !facts.quota_allocated => Err(TransitionError::QuotaNotAllocated),
             Precondition::OffsetLockedIfCultivated
                 if facts.check.cultivated_land_found() && !facts.offset_locked =>
             {
@@ -154,9 +152,7 @@ impl Precondition {
             ),
             Precondition::SupplyDecisionRecorded => match &facts.supply_decision {
                 None => Err(TransitionError::SupplyDecisionMissing),
-                Some(decision)
-                    if decision.industrial && !decision.standard_land_indicators_present =>
-                {
+                Some(decision) if decision.industrial && !decision.standard_land_indicators_present => {
                     Err(TransitionError::StandardLandIndicatorsMissing)
                 }
                 Some(_) => Ok(()),
@@ -216,13 +212,13 @@ const fn rule(
 static RULES: [Rule; 21] = {
     use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
     use Precondition::{
-        CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated,
-        OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
+        CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated, OpinionIssued,
+        QuotaAllocated, SupplyDecisionRecorded,
     };
     use Role::{Officer, Reviewer};
     use Stage::{
-        Accepted, Completed, Conversion, Correction, Draft, PreReview, Registration, Rejected,
-        Supply, Withdrawn,
+        Accepted, Completed, Conversion, Correction, Draft, PreReview, Registration, Rejected, Supply,
+        Withdrawn,
     };
     use Target::{Stage as To, StageLeft};
     [
@@ -268,38 +264,10 @@ static RULES: [Rule; 21] = {
             false,
             &[CertificateRecorded],
         ),
-        rule(
-            RequestCorrection,
-            Accepted,
-            To(Correction),
-            Reviewer,
-            true,
-            &[],
-        ),
-        rule(
-            RequestCorrection,
-            PreReview,
-            To(Correction),
-            Reviewer,
-            true,
-            &[],
-        ),
-        rule(
-            RequestCorrection,
-            Conversion,
-            To(Correction),
-            Reviewer,
-            true,
-            &[],
-        ),
-        rule(
-            RequestCorrection,
-            Supply,
-            To(Correction),
-            Reviewer,
-            true,
-            &[],
-        ),
+        rule(RequestCorrection, Accepted, To(Correction), Reviewer, true, &[]),
+        rule(RequestCorrection, PreReview, To(Correction), Reviewer, true, &[]),
+        rule(RequestCorrection, Conversion, To(Correction), Reviewer, true, &[]),
+        rule(RequestCorrection, Supply, To(Correction), Reviewer, true, &[]),
         rule(AnswerCorrection, Correction, StageLeft, Officer, false, &[]),
         rule(Reject, Accepted, To(Rejected), Reviewer, true, &[]),
         rule(Reject, PreReview, To(Rejected), Reviewer, true, &[]),
@@ -516,11 +484,7 @@ pub enum TransitionError {
 }
 
 fn join_codes(layers: &[LayerKind]) -> String {
-    layers
-        .iter()
-        .map(|l| l.code())
-        .collect::<Vec<_>>()
-        .join(", ")
+    layers.iter().map(|l| l.code()).collect::<Vec<_>>().join(", ")
 }
 
 /// How a refusal maps onto the caller's world: the API turns these into 403,
@@ -624,9 +588,7 @@ pub fn decide(
     reason: Option<String>,
 ) -> Result<TransitionEvent, TransitionError> {
     let stage = current.stage();
-    let any_row_for_role = RULES
-        .iter()
-        .any(|r| r.action == action && r.role == actor.role);
+    let any_row_for_role = RULES.iter().any(|r| r.action == action && r.role == actor.role);
     if !any_row_for_role {
         return Err(TransitionError::RoleMayNot {
             role: actor.role,
@@ -656,9 +618,7 @@ pub fn decide(
     let state_after = match row.to {
         Target::Stage(Stage::Correction) => CaseState::in_correction(stage),
         Target::Stage(to) => CaseState::at(to),
-        Target::StageLeft => current
-            .returns_to()
-            .map_or(CaseState::at(stage), CaseState::at),
+        Target::StageLeft => current.returns_to().map_or(CaseState::at(stage), CaseState::at),
     }
     // The table only sends municipal stages to correction and only fixed,
     // non-correction stages elsewhere, so this cannot fail; refuse rather than panic.

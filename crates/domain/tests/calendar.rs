@@ -20,10 +20,7 @@ fn the_adjusted_saturdays_of_spring_festival_2026_are_working_days() {
     let calendar = official_calendar();
     for date in [day(2026, 2, 14), day(2026, 2, 28)] {
         assert_eq!(date.weekday(), Weekday::Sat);
-        assert!(
-            calendar.is_working_day(date),
-            "{date} should be a working day"
-        );
+        assert!(calendar.is_working_day(date), "{date} should be a working day");
     }
 }
 

@@ -5,8 +5,8 @@ mod common;
 
 use common::local;
 use landuse_domain::check::{
-    evaluate, worst_of, CaseContext, CheckInput, CheckInputError, Dismissal, DismissalError, Dlbm,
-    Hit, HitClass, LayerFigures, LayerKind, LayerResult, SliverRule, VerdictRules,
+    evaluate, worst_of, CaseContext, CheckInput, CheckInputError, Dismissal, DismissalError, Dlbm, Hit,
+    HitClass, LayerFigures, LayerKind, LayerResult, SliverRule, VerdictRules,
 };
 use landuse_domain::project::{OutsideBoundaryUse, ProjectLevel, ProjectSector};
 use landuse_domain::role::{Actor, Role};
@@ -262,8 +262,8 @@ fn overlaps_under_one_square_metre_or_a_ten_thousandth_of_the_parcel_are_slivers
 
 #[test]
 fn sliver_thresholds_are_configurable_per_layer() {
-    let rules = VerdictRules::default()
-        .with_sliver_rule(LayerKind::Geohazard, SliverRule::new(50.0, 0.0).unwrap());
+    let rules =
+        VerdictRules::default().with_sliver_rule(LayerKind::Geohazard, SliverRule::new(50.0, 0.0).unwrap());
     let hits = vec![hit(40.0)];
     let geohazard = evaluate(
         &input_with(LayerKind::Geohazard, hits.clone(), CaseContext::default()),
@@ -344,10 +344,7 @@ fn the_case_result_is_the_worst_of_its_layers() {
         (vec![R::Ok, R::Ok], R::Ok),
         (vec![R::Ok, R::NotChecked], R::NotChecked),
         (vec![R::NotChecked, R::Warning], R::Warning),
-        (
-            vec![R::Warning, R::NeedsReview, R::NeedsOffset],
-            R::NeedsOffset,
-        ),
+        (vec![R::Warning, R::NeedsReview, R::NeedsOffset], R::NeedsOffset),
         (
             vec![R::NeedsOffset, R::NeedsOverlayApproval],
             R::NeedsOverlayApproval,
@@ -459,10 +456,9 @@ fn only_a_planner_may_dismiss_a_hit_and_only_with_a_reason() {
 
 #[test]
 fn verdict_rules_deserialise_with_defaults_and_refuse_bad_numbers() {
-    let rules: VerdictRules = serde_json::from_str(
-        r#"{"slivers": {"geohazard": {"max_area_m2": 5.0, "max_share": 0.0}}}"#,
-    )
-    .unwrap();
+    let rules: VerdictRules =
+        serde_json::from_str(r#"{"slivers": {"geohazard": {"max_area_m2": 5.0, "max_share": 0.0}}}"#)
+            .unwrap();
     assert_eq!(rules.sliver_rule(LayerKind::Geohazard).max_area_m2(), 5.0);
     assert_eq!(
         rules.sliver_rule(LayerKind::PermanentFarmland),

@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::{day, local};
 use landuse_domain::calendar::bureau_date;
 use landuse_domain::clearing::{
-    changes, dispatch_counts, ledger_effect, status_at, Alert, ClearingRules, ClearingStatus,
-    LedgerItem, StrikeOffOutcome,
+    changes, dispatch_counts, ledger_effect, status_at, Alert, ClearingRules, ClearingStatus, LedgerItem,
+    StrikeOffOutcome,
 };
 use landuse_domain::clock::Pause;
 use landuse_domain::role::{Actor, Role};
@@ -85,10 +85,7 @@ fn the_boundaries_hold_to_the_last_second_of_the_day() {
         ClearingStatus::Overdue
     );
     assert_eq!(item.days_left(local(2026, 3, 16, 9, 0), &rules), 7);
-    assert_eq!(
-        item.due_date(local(2026, 3, 2, 18, 0), &rules),
-        day(2026, 3, 23)
-    );
+    assert_eq!(item.due_date(local(2026, 3, 2, 18, 0), &rules), day(2026, 3, 23));
 }
 
 #[test]
@@ -105,16 +102,8 @@ fn a_five_day_correction_pause_moves_both_thresholds_by_five_days() {
     assert_eq!(
         when,
         vec![
-            (
-                day(2026, 3, 21),
-                ClearingStatus::DueSoon,
-                Some(Alert::DueSoon)
-            ),
-            (
-                day(2026, 3, 29),
-                ClearingStatus::Overdue,
-                Some(Alert::Overdue)
-            ),
+            (day(2026, 3, 21), ClearingStatus::DueSoon, Some(Alert::DueSoon)),
+            (day(2026, 3, 29), ClearingStatus::Overdue, Some(Alert::Overdue)),
         ]
     );
     assert_eq!(reported[0].0, local(2026, 3, 21, 0, 0));
@@ -239,27 +228,11 @@ fn transitions_open_and_strike_off_ledger_items() {
     let officer = Actor::new(Uuid::from_u128(1), Role::Officer);
     let now = local(2026, 3, 2, 9, 0);
     let facts = CaseFacts::default();
-    let submit = decide(
-        &CaseState::draft(),
-        Action::Submit,
-        &officer,
-        &facts,
-        now,
-        None,
-    )
-    .unwrap();
+    let submit = decide(&CaseState::draft(), Action::Submit, &officer, &facts, now, None).unwrap();
     let effect = ledger_effect(&submit);
     assert_eq!((effect.strike_off, effect.open_new), (None, true));
 
-    let accept = decide(
-        &submit.state_after,
-        Action::Advance,
-        &reviewer,
-        &facts,
-        now,
-        None,
-    )
-    .unwrap();
+    let accept = decide(&submit.state_after, Action::Advance, &reviewer, &facts, now, None).unwrap();
     let effect = ledger_effect(&accept);
     assert_eq!(
         (effect.strike_off, effect.open_new),

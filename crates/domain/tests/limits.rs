@@ -44,9 +44,7 @@ fn remaining_working_days_count_down_to_zero_on_the_deadline_day() {
     let limits = TimeLimits::default();
     let state = CaseState::at(Stage::PreReview).unwrap();
     let clock = StageClock::started(local(2026, 2, 12, 10, 0));
-    let at = |now| {
-        remaining_working_days(&limits, &calendar, &state, Channel::Normal, &clock, now).unwrap()
-    };
+    let at = |now| remaining_working_days(&limits, &calendar, &state, Channel::Normal, &clock, now).unwrap();
 
     assert_eq!(at(local(2026, 2, 12, 11, 0)).working_days, 20);
     assert_eq!(at(local(2026, 3, 16, 9, 0)).working_days, 2);
@@ -64,9 +62,7 @@ fn a_correction_moves_the_deadline_by_the_working_days_paused() {
     // Returned Tue 02-24 09:00, answered Fri 02-27 17:00: 02-25, 02-26, 02-27 paused.
     let clock = StageClock {
         started_at: local(2026, 2, 12, 10, 0),
-        pauses: vec![
-            Pause::new(local(2026, 2, 24, 9, 0), Some(local(2026, 2, 27, 17, 0))).unwrap(),
-        ],
+        pauses: vec![Pause::new(local(2026, 2, 24, 9, 0), Some(local(2026, 2, 27, 17, 0))).unwrap()],
     };
     let deadline = case_deadline(
         &limits,
@@ -106,12 +102,7 @@ fn stages_without_a_limit_have_no_deadline() {
     let calendar = official_calendar();
     let limits = TimeLimits::default();
     let clock = StageClock::started(local(2026, 3, 2, 9, 0));
-    for stage in [
-        Stage::Draft,
-        Stage::Completed,
-        Stage::Rejected,
-        Stage::Withdrawn,
-    ] {
+    for stage in [Stage::Draft, Stage::Completed, Stage::Rejected, Stage::Withdrawn] {
         let state = CaseState::at(stage).unwrap();
         let now = local(2026, 3, 3, 9, 0);
         assert!(case_deadline(&limits, &calendar, &state, Channel::Normal, &clock, now).is_none());

@@ -31,16 +31,14 @@ fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
 
 /// A pause starting within 60 days after `base`, lasting up to 30 days, maybe still open.
 fn pause_after(base: DateTime<Utc>) -> impl Strategy<Value = Pause> {
-    (0_i64..60 * 86_400, 0_i64..30 * 86_400, any::<bool>()).prop_map(
-        move |(start, length, open)| {
-            let from = base + TimeDelta::seconds(start);
-            if open {
-                Pause::open(from)
-            } else {
-                Pause::new(from, Some(from + TimeDelta::seconds(length))).unwrap()
-            }
-        },
-    )
+    (0_i64..60 * 86_400, 0_i64..30 * 86_400, any::<bool>()).prop_map(move |(start, length, open)| {
+        let from = base + TimeDelta::seconds(start);
+        if open {
+            Pause::open(from)
+        } else {
+            Pause::new(from, Some(from + TimeDelta::seconds(length))).unwrap()
+        }
+    })
 }
 
 /// A stage clock with up to 4 pauses, and a "now" up to 120 days after its start.
@@ -133,7 +131,9 @@ proptest! {
     fn a_deadline_is_provisional_exactly_when_it_reaches_past_the_covered_years(d in any_date(), n in 1_u32..300) {
         let cal = calendar();
         let deadline = cal.add_working_days(d, n);
-        let inside = d >= cal.covered_from() && deadline.date <= cal.covered_until();
+        // The days counted are those after `d` up to the deadline; `d` itself is not counted.
+        let first_counted = d.succ_opt().unwrap();
+        let inside = first_counted >= cal.covered_from() && deadline.date <= cal.covered_until();
         prop_assert_eq!(deadline.provisional, !inside);
     }
 

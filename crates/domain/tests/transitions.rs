@@ -16,8 +16,7 @@ use uuid::Uuid;
 use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
 use Role::{Officer, Reviewer};
 use Stage::{
-    Accepted, Completed, Conversion, Correction, Draft, PreReview, Registration, Rejected, Supply,
-    Withdrawn,
+    Accepted, Completed, Conversion, Correction, Draft, PreReview, Registration, Rejected, Supply, Withdrawn,
 };
 
 /// The table as the rules state it, written out independently of the code:
@@ -122,12 +121,8 @@ fn every_action_from_every_stage_by_every_role_is_allowed_or_refused_as_the_tabl
     for action in Action::ALL {
         for stage in Stage::ALL {
             for role in Role::ALL {
-                let row = ALLOWED
-                    .iter()
-                    .find(|(a, s, _, _)| *a == action && *s == stage);
-                let role_ever_allowed = ALLOWED
-                    .iter()
-                    .any(|(a, _, _, r)| *a == action && *r == role);
+                let row = ALLOWED.iter().find(|(a, s, _, _)| *a == action && *s == stage);
+                let role_ever_allowed = ALLOWED.iter().any(|(a, _, _, r)| *a == action && *r == role);
                 for state in states_at(stage) {
                     let outcome = attempt(state, action, role);
                     match row {
@@ -232,10 +227,7 @@ fn an_event_records_who_when_from_to_and_why() {
     assert_eq!(event.at, now);
     assert_eq!((event.from, event.to), (PreReview, Rejected));
     assert_eq!(event.action, Reject);
-    assert_eq!(
-        event.reason.unwrap().as_str(),
-        "占用生态保护红线且不属于允许活动"
-    );
+    assert_eq!(event.reason.unwrap().as_str(), "占用生态保护红线且不属于允许活动");
 }
 
 #[test]
@@ -447,11 +439,7 @@ fn supply_to_registration_needs_the_decision_and_standard_land_indicators_for_in
             supply_decision,
             ..complete_facts()
         };
-        assert_eq!(
-            advance_with(Supply, &facts),
-            expected,
-            "{supply_decision:?}"
-        );
+        assert_eq!(advance_with(Supply, &facts), expected, "{supply_decision:?}");
     }
 }
 
@@ -496,9 +484,7 @@ fn the_stage_is_checked_before_the_reason_and_the_preconditions() {
         })
     );
     assert_eq!(
-        advance_with(Draft, &CaseFacts::default())
-            .unwrap_err()
-            .code(),
+        advance_with(Draft, &CaseFacts::default()).unwrap_err().code(),
         "not-allowed-from"
     );
 }

@@ -69,11 +69,12 @@ impl Declarations {
 }
 
 async fn case_context(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseContext, ApiError> {
-    let (level, sector): (String, String) = sqlx::query_as("select level, sector from projects where id = $1")
-        .bind(case.project_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("loading the project", e))?;
+    let (level, sector): (String, String) =
+        sqlx::query_as("select level, sector from projects where id = $1")
+            .bind(case.project_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| ApiError::db("loading the project", e))?;
     let declarations = Declarations::parse(&case.declarations)?;
     Ok(CaseContext {
         project_level: serde_json::from_value::<ProjectLevel>(json!(level)).ok(),
@@ -110,20 +111,27 @@ pub async fn run_check(
     let case = load_case(&mut tx, &caller, id, true).await?;
     let rows = load_parcels(&mut tx, id).await?;
     if rows.is_empty() {
-        return Err(ApiError::conflict("no-parcels", "the case has no parcels to check; upload them first"));
+        return Err(ApiError::conflict(
+            "no-parcels",
+            "the case has no parcels to check; upload them first",
+        ));
     }
     let parcels = rows.iter().map(parcel_geometry).collect::<Result<Vec<_>, _>>()?;
-    let county = CountyCode::parse(&case.county_code).map_err(|e| ApiError::internal("reading the county", e))?;
+    let county =
+        CountyCode::parse(&case.county_code).map_err(|e| ApiError::internal("reading the county", e))?;
     let context = case_context(&mut tx, &case).await?;
     let rules = VerdictRules::default();
     let report = store::check_footprint(&mut tx, county, &parcels, &context, &rules)
         .await
         .map_err(|e| match e {
-            CheckError::Geometry { .. } | CheckError::NoParcels => ApiError::conflict("invalid-parcels", e.to_string()),
+            CheckError::Geometry { .. } | CheckError::NoParcels => {
+                ApiError::conflict("invalid-parcels", e.to_string())
+            }
             CheckError::Database(db) => ApiError::db(db.doing, db.source),
             other => ApiError::internal("running the check", other),
         })?;
-    let verdict = check::evaluate(&report.input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
+    let verdict =
+        check::evaluate(&report.input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
     let summary = summary_of(&report, verdict.cultivated_land_found);
     let check_id = Uuid::now_v7();
     sqlx::query(
@@ -164,12 +172,14 @@ pub async fn run_check(
 }
 
 async fn bump(conn: &mut PgConnection, case_id: Uuid, now: DateTime<Utc>) -> Result<i64, ApiError> {
-    sqlx::query_scalar("update cases set version = version + 1, updated_at = $2 where id = $1 returning version")
-        .bind(case_id)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("updating the case", e))
+    sqlx::query_scalar(
+        "update cases set version = version + 1, updated_at = $2 where id = $1 returning version",
+    )
+    .bind(case_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("updating the case", e))
 }
 
 async fn store_hits(conn: &mut PgConnection, check_id: Uuid, report: &CheckReport) -> Result<(), ApiError> {
@@ -179,7 +189,10 @@ async fn store_hits(conn: &mut PgConnection, check_id: Uuid, report: &CheckRepor
                 Some(g) => {
                     let geometry = geo_types::Geometry::<f64>::try_from(g.clone())
                         .map_err(|e| ApiError::internal("reading an overlap", e))?;
-                    Some(wkb_io::to_wkb(&geometry).map_err(|e| ApiError::internal("encoding an overlap", e))?)
+                    Some(
+                        wkb_io::to_wkb(&geometry)
+                            .map_err(|e| ApiError::internal("encoding an overlap", e))?,
+                    )
                 }
                 None => None,
             };
@@ -293,7 +306,11 @@ pub async fn list_checks(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut conn = state.db.acquire().await.map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state
+        .db
+        .acquire()
+        .await
+        .map_err(|e| ApiError::db("connecting", e))?;
     load_case(&mut conn, &caller, id, false).await?;
     let rows: Vec<CheckListRow> = sqlx::query_as(
         "select id, run_at, result, stale, confirmed_at from checks where case_id = $1 order by run_at desc, id desc",
@@ -318,7 +335,11 @@ pub async fn get_check(
     caller: Caller,
     Path((id, check_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut conn = state.db.acquire().await.map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state
+        .db
+        .acquire()
+        .await
+        .map_err(|e| ApiError::db("connecting", e))?;
     load_case(&mut conn, &caller, id, false).await?;
     Ok(Json(check_view(&mut conn, id, check_id).await?))
 }
@@ -343,18 +364,28 @@ pub async fn confirm(
     require_if_match(&headers, case.version)?;
     let check = load_check(&mut tx, id, check_id).await?;
     if check.stale {
-        return Err(ApiError::conflict("check-stale", "a parcel changed after this check ran; run a new one"));
+        return Err(ApiError::conflict(
+            "check-stale",
+            "a parcel changed after this check ran; run a new one",
+        ));
     }
-    let latest: Uuid = sqlx::query_scalar("select id from checks where case_id = $1 order by run_at desc, id desc limit 1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| ApiError::db("finding the latest check", e))?;
+    let latest: Uuid =
+        sqlx::query_scalar("select id from checks where case_id = $1 order by run_at desc, id desc limit 1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| ApiError::db("finding the latest check", e))?;
     if latest != check_id {
-        return Err(ApiError::conflict("check-superseded", "a newer check exists; confirm that one"));
+        return Err(ApiError::conflict(
+            "check-superseded",
+            "a newer check exists; confirm that one",
+        ));
     }
     if check.confirmed_at.is_some() {
-        return Err(ApiError::conflict("check-confirmed", "this check is already confirmed"));
+        return Err(ApiError::conflict(
+            "check-confirmed",
+            "this check is already confirmed",
+        ));
     }
     sqlx::query("update checks set confirmed_at = $2, confirmed_by = $3 where id = $1")
         .bind(check_id)
@@ -364,8 +395,17 @@ pub async fn confirm(
         .await
         .map_err(|e| ApiError::db("confirming the check", e))?;
     let stage: Stage = case.state()?.stage();
-    append_event(&mut tx, id, now, &caller, "check_confirmed", (Some(stage), Some(stage)), None, json!({ "check_id": check_id }))
-        .await?;
+    append_event(
+        &mut tx,
+        id,
+        now,
+        &caller,
+        "check_confirmed",
+        (Some(stage), Some(stage)),
+        None,
+        json!({ "check_id": check_id }),
+    )
+    .await?;
     let version = bump(&mut tx, id, now).await?;
     let view = check_view(&mut tx, id, check_id).await?;
     let reply = Reply::new(StatusCode::OK, view).header(header::ETAG, etag_header(version));
@@ -403,7 +443,10 @@ pub async fn dismiss(
     require_if_match(&headers, case.version)?;
     let check = load_check(&mut tx, id, check_id).await?;
     if check.confirmed_at.is_some() {
-        return Err(ApiError::conflict("check-confirmed", "a confirmed check no longer changes; run a new one"));
+        return Err(ApiError::conflict(
+            "check-confirmed",
+            "a confirmed check no longer changes; run a new one",
+        ));
     }
     let hit: Option<HitRow> = sqlx::query_as(
         "select id, layer_kind, hit_index, dismissed_at, dismissed_by, dismiss_reason
@@ -416,16 +459,21 @@ pub async fn dismiss(
     .map_err(|e| ApiError::db("loading the hit", e))?;
     let hit = hit.ok_or(ApiError::NotFound("hit"))?;
     if hit.dismissed_at.is_some() {
-        return Err(ApiError::conflict("hit-dismissed", "this hit is already dismissed"));
+        return Err(ApiError::conflict(
+            "hit-dismissed",
+            "this hit is already dismissed",
+        ));
     }
-    sqlx::query("update check_hits set dismissed_at = $2, dismissed_by = $3, dismiss_reason = $4 where id = $1")
-        .bind(hit_id)
-        .bind(dismissal.at)
-        .bind(dismissal.by)
-        .bind(dismissal.reason.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| ApiError::db("recording the dismissal", e))?;
+    sqlx::query(
+        "update check_hits set dismissed_at = $2, dismissed_by = $3, dismiss_reason = $4 where id = $1",
+    )
+    .bind(hit_id)
+    .bind(dismissal.at)
+    .bind(dismissal.by)
+    .bind(dismissal.reason.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| ApiError::db("recording the dismissal", e))?;
     let (result, summary) = redecide(&mut tx, &check).await?;
     sqlx::query("update checks set result = $2, summary = $3 where id = $1")
         .bind(check_id)
@@ -457,14 +505,15 @@ async fn redecide(
     conn: &mut PgConnection,
     check: &CheckRow,
 ) -> Result<(check::LayerResult, CheckSummary), ApiError> {
-    let report: CheckReport =
-        serde_json::from_value(check.report.clone()).map_err(|e| ApiError::internal("reading the report", e))?;
-    let dismissed: Vec<(String, i32)> =
-        sqlx::query_as("select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null")
-            .bind(check.id)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| ApiError::db("loading dismissals", e))?;
+    let report: CheckReport = serde_json::from_value(check.report.clone())
+        .map_err(|e| ApiError::internal("reading the report", e))?;
+    let dismissed: Vec<(String, i32)> = sqlx::query_as(
+        "select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null",
+    )
+    .bind(check.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading dismissals", e))?;
     let mut input: CheckInput = report.input.clone();
     for figures in &mut input.layers {
         for (index, hit) in figures.hits.iter_mut().enumerate() {

@@ -33,9 +33,15 @@ pub fn routes() -> Router<AppState> {
             "/cases/{id}/parcels",
             get(parcels::download).put(parcels::upload).post(parcels::upload),
         )
-        .route("/cases/{id}/checks", get(checks::list_checks).post(checks::run_check))
+        .route(
+            "/cases/{id}/checks",
+            get(checks::list_checks).post(checks::run_check),
+        )
         .route("/cases/{id}/checks/{check_id}", get(checks::get_check))
         .route("/cases/{id}/checks/{check_id}/confirm", post(checks::confirm))
-        .route("/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss", post(checks::dismiss))
+        .route(
+            "/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss",
+            post(checks::dismiss),
+        )
         .route("/ledger", get(cases::ledger))
 }

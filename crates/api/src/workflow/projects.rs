@@ -112,7 +112,15 @@ pub struct NewProject {
 
 const LEVELS: [&str; 4] = ["national", "provincial", "municipal", "county"];
 const CATEGORIES: [&str; 3] = ["infrastructure", "industry", "livelihood"];
-const SECTORS: [&str; 7] = ["energy", "transport", "water", "military", "industry", "livelihood", "other"];
+const SECTORS: [&str; 7] = [
+    "energy",
+    "transport",
+    "water",
+    "military",
+    "industry",
+    "livelihood",
+    "other",
+];
 
 fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
     if allowed.contains(&value) {
