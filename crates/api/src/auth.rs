@@ -163,6 +163,20 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(|e| ApiError::db("authenticating", e))?
             .ok_or(ApiError::Unauthenticated)?;
+        // A GIS desktop client reads features through /ogc, and a case's parcels (which the
+        // OGC parcels page links as the coordinate-file download), and nothing else.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |uri| uri.path().to_owned());
+        let parcels_download = parts.method == axum::http::Method::GET
+            && path.starts_with("/api/v1/cases/")
+            && path.ends_with("/parcels");
+        if caller.role == Role::Gis && !path.starts_with("/ogc") && !parcels_download {
+            return Err(ApiError::Forbidden(
+                "a gis client reads features through /ogc and a case's parcels, nothing else".to_owned(),
+            ));
+        }
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }

@@ -381,3 +381,19 @@ async fn bad_bodies_get_problem_documents_naming_the_field(pool: PgPool) {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_gis_token_reads_nothing_under_the_api(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/projects",
+        "/api/v1/ledger",
+        "/api/v1/counties",
+    ] {
+        let r = app.send("GET", path, "gis", None, &[]).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.text);
+    }
+    let r = app.send("GET", "/ogc/collections", "gis", None, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
