@@ -96,6 +96,38 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::quota::cli::QuotaCommand,
     },
+    /// Control layers: `landuse layer import --kind permanent_farmland --file X.geojson`.
+    Layer {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: LayerCommand,
+    },
+}
+
+/// `landuse layer …`
+#[derive(Debug, Subcommand)]
+pub enum LayerCommand {
+    /// Import a GeoJSON feature collection (RFC 7946, or with a legacy `crs` member for EPSG:4490,
+    /// 4524, 4525, 4545, 4546) as a new current version of a layer, all or nothing, streamed.
+    Import {
+        /// The layer kind.
+        #[arg(
+            long,
+            help = "layer kind: permanent_farmland, ecological_redline, urban_boundary, cultivated_land, \
+                    qinling_core, qinling_key, qinling_general, nature_reserve_core, nature_reserve_general, \
+                    geohazard, mineral_deposit, mineral_whitelist"
+        )]
+        kind: String,
+        /// The GeoJSON file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The jurisdiction the layer covers: a county, or the city (610900) for all its counties.
+        #[arg(long, default_value = "610900")]
+        jurisdiction: String,
+    },
 }
 
 /// `landuse user …`
@@ -193,21 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Seed { database } => {
-            let mut conn = connect(&database).await?;
-            let report = admin::seed(&mut conn).await?;
-            println!(
-                "seeded {} counties, {} new calendar years, time limits {}",
-                report.counties,
-                report.calendar_years,
-                if report.time_limits {
-                    "set to the defaults"
-                } else {
-                    "kept"
-                }
-            );
-            Ok(())
-        }
+        Command::Seed { database } => seed(&database).await,
         Command::User {
             database,
             command: UserCommand::Add { name, role, counties },
@@ -230,6 +248,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = connect(&database).await?;
             crate::quota::cli::run(&mut conn, command, chrono::Utc::now()).await
         }
+        Command::Layer {
+            database,
+            command:
+                LayerCommand::Import {
+                    kind,
+                    file,
+                    jurisdiction,
+                },
+        } => import_layer(&database, &kind, &file, &jurisdiction).await,
+    }
+}
+
+async fn seed(database: &DatabaseArgs) -> anyhow::Result<()> {
+    let mut conn = connect(database).await?;
+    let report = admin::seed(&mut conn).await?;
+    let limits = if report.time_limits {
+        "set to the defaults"
+    } else {
+        "kept"
+    };
+    println!(
+        "seeded {} counties, {} new calendar years, time limits {limits}",
+        report.counties, report.calendar_years
+    );
+    Ok(())
+}
+
+async fn import_layer(
+    database: &DatabaseArgs,
+    kind: &str,
+    file: &std::path::Path,
+    jurisdiction: &str,
+) -> anyhow::Result<()> {
+    use landuse_spatial::store::{self, ImportError, ImportOptions};
+    let kind = landuse_domain::check::LayerKind::parse(kind).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+    let jurisdiction = landuse_domain::county::CountyCode::parse(jurisdiction)
+        .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
+    let pool = db::lazy_pool(database)?;
+    match store::import_geojson_file(&pool, kind, jurisdiction, file, &ImportOptions::default()).await {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Err(ImportError::FeaturesRefused(report)) => {
+            for refusal in &report.refused {
+                eprintln!("{}: {}", file.display(), refusal.reason);
+            }
+            anyhow::bail!(
+                "{} of {} features refused; nothing was imported",
+                report.refused_count,
+                report.features_read
+            )
+        }
+        Err(other) => Err(anyhow::anyhow!("{}: {other}", file.display())),
     }
 }
 

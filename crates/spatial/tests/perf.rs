@@ -1,5 +1,5 @@
 //! Import a 100,000-polygon layer streamed from a generated GeoJSON document, then check parcels
-//! against it, and print the figures (see `crates/spatial/PERFORMANCE.md`). Ignored by default:
+//! against it, and print the figures (see `docs/performance.md`). Ignored by default:
 //! run with `cargo test -p landuse-spatial --release --test perf -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used)]
 
