@@ -22,6 +22,8 @@ use crate::auth::Caller;
 pub const HEADER: &str = "idempotency-key";
 /// Set on a replayed response.
 pub const REPLAYED: &str = "idempotent-replayed";
+/// The digest of a request without a body: method and path alone tell such requests apart.
+pub const NO_BODY: [u8; 32] = [0; 32];
 
 /// The `Idempotency-Key` of a request, if it sent one, with what it was sent to.
 #[derive(Debug, Clone)]

@@ -880,7 +880,7 @@ pub async fn consume_offset(
     Path(id): Path<Uuid>,
 ) -> Result<Response> {
     caller.require(&[Role::Reviewer], "consume offset indicators")?;
-    let digest = [0u8; 32];
+    let digest = crate::http::idempotency::NO_BODY;
     if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
         return Ok(replay);
     }

@@ -468,25 +468,21 @@ pub async fn append_event(
     Ok(())
 }
 
-/// Bumps the version after a change; every change to a case goes through here.
-async fn touch(conn: &mut PgConnection, case_id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// Ends every change to a case: bumps its version, builds its view once, and keeps the stored
+/// deadline and green flag (which order the queue) in step with that view.
+async fn settle(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    caller: &Caller,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<CaseView, ApiError> {
     sqlx::query("update cases set version = version + 1, updated_at = $2 where id = $1")
         .bind(case_id)
         .bind(now)
         .execute(&mut *conn)
         .await
         .map_err(|e| ApiError::db("updating the case", e))?;
-    Ok(())
-}
-
-/// Recomputes and stores the running deadline (for queue ordering).
-async fn store_deadline(
-    conn: &mut PgConnection,
-    rules: &Rules,
-    case_id: Uuid,
-    caller: &Caller,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
     let case = load_case(conn, caller, case_id, false).await?;
     let view = case_view(conn, rules, case, now).await?;
     let (at, provisional) = match &view.deadline {
@@ -501,7 +497,7 @@ async fn store_deadline(
         .execute(&mut *conn)
         .await
         .map_err(|e| ApiError::db("storing the deadline", e))?;
-    Ok(())
+    Ok(view)
 }
 
 /// The body of `POST /api/v1/cases`.
@@ -687,10 +683,7 @@ pub async fn transition(
         json!({ "returns_to": event.state_after.returns_to() }),
     )
     .await?;
-    touch(&mut tx, id, now).await?;
-    store_deadline(&mut tx, &rules, id, &caller, now).await?;
-    let case = load_case(&mut tx, &caller, id, false).await?;
-    let view = case_view(&mut tx, &rules, case, now).await?;
+    let view = settle(&mut tx, &rules, &caller, id, now).await?;
     let reply = case_reply(StatusCode::OK, &view)?;
     idem.finish(tx, &state.db, &caller, &body.digest, reply).await
 }
@@ -834,10 +827,8 @@ pub async fn record_facts(
         json!(new),
     )
     .await?;
-    touch(&mut tx, id, now).await?;
     let rules = load_rules(&mut tx).await?;
-    let case = load_case(&mut tx, &caller, id, false).await?;
-    let view = case_view(&mut tx, &rules, case, now).await?;
+    let view = settle(&mut tx, &rules, &caller, id, now).await?;
     let reply = case_reply(StatusCode::OK, &view)?;
     idem.finish(tx, &state.db, &caller, &body.digest, reply).await
 }
@@ -910,11 +901,8 @@ pub async fn green_channel(
         json!({}),
     )
     .await?;
-    touch(&mut tx, id, now).await?;
     let rules = load_rules(&mut tx).await?;
-    store_deadline(&mut tx, &rules, id, &caller, now).await?;
-    let case = load_case(&mut tx, &caller, id, false).await?;
-    let view = case_view(&mut tx, &rules, case, now).await?;
+    let view = settle(&mut tx, &rules, &caller, id, now).await?;
     let reply = case_reply(StatusCode::OK, &view)?;
     idem.finish(tx, &state.db, &caller, &body.digest, reply).await
 }

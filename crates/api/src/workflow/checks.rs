@@ -102,7 +102,7 @@ pub async fn run_check(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Planner], "run spatial checks")?;
-    let digest = [0u8; 32];
+    let digest = crate::http::idempotency::NO_BODY;
     if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
         return Ok(replay);
     }
@@ -354,7 +354,7 @@ pub async fn confirm(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Planner], "confirm spatial checks")?;
-    let digest = [1u8; 32];
+    let digest = crate::http::idempotency::NO_BODY;
     if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
         return Ok(replay);
     }
