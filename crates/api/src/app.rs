@@ -9,7 +9,6 @@ use axum::{
     http::{header, HeaderName, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
     BoxError, Router,
 };
 use sqlx::PgPool;
@@ -21,7 +20,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{clock::Clock, config::Config, db, health, problem::Problem};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{clock::Clock, config::Config, db, health, openapi, problem::Problem};
 
 /// The header that carries each request's id, set here when the client sends none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -42,11 +45,14 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.serve.body_limit;
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .nest("/api/v1", crate::workflow::routes().merge(crate::quota::routes()))
         .merge(crate::timers::routes())
+        .split_for_parts();
+    let doc = openapi::finish(doc);
+    api.merge(SwaggerUi::new(openapi::DOCS_PATH).url(openapi::OPENAPI_PATH, doc))
         .nest("/ogc", crate::ogc::routes())
         .fallback(not_found)
         .with_state(state)

@@ -14,7 +14,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const TYPE_BASE: &str = "https://landuse.invalid/problems/";
 
 /// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A stable URI naming the kind of problem.
     #[serde(rename = "type")]
@@ -22,6 +22,7 @@ pub struct Problem {
     /// A short, stable summary of the kind.
     pub title: String,
     /// The HTTP status code.
+    #[schema(value_type = u16)]
     #[serde(serialize_with = "serialize_status")]
     pub status: StatusCode,
     /// What went wrong this time, for a person.

@@ -128,6 +128,7 @@ impl From<ClearingRules> for ClearingRulesRepr {
 
 /// The status of a ledger item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClearingStatus {
     /// More than the warning threshold left.
@@ -289,6 +290,7 @@ fn alert_for(from: ClearingStatus, to: ClearingStatus) -> Option<Alert> {
 /// Counts for the weekly dispatch (调度) of one group of items (a county and
 /// stage, say), over the period from `since` to `now`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchCounts {
     /// Items opened in the period.
     pub opened: u32,

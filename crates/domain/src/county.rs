@@ -85,6 +85,21 @@ impl fmt::Display for CountyCode {
     }
 }
 
+/// In the service's OpenAPI document a county code is a string of six digits.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for CountyCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9]{6}$"))
+            .description(Some("A county's administrative code"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for CountyCode {}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -86,6 +86,7 @@ impl Grant {
 
 /// Why a case is on the green channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GreenBasis {
     /// Its project is on a key-project list.

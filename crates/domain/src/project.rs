@@ -96,6 +96,7 @@ pub fn qualifies_for_state_council(level: ProjectLevel, sector: ProjectSector) -
 
 /// A use that may lie outside the urban development boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutsideBoundaryUse {
     /// Linear infrastructure: roads, railways, pipelines, power lines.

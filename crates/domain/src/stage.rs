@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// The declaration order is the main path, then the side states; `Ord` follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Being prepared by the county officer; nothing is due yet.

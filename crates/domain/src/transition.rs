@@ -364,6 +364,7 @@ impl From<&CheckVerdict> for CheckSummary {
 
 /// How the land is supplied (供地方式).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SupplyMethod {
     /// 划拨: allocation.
@@ -376,6 +377,7 @@ pub enum SupplyMethod {
 
 /// The recorded supply decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupplyDecision {
     /// How the land is supplied.
     pub method: SupplyMethod,

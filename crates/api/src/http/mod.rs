@@ -5,3 +5,4 @@ pub mod error;
 pub mod etag;
 pub mod idempotency;
 pub mod json;
+pub mod query;

@@ -36,7 +36,20 @@ const MAX_HUNDREDTHS: i64 = 99_999_999_999_999;
 /// assert!(Amount::parse(0.125).is_err());
 /// # Ok::<(), landuse_api::quota::amount::AmountError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Amount(i64);
 

@@ -234,7 +234,8 @@ fn json_reply(status: StatusCode, body: &impl serde::Serialize) -> Result<Reply>
 // ----- quota accounts -------------------------------------------------------------------
 
 /// Query of `GET /api/v1/quotas` and `/quotas/waiting`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// The quota year; every year when absent.
@@ -242,6 +243,7 @@ pub struct YearQuery {
 }
 
 /// `GET /api/v1/quotas`: the quota accounts (officers: their counties' only).
+#[utoipa::path(get, path = "/quotas", tag = "quotas", params(YearQuery), responses((status = 200, description = "Quota accounts (officers: their counties')", body = [store::Account])))]
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
@@ -259,6 +261,7 @@ pub async fn list_accounts(
 }
 
 /// `GET /api/v1/quotas/{year}/{holder}`: one account and its ledger, with its ETag.
+#[utoipa::path(get, path = "/quotas/{year}/{holder}", tag = "quotas", params(("year" = i32, Path, description = "The quota year"), ("holder" = String, Path, pattern = "^(pool|[0-9]{6})$", description = "A county code, or `pool` for the city's reserve")), responses((status = 200, description = "The account and its movements", body = serde_json::Value, headers(("ETag" = String)))))]
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -285,7 +288,7 @@ pub async fn get_account(
 }
 
 /// The body of `PUT /api/v1/quotas/{year}/{holder}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetYearly {
     /// The yearly amount, in mu.
@@ -297,6 +300,7 @@ pub struct SetYearly {
 
 /// `PUT /api/v1/quotas/{year}/{holder}`: an admin sets the yearly amount. Needs `If-Match` when
 /// the account exists (it opens one otherwise).
+#[utoipa::path(put, path = "/quotas/{year}/{holder}", tag = "quotas", params(("year" = i32, Path, description = "The quota year"), ("holder" = String, Path, pattern = "^(pool|[0-9]{6})$", description = "A county code, or `pool` for the city's reserve"), ("If-Match" = Option<String>, Header, description = "The account's ETag; required once the account exists")), request_body = SetYearly, responses((status = 200, description = "The account", body = store::Account, headers(("ETag" = String)))))]
 pub async fn set_yearly(
     State(state): State<AppState>,
     caller: Caller,
@@ -331,7 +335,7 @@ pub async fn set_yearly(
 }
 
 /// The body of `POST /api/v1/quotas/transfers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferBody {
     /// The quota year.
@@ -347,6 +351,7 @@ pub struct TransferBody {
 }
 
 /// `POST /api/v1/quotas/transfers`: a reviewer moves quota between a county and the pool.
+#[utoipa::path(post, path = "/quotas/transfers", tag = "quotas", request_body = TransferBody, responses((status = 201, description = "The transfer", body = serde_json::Value)))]
 pub async fn transfer_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -381,6 +386,7 @@ pub async fn transfer_quota(
 
 /// `GET /api/v1/quotas/waiting`: cases waiting for quota, key projects first, each with what a
 /// reviewer can do next.
+#[utoipa::path(get, path = "/quotas/waiting", tag = "quotas", params(YearQuery), responses((status = 200, description = "Cases waiting for quota, key projects first", body = [store::WaitingCase])))]
 pub async fn waiting(
     State(state): State<AppState>,
     caller: Caller,
@@ -410,7 +416,7 @@ pub async fn waiting(
 // ----- quota and cases ------------------------------------------------------------------
 
 /// The body of `POST /api/v1/quotas/requests`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestBody {
     /// The case.
@@ -423,6 +429,7 @@ pub struct RequestBody {
 
 /// `POST /api/v1/quotas/requests`: the case's officer or a reviewer records what it needs; the
 /// case then waits for quota.
+#[utoipa::path(post, path = "/quotas/requests", tag = "quotas", request_body = RequestBody, responses((status = 200, description = "The recorded request", body = serde_json::Value)))]
 pub async fn request_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -443,7 +450,7 @@ pub async fn request_quota(
 }
 
 /// The body of `POST /api/v1/quotas/allocations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationBody {
     /// The case.
@@ -459,6 +466,7 @@ pub struct AllocationBody {
 /// `POST /api/v1/quotas/allocations`: a reviewer allocates a case's request in full. With
 /// `year` and `mu` the request is recorded first, and stays recorded when the allocation is
 /// refused, so the case appears on the waiting list.
+#[utoipa::path(post, path = "/quotas/allocations", tag = "quotas", request_body = AllocationBody, responses((status = 201, description = "What the case now holds", body = serde_json::Value)))]
 pub async fn allocate(
     State(state): State<AppState>,
     caller: Caller,
@@ -502,6 +510,7 @@ pub async fn allocate(
 }
 
 /// `GET /api/v1/cases/{id}/quota`: the case's request, what it holds and its ledger entries.
+#[utoipa::path(get, path = "/cases/{id}/quota", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's request, holding and ledger entries", body = store::CaseQuota)))]
 pub async fn case_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -517,7 +526,7 @@ pub async fn case_quota(
 }
 
 /// The body of releases and cancellations.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why.
@@ -526,6 +535,7 @@ pub struct ReasonBody {
 
 /// `POST /api/v1/cases/{id}/quota/release`: a reviewer returns what the case holds (rejection
 /// and withdrawal do this by themselves).
+#[utoipa::path(post, path = "/cases/{id}/quota/release", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "What was released", body = serde_json::Value)))]
 pub async fn release_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -554,6 +564,7 @@ pub async fn release_quota(
 
 /// `POST /api/v1/cases/{id}/quota/cancel`: the case's officer or a reviewer cancels the request
 /// in force, so the case stops waiting.
+#[utoipa::path(post, path = "/cases/{id}/quota/cancel", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "The cancelled request", body = serde_json::Value)))]
 pub async fn cancel_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -583,10 +594,12 @@ pub async fn cancel_request(
 // ----- offsets --------------------------------------------------------------------------
 
 /// Query of `GET /api/v1/offsets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OffsetQuery {
     /// Only this county.
+    #[param(pattern = "^[0-9]{6}$")]
     pub county: Option<String>,
     /// Only indicators with something left.
     #[serde(default)]
@@ -594,6 +607,7 @@ pub struct OffsetQuery {
 }
 
 /// `GET /api/v1/offsets`: indicators with what is left of each (officers: their counties').
+#[utoipa::path(get, path = "/offsets", tag = "offsets", params(OffsetQuery), responses((status = 200, description = "Indicators with what is left of each", body = [offsets::Indicator])))]
 pub async fn list_indicators(
     State(state): State<AppState>,
     caller: Caller,
@@ -614,7 +628,7 @@ pub async fn list_indicators(
 }
 
 /// The body of `POST /api/v1/offsets`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// The county holding it.
@@ -634,6 +648,7 @@ pub struct RegisterBody {
 
 /// `POST /api/v1/offsets`: register an indicator (officers in their counties, reviewers,
 /// admins).
+#[utoipa::path(post, path = "/offsets", tag = "offsets", request_body = RegisterBody, responses((status = 201, description = "The indicator", body = offsets::Indicator, headers(("ETag" = String), ("Location" = String)))))]
 pub async fn register_indicator(
     State(state): State<AppState>,
     caller: Caller,
@@ -687,6 +702,7 @@ async fn visible_indicator(state: &AppState, caller: &Caller, id: Uuid) -> Resul
 }
 
 /// `GET /api/v1/offsets/{id}`: one indicator and its ledger, with its ETag.
+#[utoipa::path(get, path = "/offsets/{id}", tag = "offsets", params(("id" = Uuid, Path, description = "The indicator id")), responses((status = 200, description = "The indicator and its movements", body = serde_json::Value, headers(("ETag" = String)))))]
 pub async fn get_indicator(
     State(state): State<AppState>,
     caller: Caller,
@@ -707,7 +723,7 @@ pub async fn get_indicator(
 }
 
 /// The body of `POST /api/v1/offsets/{id}/transfers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffsetTransferBody {
     /// The receiving county.
@@ -727,6 +743,7 @@ pub struct OffsetTransferBody {
 
 /// `POST /api/v1/offsets/{id}/transfers`: a reviewer moves (part of) an indicator to another
 /// county, under `If-Match` with the indicator's ETag.
+#[utoipa::path(post, path = "/offsets/{id}/transfers", tag = "offsets", params(("id" = Uuid, Path, description = "The indicator id"), ("If-Match" = String, Header, description = "The indicator's ETag")), request_body = OffsetTransferBody, responses((status = 201, description = "The transfer", body = serde_json::Value, headers(("ETag" = String)))))]
 pub async fn transfer_indicator(
     State(state): State<AppState>,
     caller: Caller,
@@ -787,6 +804,7 @@ pub async fn transfer_indicator(
 
 /// `GET /api/v1/cases/{id}/offset`: what the case locked and consumed, and what its check says
 /// it needs (areas only; capacity is stated when locking).
+#[utoipa::path(get, path = "/cases/{id}/offset", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "What the case locked and consumed, and what its check says it needs", body = serde_json::Value)))]
 pub async fn case_offset(
     State(state): State<AppState>,
     caller: Caller,
@@ -815,7 +833,7 @@ pub async fn case_offset(
 }
 
 /// The body of `POST /api/v1/cases/{id}/offset/lock`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LockBody {
     /// The grain capacity the cultivated land produces, kg (from the land-quality grading).
@@ -824,6 +842,7 @@ pub struct LockBody {
 
 /// `POST /api/v1/cases/{id}/offset/lock`: a reviewer locks indicators covering the case's
 /// cultivated and paddy areas (from its confirmed check) and the stated capacity.
+#[utoipa::path(post, path = "/cases/{id}/offset/lock", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), request_body = LockBody, responses((status = 201, description = "The lock", body = serde_json::Value)))]
 pub async fn lock_offset(
     State(state): State<AppState>,
     caller: Caller,
@@ -845,6 +864,7 @@ pub async fn lock_offset(
 }
 
 /// `POST /api/v1/cases/{id}/offset/release`: a reviewer returns the case's outstanding lock.
+#[utoipa::path(post, path = "/cases/{id}/offset/release", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "What was released", body = serde_json::Value)))]
 pub async fn release_offset(
     State(state): State<AppState>,
     caller: Caller,
@@ -873,6 +893,7 @@ pub async fn release_offset(
 
 /// `POST /api/v1/cases/{id}/offset/consume`: a reviewer uses up the lock once the conversion is
 /// approved.
+#[utoipa::path(post, path = "/cases/{id}/offset/consume", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "What was used up", body = serde_json::Value)))]
 pub async fn consume_offset(
     State(state): State<AppState>,
     caller: Caller,
@@ -894,7 +915,7 @@ pub async fn consume_offset(
 // ----- starts and the report ------------------------------------------------------------
 
 /// The body of `POST /api/v1/projects/{id}/start`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartBody {
     /// The day works started (the bureau's date), not after today.
@@ -903,6 +924,7 @@ pub struct StartBody {
 
 /// `POST /api/v1/projects/{id}/start`: record a key project's actual start, under `If-Match`
 /// with the project's ETag (officers of its county, reviewers, leaders).
+#[utoipa::path(post, path = "/projects/{id}/start", tag = "projects", params(("id" = Uuid, Path, description = "The project id"), ("If-Match" = String, Header, description = "The project's ETag")), request_body = StartBody, responses((status = 200, description = "The project with its start", body = serde_json::Value, headers(("ETag" = String)))))]
 pub async fn record_start(
     State(state): State<AppState>,
     caller: Caller,
@@ -941,7 +963,8 @@ pub async fn record_start(
 }
 
 /// Query of `GET /api/v1/reports/start-rates`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StartRateQuery {
     /// The list year; the year of `as_of` when absent.
@@ -949,6 +972,7 @@ pub struct StartRateQuery {
     /// The day the report describes; today (the bureau's date) when absent.
     pub as_of: Option<NaiveDate>,
     /// `json`, `csv` or `xlsx`; otherwise chosen by `Accept`.
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
 }
 
@@ -968,6 +992,7 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Result<R
 /// `GET /api/v1/reports/start-rates` (formats negotiated as for the dispatch report): per quarter and county, the municipal new-start key
 /// projects started by the quarter's end against the goals, with those not started and their
 /// responsible leaders. JSON, CSV (`?format=csv` or `Accept: text/csv`) or .xlsx.
+#[utoipa::path(get, path = "/reports/start-rates", tag = "reports", params(StartRateQuery), responses((status = 200, description = "Per quarter and county, the new-start key projects started against the goals", content((serde_json::Value = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 pub async fn start_rates(
     State(state): State<AppState>,
     caller: Caller,

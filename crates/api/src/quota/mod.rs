@@ -23,38 +23,29 @@ pub mod report;
 pub mod starts;
 pub mod store;
 
-use axum::{
-    routing::{get, post},
-    Router,
-};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 
-/// The ledgers' routes, relative to `/api/v1` (merge them beside the workflow's).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/quotas", get(http::list_accounts))
-        .route("/quotas/waiting", get(http::waiting))
-        .route("/quotas/requests", post(http::request_quota))
-        .route("/quotas/allocations", post(http::allocate))
-        .route("/quotas/transfers", post(http::transfer_quota))
-        .route(
-            "/quotas/{year}/{holder}",
-            get(http::get_account).put(http::set_yearly),
-        )
-        .route("/cases/{id}/quota", get(http::case_quota))
-        .route("/cases/{id}/quota/release", post(http::release_quota))
-        .route("/cases/{id}/quota/cancel", post(http::cancel_request))
-        .route(
-            "/offsets",
-            get(http::list_indicators).post(http::register_indicator),
-        )
-        .route("/offsets/{id}", get(http::get_indicator))
-        .route("/offsets/{id}/transfers", post(http::transfer_indicator))
-        .route("/cases/{id}/offset", get(http::case_offset))
-        .route("/cases/{id}/offset/lock", post(http::lock_offset))
-        .route("/cases/{id}/offset/release", post(http::release_offset))
-        .route("/cases/{id}/offset/consume", post(http::consume_offset))
-        .route("/projects/{id}/start", post(http::record_start))
-        .route("/reports/start-rates", get(http::start_rates))
+/// The ledger routes under `/api/v1`, each with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(http::list_accounts))
+        .routes(routes!(http::waiting))
+        .routes(routes!(http::request_quota))
+        .routes(routes!(http::allocate))
+        .routes(routes!(http::transfer_quota))
+        .routes(routes!(http::get_account, http::set_yearly))
+        .routes(routes!(http::case_quota))
+        .routes(routes!(http::release_quota))
+        .routes(routes!(http::cancel_request))
+        .routes(routes!(http::list_indicators, http::register_indicator))
+        .routes(routes!(http::get_indicator))
+        .routes(routes!(http::transfer_indicator))
+        .routes(routes!(http::case_offset))
+        .routes(routes!(http::lock_offset))
+        .routes(routes!(http::release_offset))
+        .routes(routes!(http::consume_offset))
+        .routes(routes!(http::record_start))
+        .routes(routes!(http::start_rates))
 }

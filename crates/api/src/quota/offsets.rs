@@ -180,7 +180,7 @@ fn corrupt(doing: &'static str, what: &impl ToString) -> OffsetError {
 }
 
 /// An offset indicator with what is left of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Indicator {
     /// Id.
     pub id: Uuid,
@@ -320,7 +320,7 @@ pub async fn county_available(
 }
 
 /// What a movement did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetMovementKind {
     /// The indicator was registered.
@@ -352,7 +352,7 @@ impl OffsetMovementKind {
 }
 
 /// One entry of the offset ledger. The amounts are magnitudes; the kind says which way they go.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OffsetMovement {
     /// Sequence number.
     pub id: i64,
@@ -689,7 +689,7 @@ pub fn cultivated_split(report: &Value, dismissed: &[(String, i32)]) -> Option<C
 }
 
 /// One indicator's part of a case's lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LockLine {
     /// The indicator.
     pub indicator_id: Uuid,
@@ -700,7 +700,7 @@ pub struct LockLine {
 }
 
 /// The offset side of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CaseOffset {
     /// Outstanding locks, in total.
     pub locked: Quantities,
@@ -976,7 +976,7 @@ pub async fn consume(
 }
 
 /// The two sides of an offset transfer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OffsetTransfer {
     /// The transfer's id.
     pub id: Uuid,

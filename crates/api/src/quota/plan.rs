@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::amount::Amount;
 
 /// The three quantities of the farmland balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Quantities {
     /// Cultivated area (all of 0101, 0102, 0103), in m².
     pub area_m2: Amount,
@@ -90,7 +90,7 @@ impl Quantities {
 }
 
 /// One of the three quantities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantity {
     /// Cultivated area, m².
@@ -125,7 +125,7 @@ impl fmt::Display for Quantity {
 }
 
 /// One quantity the indicators do not cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Shortfall {
     /// Which quantity.
     pub quantity: Quantity,
@@ -154,7 +154,7 @@ impl fmt::Display for Shortfall {
 }
 
 /// What one indicator gives to a lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Take {
     /// The indicator.
     pub indicator_id: Uuid,

@@ -69,7 +69,7 @@ fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StartError {
 }
 
 /// A project's start as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RecordedStart {
     /// The project.
     pub project_id: Uuid,

@@ -101,6 +101,19 @@ impl Serialize for Holder {
     }
 }
 
+/// In the OpenAPI document: `pool` or a county code.
+impl utoipa::PartialSchema for Holder {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^(pool|[0-9]{6})$"))
+            .description(Some("`pool` (the city's reserve) or a county code"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Holder {}
+
 impl<'de> Deserialize<'de> for Holder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -266,7 +279,7 @@ fn require(role: Role, allowed: &[Role], doing: &'static str) -> Result<(), Quot
 }
 
 /// A quota account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// The holder.
     pub holder: Holder,
@@ -353,7 +366,7 @@ pub async fn accounts(
 }
 
 /// What kind of movement a ledger entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
     /// The yearly amount set or corrected.
@@ -382,7 +395,7 @@ impl MovementKind {
 }
 
 /// One ledger entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Movement {
     /// Sequence number.
     pub id: i64,
@@ -639,7 +652,7 @@ pub(crate) async fn lock_case(conn: &mut PgConnection, case_id: Uuid) -> Result<
 }
 
 /// What a case asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QuotaRequest {
     /// The case.
     pub case_id: Uuid,
@@ -679,7 +692,7 @@ async fn latest_request(conn: &mut PgConnection, case_id: Uuid) -> Result<Option
 }
 
 /// Quota a case holds: where from, and how much.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Held {
     /// The account.
     pub holder: Holder,
@@ -1051,7 +1064,7 @@ pub async fn release(
 }
 
 /// Both entries of a transfer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Transfer {
     /// The transfer's id.
     pub id: Uuid,
@@ -1157,7 +1170,7 @@ pub async fn transfer(
 }
 
 /// Everything about one case's quota.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CaseQuota {
     /// The request in force (or the cancellation), if any.
     pub request: Option<QuotaRequest>,
@@ -1193,7 +1206,7 @@ pub async fn is_allocated(conn: &mut PgConnection, case_id: Uuid) -> Result<bool
 }
 
 /// What a reviewer can do for a waiting case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NextStep {
     /// The county's balance covers it and nothing comes first: allocate.
@@ -1205,7 +1218,7 @@ pub enum NextStep {
 }
 
 /// A case waiting for quota.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WaitingCase {
     /// The case.
     pub case_id: Uuid,

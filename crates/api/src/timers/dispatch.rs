@@ -139,7 +139,7 @@ fn uncount(n: i32) -> u32 {
 }
 
 /// One snapshot in the list.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SnapshotSummary {
     /// Id.
     pub id: Uuid,
@@ -164,6 +164,7 @@ pub struct SnapshotSummary {
 }
 
 /// `GET /api/v1/dispatch`: the snapshots, newest first, with their totals.
+#[utoipa::path(get, path = "/api/v1/dispatch", operation_id = "list_dispatch_reports", tag = "reports", responses((status = 200, description = "The weekly snapshots, newest first, with their totals", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn list(
     State(state): State<AppState>,
@@ -201,7 +202,7 @@ pub async fn list(
 }
 
 /// One line of a report: a county and stage, or a county's total (`stage` absent).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportLine {
     /// County code.
     pub county_code: String,
@@ -221,7 +222,7 @@ pub struct ReportLine {
 }
 
 /// A stored snapshot as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DispatchReport {
     /// Id.
     pub id: Uuid,
@@ -351,10 +352,12 @@ pub enum ReportFormat {
 }
 
 /// Query parameters of `GET /api/v1/dispatch/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `json`, `csv` or `xlsx`; overrides `Accept`.
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
 }
 
@@ -390,6 +393,7 @@ pub fn negotiate(format: Option<&str>, headers: &HeaderMap) -> Result<ReportForm
 }
 
 /// `GET /api/v1/dispatch/{id}`: one snapshot as JSON, CSV or .xlsx.
+#[utoipa::path(get, path = "/api/v1/dispatch/{id}", operation_id = "get_dispatch_report", tag = "reports", params(("id" = Uuid, Path, description = "The snapshot id"), ReportQuery), responses((status = 200, description = "One snapshot", content((DispatchReport = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 #[tracing::instrument(skip_all, fields(user = %caller.name, %id))]
 pub async fn get_one(
     State(state): State<AppState>,

@@ -27,7 +27,7 @@ const READERS: [Role; 4] = [Role::Officer, Role::Reviewer, Role::Leader, Role::A
 const STREAM_POLL: Duration = Duration::from_secs(1);
 
 /// An alert as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AlertRow {
     /// The feed position: increasing, never reused.
     pub id: i64,
@@ -54,7 +54,7 @@ pub struct AlertRow {
 }
 
 /// An alert as the feed, the stream and webhooks show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AlertView {
     /// The stored alert.
     #[serde(flatten)]
@@ -147,22 +147,26 @@ async fn page(
 }
 
 /// Query parameters of `GET /api/v1/alerts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// Alerts after this id (the `next_since` of the previous page), or raised after this
     /// RFC 3339 instant; from the first alert when absent.
+    #[param(min_length = 1)]
     pub since: Option<String>,
     /// Only this county.
+    #[param(pattern = "^[0-9]{6}$")]
     pub county: Option<String>,
     /// Only this kind.
+    #[param(pattern = "^(ledger_due_soon|ledger_overdue|deadline_near|deadline_passed)$")]
     pub kind: Option<String>,
     /// Page size (1–500, default 100).
     pub limit: Option<u32>,
 }
 
 /// A page of the feed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedPage {
     /// Oldest first.
     pub items: Vec<AlertView>,
@@ -171,6 +175,7 @@ pub struct FeedPage {
 }
 
 /// `GET /api/v1/alerts`: alerts after `since`, oldest first.
+#[utoipa::path(get, path = "/api/v1/alerts", operation_id = "list_alerts", tag = "alerts", params(FeedQuery), responses((status = 200, description = "Alerts after `since`, oldest first", body = FeedPage)))]
 #[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn list(
     State(state): State<AppState>,
@@ -178,6 +183,7 @@ pub async fn list(
     Query(query): Query<FeedQuery>,
 ) -> Result<Json<FeedPage>, ApiError> {
     caller.require(&READERS, "read alerts")?;
+    crate::http::query::county_filter(query.county.as_deref())?;
     let since = query
         .since
         .as_deref()
@@ -210,13 +216,15 @@ pub async fn list(
 }
 
 /// Query parameters of `GET /api/v1/alerts/stream`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Start after this alert id; `Last-Event-ID` wins when a reconnecting client sends it.
     /// Without either, the stream starts with the next alert raised.
     pub since: Option<i64>,
     /// Only this county.
+    #[param(pattern = "^[0-9]{6}$")]
     pub county: Option<String>,
 }
 
@@ -232,6 +240,7 @@ struct Tail {
 /// `GET /api/v1/alerts/stream`: every new alert as a Server-Sent Event (`event: alert`, `id:`
 /// the alert id, `data:` the alert as in the feed). Reconnecting with `Last-Event-ID` resumes
 /// without a gap.
+#[utoipa::path(get, path = "/api/v1/alerts/stream", operation_id = "stream_alerts", tag = "alerts", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this alert id")), responses((status = 200, description = "Server-Sent Events: `event: alert`, `id:` the alert id, `data:` the alert", content_type = "text/event-stream", body = String)))]
 #[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -240,6 +249,7 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require(&READERS, "read alerts")?;
+    crate::http::query::county_filter(query.county.as_deref())?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -24,7 +24,6 @@ pub mod worker;
 
 use std::time::Duration;
 
-use axum::{routing::get, Router};
 use landuse_domain::{
     alerts::DeadlineRules,
     calendar::WorkCalendar,
@@ -33,6 +32,7 @@ use landuse_domain::{
     limits::TimeLimits,
 };
 use sqlx::PgConnection;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     admin::{self, AdminError},
@@ -217,10 +217,10 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<SweepRules, TimerErro
 }
 
 /// The alert and dispatch routes, with their full paths (merged beside `/api/v1`).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/alerts", get(feed::list))
-        .route("/api/v1/alerts/stream", get(feed::stream))
-        .route("/api/v1/dispatch", get(dispatch::list))
-        .route("/api/v1/dispatch/{id}", get(dispatch::get_one))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(feed::list))
+        .routes(routes!(feed::stream))
+        .routes(routes!(dispatch::list))
+        .routes(routes!(dispatch::get_one))
 }

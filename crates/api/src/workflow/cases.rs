@@ -181,7 +181,7 @@ async fn pauses_since(
 }
 
 /// The deadline block of a case at `now`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadlineView {
     /// The stage whose limit runs.
     pub stage: Stage,
@@ -200,7 +200,7 @@ pub struct DeadlineView {
 }
 
 /// The ledger block of a case.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LedgerRow {
     /// Item id.
     pub id: Uuid,
@@ -221,7 +221,7 @@ pub struct LedgerRow {
 }
 
 /// A ledger item with its status at `now`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LedgerView {
     /// The item.
     #[serde(flatten)]
@@ -267,7 +267,7 @@ async fn latest_check(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<L
 }
 
 /// Recorded documents of a case (the `facts` column).
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedFacts {
     /// Pre-review and site-selection opinion number.
@@ -313,7 +313,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
 }
 
 /// A case as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     /// Id.
     pub id: Uuid,
@@ -501,12 +501,13 @@ async fn settle(
 }
 
 /// The body of `POST /api/v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     /// The project the land is for.
     pub project_id: Uuid,
     /// A title.
+    #[schema(pattern = "\\S")]
     pub title: String,
     /// Declarations the verdict rules use (allowed red-line activity, linear infrastructure…).
     #[serde(default)]
@@ -514,6 +515,7 @@ pub struct NewCase {
 }
 
 /// `POST /api/v1/cases`: an officer opens a draft case for a project of their county.
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = NewCase, responses((status = 201, description = "A draft case", body = CaseView, headers(("ETag" = String), ("Content-Location" = String)))))]
 pub async fn create_case(
     State(state): State<AppState>,
     caller: Caller,
@@ -608,6 +610,7 @@ pub async fn begin(state: &AppState) -> Result<Transaction<'static, Postgres>, A
 }
 
 /// `GET /api/v1/cases/{id}`.
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case with its deadline and ledger item", body = CaseView, headers(("ETag" = String)))))]
 pub async fn get_case(
     State(state): State<AppState>,
     caller: Caller,
@@ -625,10 +628,11 @@ pub async fn get_case(
 }
 
 /// The body of `POST /api/v1/cases/{id}/transitions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     /// `submit`, `advance`, `request_correction`, `answer_correction`, `reject`, `withdraw`.
+    #[schema(pattern = "^(submit|advance|request_correction|answer_correction|reject|withdraw)$")]
     pub action: String,
     /// Why (required for corrections, rejections and withdrawals).
     #[serde(default)]
@@ -636,6 +640,7 @@ pub struct TransitionRequest {
 }
 
 /// `POST /api/v1/cases/{id}/transitions`: move a case, under `If-Match`.
+#[utoipa::path(post, path = "/cases/{id}/transitions", tag = "cases", params(("id" = Uuid, Path, description = "The case id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body = TransitionRequest, responses((status = 200, description = "The case as it now stands", body = CaseView, headers(("ETag" = String, description = "The new version")))))]
 pub async fn transition(
     State(state): State<AppState>,
     caller: Caller,
@@ -765,6 +770,7 @@ async fn apply_transition(
 
 /// `POST /api/v1/cases/{id}/facts`: a reviewer records documents (opinion, approval, supply
 /// decision, certificate), under `If-Match`.
+#[utoipa::path(post, path = "/cases/{id}/facts", tag = "cases", params(("id" = Uuid, Path, description = "The case id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body = RecordedFacts, responses((status = 200, description = "The case as it now stands", body = CaseView, headers(("ETag" = String, description = "The new version")))))]
 pub async fn record_facts(
     State(state): State<AppState>,
     caller: Caller,
@@ -834,16 +840,19 @@ pub async fn record_facts(
 }
 
 /// The body of `POST /api/v1/cases/{id}/green-channel`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GreenRequest {
     /// `grant` or `revoke`.
+    #[schema(pattern = "^(grant|revoke)$")]
     pub action: String,
     /// Why (required).
+    #[schema(pattern = "\\S")]
     pub reason: String,
 }
 
 /// `POST /api/v1/cases/{id}/green-channel`: a leader grants or revokes the green channel.
+#[utoipa::path(post, path = "/cases/{id}/green-channel", tag = "cases", params(("id" = Uuid, Path, description = "The case id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body = GreenRequest, responses((status = 200, description = "The case as it now stands", body = CaseView, headers(("ETag" = String, description = "The new version")))))]
 pub async fn green_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -908,7 +917,7 @@ pub async fn green_channel(
 }
 
 /// One event of a case's history.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct EventRow {
     /// Sequence number.
     pub id: i64,
@@ -931,6 +940,7 @@ pub struct EventRow {
 }
 
 /// `GET /api/v1/cases/{id}/history`: every event, oldest first.
+#[utoipa::path(get, path = "/cases/{id}/history", tag = "cases", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "Every event, oldest first", body = [EventRow])))]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
@@ -954,14 +964,20 @@ pub async fn history(
 }
 
 /// Query parameters of `GET /api/v1/cases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     /// County code.
+    #[param(pattern = "^[0-9]{6}$")]
     pub county: Option<String>,
     /// Stage code.
+    #[param(
+        pattern = "^(draft|accepted|pre_review|conversion|supply|registration|completed|correction|rejected|withdrawn)$"
+    )]
     pub stage: Option<String>,
     /// Status of the open ledger item: `open`, `due_soon`, `overdue`.
+    #[param(pattern = "^(open|due_soon|overdue)$")]
     pub ledger_status: Option<String>,
     /// Only green-channel cases (or only others).
     pub green: Option<bool>,
@@ -972,6 +988,7 @@ pub struct CaseQuery {
     /// Page size (1–200, default 50).
     pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
@@ -983,12 +1000,14 @@ struct Cursor {
 }
 
 /// `GET /api/v1/cases`: the queue, green first then nearest deadline, with filters and a cursor.
+#[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery), responses((status = 200, description = "A page of the queue: green first, then nearest deadline", body = CasePage)))]
 pub async fn list_cases(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<CaseQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CasePage>, ApiError> {
     let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
+    crate::http::query::county_filter(query.county.as_deref())?;
     if let Some(stage) = &query.stage {
         Stage::parse(stage).map_err(|e| ApiError::invalid("invalid-parameter", "stage", e.to_string()))?;
     }
@@ -1084,25 +1103,38 @@ pub async fn list_cases(
     } else {
         None
     };
-    Ok(Json(json!({ "items": items, "next": next })))
+    Ok(Json(CasePage { items, next }))
+}
+
+/// A page of `GET /api/v1/cases`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    /// The cases of this page.
+    pub items: Vec<CaseView>,
+    /// The `cursor` of the next page; absent on the last.
+    pub next: Option<String>,
 }
 
 /// Query parameters of `GET /api/v1/ledger`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerQuery {
     /// County code.
+    #[param(pattern = "^[0-9]{6}$")]
     pub county: Option<String>,
     /// Include struck-off items too.
     pub include_cleared: Option<bool>,
 }
 
 /// `GET /api/v1/ledger`: the items across the counties the caller may see, with their status.
+#[utoipa::path(get, path = "/ledger", tag = "ledger", params(LedgerQuery), responses((status = 200, description = "Ledger items with their clearing status", body = [LedgerView])))]
 pub async fn ledger(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Json<Vec<LedgerView>>, ApiError> {
+    crate::http::query::county_filter(query.county.as_deref())?;
     let now = state.clock.now();
     let mut conn = state
         .db

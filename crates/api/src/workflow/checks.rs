@@ -41,7 +41,7 @@ use crate::{
 };
 
 /// What a case declares for the verdict rules (the `declarations` of a case).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Declarations {
     /// The case is an activity on the allowed list of the red line and core zones.
@@ -95,6 +95,7 @@ fn summary_of(report: &CheckReport, cultivated_land_found: bool) -> CheckSummary
 
 /// `POST /api/v1/cases/{id}/checks`: a planner runs the case's parcels against the current
 /// version of every control layer and stores the report.
+#[utoipa::path(post, path = "/cases/{id}/checks", tag = "checks", params(("id" = Uuid, Path, description = "The case id")), responses((status = 201, description = "The stored report", body = serde_json::Value, headers(("ETag" = String), ("Location" = String)))))]
 pub async fn run_check(
     State(state): State<AppState>,
     caller: Caller,
@@ -301,6 +302,7 @@ async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> R
 type CheckListRow = (Uuid, DateTime<Utc>, String, bool, Option<DateTime<Utc>>);
 
 /// `GET /api/v1/cases/{id}/checks`: the case's checks, newest first.
+#[utoipa::path(get, path = "/cases/{id}/checks", tag = "checks", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's checks, newest first", body = serde_json::Value)))]
 pub async fn list_checks(
     State(state): State<AppState>,
     caller: Caller,
@@ -330,6 +332,7 @@ pub async fn list_checks(
 }
 
 /// `GET /api/v1/cases/{id}/checks/{check_id}`: one report, with dismissals beside the hits.
+#[utoipa::path(get, path = "/cases/{id}/checks/{check_id}", tag = "checks", params(("id" = Uuid, Path, description = "The case id"), ("check_id" = Uuid, Path, description = "The check id")), responses((status = 200, description = "The report with its hits and dismissals", body = serde_json::Value)))]
 pub async fn get_check(
     State(state): State<AppState>,
     caller: Caller,
@@ -346,6 +349,7 @@ pub async fn get_check(
 
 /// `POST /api/v1/cases/{id}/checks/{check_id}/confirm`: a planner confirms the latest check,
 /// which the stage rules then rely on; a stale or superseded check cannot be confirmed.
+#[utoipa::path(post, path = "/cases/{id}/checks/{check_id}/confirm", tag = "checks", params(("id" = Uuid, Path, description = "The case id"), ("check_id" = Uuid, Path, description = "The check id"), ("If-Match" = String, Header, description = "The ETag of the last read")), responses((status = 200, description = "The confirmed report", body = serde_json::Value, headers(("ETag" = String, description = "The new version")))))]
 pub async fn confirm(
     State(state): State<AppState>,
     caller: Caller,
@@ -413,7 +417,7 @@ pub async fn confirm(
 }
 
 /// The body of a dismissal.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissRequest {
     /// Why the hit does not hold.
@@ -422,6 +426,7 @@ pub struct DismissRequest {
 
 /// `POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss`: a planner dismisses one
 /// hit with a reason; the case result is decided again without it.
+#[utoipa::path(post, path = "/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss", tag = "checks", params(("id" = Uuid, Path, description = "The case id"), ("check_id" = Uuid, Path, description = "The check id"), ("hit_id" = Uuid, Path, description = "The hit id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body = DismissRequest, responses((status = 200, description = "The report decided again without the hit", body = serde_json::Value, headers(("ETag" = String, description = "The new version")))))]
 pub async fn dismiss(
     State(state): State<AppState>,
     caller: Caller,

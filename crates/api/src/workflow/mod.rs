@@ -7,41 +7,26 @@ pub mod guarantees;
 pub mod parcels;
 pub mod projects;
 
-use axum::{
-    routing::{get, post},
-    Router,
-};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 
-/// The workflow routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/counties", get(projects::list_counties))
-        .route(
-            "/projects",
-            get(projects::list_projects).post(projects::create_project),
-        )
-        .route("/projects/{id}", get(projects::get_project))
-        .route("/cases", get(cases::list_cases).post(cases::create_case))
-        .route("/cases/{id}", get(cases::get_case))
-        .route("/cases/{id}/transitions", post(cases::transition))
-        .route("/cases/{id}/facts", post(cases::record_facts))
-        .route("/cases/{id}/green-channel", post(cases::green_channel))
-        .route("/cases/{id}/history", get(cases::history))
-        .route(
-            "/cases/{id}/parcels",
-            get(parcels::download).put(parcels::upload).post(parcels::upload),
-        )
-        .route(
-            "/cases/{id}/checks",
-            get(checks::list_checks).post(checks::run_check),
-        )
-        .route("/cases/{id}/checks/{check_id}", get(checks::get_check))
-        .route("/cases/{id}/checks/{check_id}/confirm", post(checks::confirm))
-        .route(
-            "/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss",
-            post(checks::dismiss),
-        )
-        .route("/ledger", get(cases::ledger))
+/// The workflow routes under `/api/v1`, each with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(projects::list_counties))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project))
+        .routes(routes!(cases::list_cases, cases::create_case))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::transition))
+        .routes(routes!(cases::record_facts))
+        .routes(routes!(cases::green_channel))
+        .routes(routes!(cases::history))
+        .routes(routes!(parcels::download, parcels::replace, parcels::add))
+        .routes(routes!(checks::list_checks, checks::run_check))
+        .routes(routes!(checks::get_check))
+        .routes(routes!(checks::confirm))
+        .routes(routes!(checks::dismiss))
+        .routes(routes!(cases::ledger))
 }

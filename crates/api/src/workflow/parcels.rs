@@ -16,7 +16,7 @@ use landuse_spatial::{
     geojson_in::{self, LayerGeometry, ParcelsError},
     geojson_out, wkb_io,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -186,35 +186,41 @@ fn parse_geojson(headers: &HeaderMap, body: &[u8]) -> Result<Vec<NewParcel>, Api
     Ok(parcels)
 }
 
-/// `PUT /api/v1/cases/{id}/parcels` replaces and `POST` adds parcels, from GeoJSON
+/// `PUT /api/v1/cases/{id}/parcels`: replaces the case's parcels, from GeoJSON
 /// (`application/geo+json`) or a coordinate file (`text/plain`, GBK or UTF-8), under `If-Match`.
-pub async fn upload(
+#[utoipa::path(put, path = "/cases/{id}/parcels", operation_id = "replace_parcels", tag = "parcels", params(("id" = Uuid, Path, description = "The case id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body(description = "A GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection, or a boundary-point coordinate file (GBK or UTF-8)", content((serde_json::Value = "application/geo+json"), (serde_json::Value = "application/json"), (String = "text/plain"))), responses((status = 200, description = "The parcels replaced", body = ParcelsChanged, headers(("ETag" = String, description = "The new version")))))]
+pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     idem: IdempotencyKey,
     Path(id): Path<Uuid>,
-    method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Officer], "change a case's parcels")?;
-    let digest: [u8; 32] = Sha256::digest(&body).into();
-    if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
-        return Ok(replay);
-    }
-    let (parcels, warnings) = parse_upload(&headers, &body)?;
-    let replace = method == axum::http::Method::PUT;
-    let now = state.clock.now();
-    let mut tx = begin(&state).await?;
-    let case = load_case(&mut tx, &caller, id, true).await?;
-    require_if_match(&headers, case.version)?;
-    let stage = case.state()?.stage();
-    if !EDITABLE.contains(&stage) {
-        return Err(ApiError::conflict(
-            "parcels-frozen",
-            format!("the parcels of a case in {stage} can no longer change"),
-        ));
-    }
+    upload(&state, &caller, idem, id, &headers, &body, true).await
+}
+
+/// `POST /api/v1/cases/{id}/parcels`: adds parcels to the case's, as `PUT` takes them.
+#[utoipa::path(post, path = "/cases/{id}/parcels", operation_id = "add_parcels", tag = "parcels", params(("id" = Uuid, Path, description = "The case id"), ("If-Match" = String, Header, description = "The ETag of the last read")), request_body(description = "A GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection, or a boundary-point coordinate file (GBK or UTF-8)", content((serde_json::Value = "application/geo+json"), (serde_json::Value = "application/json"), (String = "text/plain"))), responses((status = 201, description = "The parcels added", body = ParcelsChanged, headers(("ETag" = String, description = "The new version")))))]
+pub async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    idem: IdempotencyKey,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    upload(&state, &caller, idem, id, &headers, &body, false).await
+}
+
+/// Refuses (413) an upload that would leave the case with more parcel vertices than allowed.
+async fn check_vertex_cap(
+    tx: &mut PgConnection,
+    state: &AppState,
+    id: Uuid,
+    parcels: &[NewParcel],
+    replace: bool,
+) -> Result<(), ApiError> {
     let existing: i64 = if replace {
         0
     } else {
@@ -238,6 +244,36 @@ pub async fn upload(
             usize::try_from(existing).unwrap_or(0) + added
         )));
     }
+    Ok(())
+}
+
+async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    idem: IdempotencyKey,
+    id: Uuid,
+    headers: &HeaderMap,
+    body: &Bytes,
+    replace: bool,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer], "change a case's parcels")?;
+    let digest: [u8; 32] = Sha256::digest(body).into();
+    if let Some(replay) = idem.replay(&state.db, caller, &digest).await? {
+        return Ok(replay);
+    }
+    let (parcels, warnings) = parse_upload(headers, body)?;
+    let now = state.clock.now();
+    let mut tx = begin(state).await?;
+    let case = load_case(&mut tx, caller, id, true).await?;
+    require_if_match(headers, case.version)?;
+    let stage = case.state()?.stage();
+    if !EDITABLE.contains(&stage) {
+        return Err(ApiError::conflict(
+            "parcels-frozen",
+            format!("the parcels of a case in {stage} can no longer change"),
+        ));
+    }
+    check_vertex_cap(&mut tx, state, id, &parcels, replace).await?;
     if replace {
         sqlx::query("delete from parcels where case_id = $1")
             .bind(id)
@@ -269,7 +305,7 @@ pub async fn upload(
         &mut tx,
         id,
         now,
-        &caller,
+        caller,
         if replace { "parcels_replaced" } else { "parcels_added" },
         (Some(stage), Some(stage)),
         None,
@@ -291,10 +327,14 @@ pub async fn upload(
         } else {
             StatusCode::CREATED
         },
-        json!({ "parcels": collection, "warnings": warnings, "check_marked_stale": stale > 0 }),
+        json!(ParcelsChanged {
+            parcels: collection,
+            warnings,
+            check_marked_stale: stale > 0,
+        }),
     )
     .header(header::ETAG, etag_header(version));
-    idem.finish(tx, &state.db, &caller, &digest, reply).await
+    idem.finish(tx, &state.db, caller, &digest, reply).await
 }
 
 async fn insert_parcel(
@@ -402,16 +442,30 @@ async fn parcels_collection(conn: &mut PgConnection, case_id: Uuid) -> Result<Va
         .map_err(|e| ApiError::internal("writing GeoJSON", e))
 }
 
+/// The answer to a parcel upload.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ParcelsChanged {
+    /// Every parcel of the case now, as a GeoJSON `FeatureCollection`.
+    pub parcels: Value,
+    /// What the coordinate file's reader noticed but accepted (each with its line).
+    pub warnings: Vec<Value>,
+    /// The latest check no longer matches the parcels and must be run again.
+    pub check_marked_stale: bool,
+}
+
 /// Query of `GET /api/v1/cases/{id}/parcels`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ParcelsQuery {
     /// `geojson` (default) or `txt` for the standard coordinate file (GBK, CRLF).
+    #[param(pattern = "^(geojson|txt)$")]
     pub format: Option<String>,
 }
 
 /// `GET /api/v1/cases/{id}/parcels`: the parcels as GeoJSON, or as the coordinate file with
 /// `?format=txt` (or `Accept: text/plain`).
+#[utoipa::path(get, path = "/cases/{id}/parcels", tag = "parcels", params(("id" = Uuid, Path, description = "The case id"), ParcelsQuery), responses((status = 200, description = "The parcels", content((serde_json::Value = "application/geo+json"), (String = "text/plain")))))]
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// A county of the region.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct County {
     /// Administrative code.
     pub code: String,
@@ -35,6 +35,7 @@ pub struct County {
 }
 
 /// `GET /api/v1/counties`: the region's counties.
+#[utoipa::path(get, path = "/counties", tag = "projects", responses((status = 200, description = "The region's counties", body = [County])))]
 pub async fn list_counties(
     State(state): State<AppState>,
     _caller: Caller,
@@ -47,7 +48,7 @@ pub async fn list_counties(
 }
 
 /// A key project as the API shows it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Project {
     /// Id.
     pub id: Uuid,
@@ -80,19 +81,24 @@ pub struct Project {
 }
 
 /// The body of `POST /api/v1/projects`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Name.
+    #[schema(pattern = "\\S")]
     pub name: String,
     /// County code (older aliases accepted).
+    #[schema(pattern = "^[0-9]{6}$")]
     pub county_code: String,
     /// Level.
+    #[schema(pattern = "^(national|provincial|municipal|county)$")]
     pub level: String,
     /// Category.
+    #[schema(pattern = "^(infrastructure|industry|livelihood)$")]
     pub category: String,
     /// Sector; `other` when absent.
     #[serde(default)]
+    #[schema(pattern = "^(energy|transport|water|military|industry|livelihood|other)$")]
     pub sector: Option<String>,
     /// On a key-project list.
     #[serde(default)]
@@ -101,6 +107,7 @@ pub struct NewProject {
     #[serde(default)]
     pub new_start: bool,
     /// The list year.
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     /// Planned start.
     #[serde(default)]
@@ -165,6 +172,7 @@ pub async fn county_for(
 
 /// `POST /api/v1/projects`: register a key project (officers in their counties; leaders and
 /// admins anywhere).
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = NewProject, responses((status = 201, description = "Registered", body = Project, headers(("ETag" = String), ("Location" = String)))))]
 pub async fn create_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -235,6 +243,7 @@ const PROJECT_COLUMNS: &str =
      planned_start, responsible_leader, started_on, created_at, version";
 
 /// `GET /api/v1/projects`: the projects of the counties the caller sees.
+#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, description = "The projects of the counties the caller sees", body = [Project])))]
 pub async fn list_projects(
     State(state): State<AppState>,
     caller: Caller,
@@ -252,6 +261,7 @@ pub async fn list_projects(
 }
 
 /// `GET /api/v1/projects/{id}`.
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path, description = "The project id")), responses((status = 200, description = "The project", body = Project, headers(("ETag" = String, description = "Its version")))))]
 pub async fn get_project(
     State(state): State<AppState>,
     caller: Caller,
