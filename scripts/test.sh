@@ -13,3 +13,5 @@ cargo run -q -p landuse-api --bin landuse -- migrate
 cargo run -q -p landuse-api --bin landuse -- seed
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
+echo "== schemathesis against /openapi.json"
+scripts/api-fuzz.sh

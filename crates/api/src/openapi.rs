@@ -160,10 +160,11 @@ fn add_shared_errors(operation: &mut Operation, has_path_params: bool, write: bo
         shared.push(("401", "No valid token."));
         shared.push(("403", "The caller's role may not do this."));
     }
-    if has_path_params {
+    if has_path_params || has_body {
         shared.push((
             "404",
-            "No such resource, or it belongs to a county the caller does not serve.",
+            "No such resource (in the path, or one the body names), or it belongs to a county the \
+             caller does not serve.",
         ));
     }
     if has_body || has_query || has_path_params {

@@ -161,7 +161,8 @@ pub struct FeedQuery {
     /// Only this kind.
     #[param(pattern = "^(ledger_due_soon|ledger_overdue|deadline_near|deadline_passed)$")]
     pub kind: Option<String>,
-    /// Page size (1–500, default 100).
+    /// Page size (default 100; 0 is taken as 1 and anything over 500 as 500).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_i64)]
     pub limit: Option<u32>,
 }
 

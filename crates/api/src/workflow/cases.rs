@@ -985,7 +985,8 @@ pub struct CaseQuery {
     pub overdue: Option<bool>,
     /// Text in the title or project name.
     pub q: Option<String>,
-    /// Page size (1–200, default 50).
+    /// Page size (default 50; 0 is taken as 1 and anything over 200 as 200).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_i64)]
     pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     #[param(min_length = 1)]
