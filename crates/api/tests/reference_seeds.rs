@@ -15,7 +15,10 @@ async fn seeding_twice_loads_the_land_classes_once_with_exactly_three_cultivated
     let first = admin::seed(&mut conn).await.unwrap();
     let second = admin::seed(&mut conn).await.unwrap();
     assert_eq!((first.land_classes, first.layer_kinds), (32, 12));
-    assert!(first.verdict_rules && !second.verdict_rules, "rules are kept once set");
+    assert!(
+        first.verdict_rules && !second.verdict_rules,
+        "rules are kept once set"
+    );
     assert_eq!(second.land_classes, first.land_classes);
     let cultivated: Vec<(String, String)> =
         sqlx::query_as("select code, name_zh from land_classes where cultivated order by code")
