@@ -33,7 +33,7 @@ async fn import(pool: &PgPool, kind: &str, name: &str) -> Result<ImportReport, I
     .await
 }
 
-fn counts(report: &ImportReport) -> (usize, usize, usize, usize) {
+fn counts(report: &ImportReport) -> Counts {
     (
         report.features_read,
         report.features_written,
@@ -42,7 +42,10 @@ fn counts(report: &ImportReport) -> (usize, usize, usize, usize) {
     )
 }
 
-const LAYERS: [(&str, &str, (usize, usize, usize, usize)); 7] = [
+/// Features read, written, skipped and refused by an import.
+type Counts = (usize, usize, usize, usize);
+
+const LAYERS: [(&str, &str, Counts); 7] = [
     (
         "ecological_redline",
         "ecological_redline_east_half.geojson",
