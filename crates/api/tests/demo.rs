@@ -212,6 +212,39 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
     )
     .await;
     assert_eq!(without_quota, 0, "cases past conversion hold construction quota");
+    // Linear works outside the towns take cultivated land and lock offsets for it.
+    let linear = scalar(
+        &pool,
+        "select count(*) from cases where declarations ->> 'outside_boundary_use' = 'linear_infrastructure'",
+    )
+    .await;
+    assert!(linear > 0, "some cases are linear works outside the towns");
+    let unlocked = scalar(
+        &pool,
+        "select count(*) from cases c where c.stage in ('supply', 'registration', 'completed')
+            and exists (select 1 from checks k where k.case_id = c.id and k.confirmed_at is not null
+                          and (k.summary ->> 'cultivated_land_found')::bool)
+            and not exists (select 1 from offset_movements m where m.case_id = c.id and m.kind = 'lock')",
+    )
+    .await;
+    assert_eq!(
+        unlocked, 0,
+        "every case past conversion that takes cultivated land locked offsets"
+    );
+    let locked = scalar(
+        &pool,
+        "select count(distinct case_id) from offset_movements where kind = 'lock'",
+    )
+    .await;
+    assert!(locked > 0, "offsets were locked: {report}");
+    let overlapping = scalar(
+        &pool,
+        "select count(*) from layer_features a
+           join layer_versions v on v.id = a.version_id and v.kind = 'cultivated_land'
+           join layer_features b on b.version_id = a.version_id and b.id > a.id and st_intersects(a.geom, b.geom)",
+    )
+    .await;
+    assert_eq!(overlapping, 0, "survey patches do not overlap");
     let loader_tokens = scalar(
         &pool,
         "select count(*) from tokens where label = 'demo loader' and revoked_at is null",

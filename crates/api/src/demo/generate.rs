@@ -118,6 +118,8 @@ pub struct PlannedCase {
     pub key: String,
     /// Left to sit after its last step, so its limits run out.
     pub overdue: bool,
+    /// The use declared for lying outside the urban boundary (`linear_infrastructure`).
+    pub outside_boundary_use: Option<String>,
     /// How far it is driven.
     pub plan: Plan,
     /// The project's key.
@@ -142,9 +144,9 @@ pub struct DemoPlan {
 
 /// The control-layer files, by layer-kind code, in the order they are loaded.
 pub const LAYER_FILES: [&str; 12] = [
-    "urban_boundary",
     "permanent_farmland",
     "cultivated_land",
+    "urban_boundary",
     "ecological_redline",
     "qinling_core",
     "qinling_key",
@@ -233,6 +235,14 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }
 
+/// Where cases may take land outside the towns: centres of permanent-farmland patches, and of
+/// cultivated patches that are not permanent farmland.
+#[derive(Debug, Default)]
+struct Sites {
+    farmland: Vec<Point>,
+    cultivated: Vec<Point>,
+}
+
 /// A cultivated-land patch: its polygon, county and land class.
 struct Patch {
     rings: Vec<super::shapes::Ring>,
@@ -252,13 +262,28 @@ fn dlmc(dlbm: &str) -> &'static str {
     }
 }
 
+/// The side of the cells patches are laid out in, in degrees of latitude (about 550 m).
+const PATCH_CELL: f64 = 0.005;
+
+/// Survey patches never overlap: each takes one cell of a grid (square on the ground at the
+/// region's middle latitude), centred in it and small enough to stay inside.
+fn patch_cell(p: Point) -> (i64, i64) {
+    let lon_scale = 32.75_f64.to_radians().cos();
+    (
+        (p.0 * lon_scale / PATCH_CELL).floor() as i64,
+        (p.1 / PATCH_CELL).floor() as i64,
+    )
+}
+
 fn patches(rng: &mut ChaCha8Rng, region: &Region, count: usize) -> Vec<Patch> {
     let mut out = Vec::with_capacity(count);
+    let mut taken = std::collections::HashSet::new();
+    let lon_scale = 32.75_f64.to_radians().cos();
     while out.len() < count {
-        let centre = if rng.random_bool(0.6) {
+        let drawn = if rng.random_bool(0.6) {
             let (p, heading) = on_river(rng.random::<f64>());
             let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-            let offset = side * rng.random_range(0.008..0.09);
+            let offset = side * rng.random_range(0.008..0.12);
             let normal = heading + PI / 2.0;
             (
                 p.0 + offset * normal.cos() / p.1.to_radians().cos(),
@@ -274,14 +299,22 @@ fn patches(rng: &mut ChaCha8Rng, region: &Region, count: usize) -> Vec<Patch> {
                 seat.1 + d * a.sin(),
             )
         };
-        if !in_region(centre) || region.near_town(centre, 0.012) {
+        let cell = patch_cell(drawn);
+        let jitter = (rng.random_range(-0.08..0.08), rng.random_range(-0.08..0.08));
+        let centre = (
+            (cell.0 as f64 + 0.5 + jitter.0) * PATCH_CELL / lon_scale,
+            (cell.1 as f64 + 0.5 + jitter.1) * PATCH_CELL,
+        );
+        if taken.contains(&cell) || !in_region(centre) || region.near_town(centre, 0.012) {
             continue;
         }
+        // Reaching at most radius × stretch from the centre: under 0.38 of a cell, with room
+        // for the jitter and the few per cent the latitude changes a degree of longitude.
         let star = Star {
             centre,
-            radius: rng.random_range(0.0008..0.003),
+            radius: rng.random_range(0.0005..0.0013),
             vertices: rng.random_range(14..36),
-            stretch: rng.random_range(1.0..2.5),
+            stretch: rng.random_range(1.0..1.45),
             heading: rng.random_range(0.0..PI),
         };
         let hole = rng.random_bool(0.15);
@@ -289,6 +322,7 @@ fn patches(rng: &mut ChaCha8Rng, region: &Region, count: usize) -> Vec<Patch> {
         if !rings[0].iter().all(|&p| in_region(p)) {
             continue;
         }
+        taken.insert(cell);
         let roll = rng.random_range(0..100);
         let dlbm = match roll {
             0..30 => "0101",
@@ -313,7 +347,7 @@ fn layers(
     rng: &mut ChaCha8Rng,
     sizes: &Sizes,
     region: &Region,
-) -> (Vec<(&'static str, Vec<Feature>)>, Vec<Point>) {
+) -> (Vec<(&'static str, Vec<Feature>)>, Sites) {
     let mut out = Vec::new();
 
     let urban = COUNTIES
@@ -339,12 +373,14 @@ fn layers(
     out.push(("urban_boundary", urban));
 
     let patches = patches(rng, region, sizes.cultivated as usize);
-    let farmland_centres: Vec<Point> = patches
-        .iter()
-        .filter(|p| p.dlbm.starts_with("01"))
-        .take(sizes.farmland as usize)
-        .map(|p| p.centre)
-        .collect();
+    let mut sites = Sites::default();
+    for patch in patches.iter().filter(|p| p.dlbm.starts_with("01")) {
+        if sites.farmland.len() < sizes.farmland as usize {
+            sites.farmland.push(patch.centre);
+        } else {
+            sites.cultivated.push(patch.centre);
+        }
+    }
     let mut farmland = Vec::new();
     let mut cultivated = Vec::new();
     for (n, patch) in patches.iter().enumerate() {
@@ -556,7 +592,7 @@ fn layers(
         ));
     }
     out.push(("mineral_whitelist", whitelist));
-    (out, farmland_centres)
+    (out, sites)
 }
 
 const LEADERS: [&str; 6] = ["王建华", "李志刚", "陈晓东", "刘红梅", "张立新", "赵文斌"];
@@ -625,13 +661,15 @@ fn projects_and_cases(
     rng: &mut ChaCha8Rng,
     sizes: &Sizes,
     region: &Region,
-    farmland: &[Point],
+    sites: &Sites,
 ) -> (Vec<PlannedProject>, Vec<PlannedCase>, Vec<Feature>) {
     let mut projects = Vec::new();
     let mut cases = Vec::new();
     let mut parcels = Vec::new();
     // Whether a leader has granted the green channel to a case yet; the first eligible one gets it.
     let mut granted = false;
+    // Whether a case of linear works outside the towns was made yet; the first eligible one is.
+    let mut linear_made = false;
     let total: u32 = Plan::WEIGHTS.iter().sum();
     for i in 0..sizes.projects as usize {
         let c = if i < COUNTIES.len() {
@@ -701,12 +739,30 @@ fn projects_and_cases(
             } else {
                 "项目用地".to_owned()
             };
+            // Linear works (roads, water, power) may lie outside the urban boundary: some of
+            // them take cultivated land in the countryside, and lock farmland offsets for it.
+            let linear = matches!(sector, "transport" | "water" | "energy")
+                && matches!(
+                    plan,
+                    Plan::Conversion | Plan::Supply | Plan::Registration | Plan::Completed
+                )
+                && !sites.cultivated.is_empty()
+                && (rng.random_bool(0.6) || (!linear_made && plan != Plan::Conversion));
+            linear_made |= linear;
             let parcel_count = rng.random_range(1..=3);
             let base_angle = rng.random_range(0.0..2.0 * PI);
+            let site = if plan.on_farmland() && !sites.farmland.is_empty() {
+                Some(sites.farmland[rng.random_range(0..sites.farmland.len())])
+            } else if linear {
+                Some(sites.cultivated[rng.random_range(0..sites.cultivated.len())])
+            } else {
+                None
+            };
             for j in 0..parcel_count {
-                let centre = if plan.on_farmland() && !farmland.is_empty() {
-                    let near = farmland[rng.random_range(0..farmland.len())];
-                    (near.0 + 0.003 * f64::from(j), near.1)
+                let centre = if let Some(near) = site {
+                    // A line of parcels along the works, from the site towards the region's middle.
+                    let step = if near.0 > 109.1 { -0.009 } else { 0.009 };
+                    (near.0 + step * f64::from(j), near.1)
                 } else {
                     let seat = county.seat;
                     let d = region.urban[c] * rng.random_range(0.05..0.3);
@@ -735,6 +791,7 @@ fn projects_and_cases(
             let green_grant = !on_key_list && (rng.random_bool(0.1) || !granted);
             granted |= green_grant;
             cases.push(PlannedCase {
+                outside_boundary_use: linear.then(|| "linear_infrastructure".to_owned()),
                 age_days: if overdue {
                     rng.random_range(45..75)
                 } else {
@@ -762,8 +819,8 @@ pub fn generate(seed: u64, sizes: &Sizes, out: &Path) -> Result<GenerateReport, 
     let region = Region {
         urban: COUNTIES.iter().map(|_| rng.random_range(0.03..0.045)).collect(),
     };
-    let (layers, farmland) = layers(&mut rng, sizes, &region);
-    let (projects, cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &farmland);
+    let (layers, sites) = layers(&mut rng, sizes, &region);
+    let (projects, cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &sites);
 
     let layer_dir = out.join("layers");
     std::fs::create_dir_all(&layer_dir)

@@ -34,6 +34,9 @@ pub const LOADED_KEY: &str = "demo";
 /// The label of the short-lived tokens the loader acts with (revoked when it is done).
 const LOADER_LABEL: &str = "demo loader";
 
+/// Grain capacity of cultivated land, kg per m² a year (about 300 kg per mu).
+const GRAIN_KG_PER_M2: f64 = 0.45;
+
 /// How many cases are driven at once.
 const WORKERS: usize = 4;
 
@@ -135,13 +138,20 @@ impl fmt::Display for Counts {
 pub struct LoadReport {
     /// What the database holds now.
     pub counts: Counts,
+    /// Cases whose check found something that stops them (a red line, a core zone) where their
+    /// plan meant them to go further: they wait in pre-review, as a real one would.
+    pub stopped_short: usize,
     /// Seconds the load took.
     pub seconds: f64,
 }
 
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "demo loaded in {:.1} s: {}", self.seconds, self.counts)
+        write!(
+            f,
+            "demo loaded in {:.1} s: {}; {} cases stopped in pre-review by their check",
+            self.seconds, self.counts, self.stopped_short
+        )
     }
 }
 
@@ -350,7 +360,7 @@ async fn drive_case(
     year: i32,
     parcels: Vec<Value>,
     load_time: DateTime<Utc>,
-) -> Result<(), DemoError> {
+) -> Result<bool, DemoError> {
     let officer = format!("officer:{county}");
     let plan_steps = steps(case.plan);
     driver
@@ -370,7 +380,14 @@ async fn drive_case(
             "POST",
             "/api/v1/cases",
             &officer,
-            Some(&json!({ "project_id": project_id, "title": case.title })),
+            Some(&json!({
+                "project_id": project_id,
+                "title": case.title,
+                "declarations": match &case.outside_boundary_use {
+                    Some(used) => json!({ "outside_boundary_use": used }),
+                    None => json!({}),
+                },
+            })),
             None,
         )
         .await?;
@@ -473,6 +490,12 @@ async fn drive_case(
                     .await?;
                 // A check bumps the case's version: its ETag is the case's next one.
                 check = run.json.clone();
+                let goes_on = plan_steps.contains(&Step::ToConversion);
+                if goes_on && check["result"] == "prohibited" {
+                    // The rules stop it here, as they would a real one: it waits in
+                    // pre-review with the check that found what is in its way.
+                    return Ok(false);
+                }
                 run
             }
             Step::Confirm => {
@@ -524,16 +547,23 @@ async fn drive_case(
                         None,
                     )
                     .await?;
-                if check["summary"]["cultivated_land_found"].as_bool() == Some(true)
-                    || check["result"] == "needs_offset"
-                {
+                if check["summary"]["cultivated_land_found"].as_bool() == Some(true) {
+                    let cultivated_m2 = check["report"]["layers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|l| l["kind"] == "cultivated_land")
+                        .and_then(|l| l["counted"]["m2"].as_f64())
+                        .unwrap_or(0.0);
+                    // About 300 kg of grain a year per mu, from the land-quality grading.
+                    let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
                     driver
                         .call(
                             201,
                             "POST",
                             &path("/offset/lock"),
                             "reviewer",
-                            Some(&json!({ "capacity_kg": (mu * 400.0).round() })),
+                            Some(&json!({ "capacity_kg": capacity_kg })),
                             None,
                         )
                         .await?;
@@ -543,7 +573,7 @@ async fn drive_case(
         };
         last = reply;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &'static str) -> Result<T, DemoError> {
@@ -646,19 +676,25 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
         doing: "naming the city",
         message: e.to_string(),
     })?;
-    for kind in LAYER_FILES {
-        let layer = LayerKind::parse(kind).map_err(|e| DemoError::Import {
-            kind,
-            message: e.to_string(),
-        })?;
-        let path = dir.join("layers").join(format!("{kind}.geojson"));
-        store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
-            .await
-            .map_err(|e| DemoError::Import {
+    // Two at a time: the farmland and cultivated-land files, much the largest, come first and
+    // go side by side, one core each (each import is one transaction of its own).
+    futures_util::stream::iter(LAYER_FILES)
+        .map(|kind| async move {
+            let layer = LayerKind::parse(kind).map_err(|e| DemoError::Import {
                 kind,
                 message: e.to_string(),
             })?;
-    }
+            let path = dir.join("layers").join(format!("{kind}.geojson"));
+            store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
+                .await
+                .map_err(|e| DemoError::Import {
+                    kind,
+                    message: e.to_string(),
+                })
+        })
+        .buffer_unordered(2)
+        .try_collect::<Vec<_>>()
+        .await?;
     // The planner needs fresh statistics to use the spatial indexes on the new layers.
     sqlx::query("analyze layer_pieces")
         .execute(pool)
@@ -681,7 +717,10 @@ async fn open_ledgers(driver: &Driver, year: i32) -> Result<(), DemoError> {
                 None,
             )
             .await?;
-        for (n, (area, paddy)) in [(60_000.0, 20_000.0), (40_000.0, 0.0)].into_iter().enumerate() {
+        for (n, (area, paddy)) in [(400_000.0, 150_000.0), (250_000.0, 60_000.0)]
+            .into_iter()
+            .enumerate()
+        {
             driver
                 .call(
                     201,
@@ -814,13 +853,17 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         let parcels = parcels_by_case.remove(&case.key).unwrap_or_default();
         work[n % WORKERS].push((case, project_id.clone(), county.clone(), parcels));
     }
-    futures_util::future::try_join_all(drivers.iter().zip(work).map(|(driver, cases)| async move {
-        for (case, project_id, county, parcels) in cases {
-            drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
-        }
-        Ok::<_, DemoError>(())
-    }))
-    .await?;
+    let stopped: Vec<usize> =
+        futures_util::future::try_join_all(drivers.iter().zip(work).map(|(driver, cases)| async move {
+            let mut stopped = 0;
+            for (case, project_id, county, parcels) in cases {
+                let as_planned =
+                    drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
+                stopped += usize::from(!as_planned);
+            }
+            Ok::<_, DemoError>(stopped)
+        }))
+        .await?;
 
     sqlx::query("update tokens set revoked_at = now() where label = $1 and revoked_at is null")
         .bind(LOADER_LABEL)
@@ -845,6 +888,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         .map_err(db("recording the loaded demo"))?;
     Ok(LoadReport {
         counts,
+        stopped_short: stopped.into_iter().sum(),
         seconds: began.elapsed().as_secs_f64(),
     })
 }
