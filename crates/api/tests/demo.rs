@@ -322,6 +322,41 @@ async fn setup_twice_keeps_the_demo_and_the_tokens_file_valid(pool: PgPool) {
         let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
         assert_eq!(response.status(), 200, "{key}");
     }
+    // 旬阳's older code 610928 filters the queue and the ledger as 610981 does.
+    let ids = |path: String| {
+        let router = router.clone();
+        let token = written["reviewer"].clone();
+        async move {
+            let request = axum::http::Request::builder()
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let items = value.get("items").cloned().unwrap_or(value);
+            let mut ids: Vec<String> = items
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let new_code = ids("/api/v1/cases?county=610981&limit=200".to_owned()).await;
+    assert!(!new_code.is_empty(), "旬阳 has cases");
+    assert_eq!(
+        ids("/api/v1/cases?county=610928&limit=200".to_owned()).await,
+        new_code
+    );
+    assert_eq!(
+        ids("/api/v1/ledger?county=610928".to_owned()).await,
+        ids("/api/v1/ledger?county=610981".to_owned()).await
+    );
     let officer = &written["officer:610921"];
     let request = axum::http::Request::builder()
         .uri("/api/v1/cases?limit=200")
