@@ -279,7 +279,10 @@ fn patches(rng: &mut ChaCha8Rng, region: &Region, count: usize) -> Vec<Patch> {
     let mut out = Vec::with_capacity(count);
     let mut taken = std::collections::HashSet::new();
     let lon_scale = 32.75_f64.to_radians().cos();
-    while out.len() < count {
+    // Draws that land on a taken cell are drawn again; past this many the region is full.
+    let mut draws_left = 40 * count + 100_000;
+    while out.len() < count && draws_left > 0 {
+        draws_left -= 1;
         let drawn = if rng.random_bool(0.6) {
             let (p, heading) = on_river(rng.random::<f64>());
             let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
@@ -347,7 +350,7 @@ fn layers(
     rng: &mut ChaCha8Rng,
     sizes: &Sizes,
     region: &Region,
-) -> (Vec<(&'static str, Vec<Feature>)>, Sites) {
+) -> Result<(Vec<(&'static str, Vec<Feature>)>, Sites), DemoError> {
     let mut out = Vec::new();
 
     let urban = COUNTIES
@@ -373,6 +376,12 @@ fn layers(
     out.push(("urban_boundary", urban));
 
     let patches = patches(rng, region, sizes.cultivated as usize);
+    if patches.len() < sizes.cultivated as usize {
+        return Err(DemoError::NoRoom {
+            asked: sizes.cultivated,
+            room: patches.len(),
+        });
+    }
     let mut sites = Sites::default();
     for patch in patches.iter().filter(|p| p.dlbm.starts_with("01")) {
         if sites.farmland.len() < sizes.farmland as usize {
@@ -592,7 +601,7 @@ fn layers(
         ));
     }
     out.push(("mineral_whitelist", whitelist));
-    (out, sites)
+    Ok((out, sites))
 }
 
 const LEADERS: [&str; 6] = ["王建华", "李志刚", "陈晓东", "刘红梅", "张立新", "赵文斌"];
@@ -819,7 +828,7 @@ pub fn generate(seed: u64, sizes: &Sizes, out: &Path) -> Result<GenerateReport, 
     let region = Region {
         urban: COUNTIES.iter().map(|_| rng.random_range(0.03..0.045)).collect(),
     };
-    let (layers, sites) = layers(&mut rng, sizes, &region);
+    let (layers, sites) = layers(&mut rng, sizes, &region)?;
     let (projects, cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &sites);
 
     let layer_dir = out.join("layers");

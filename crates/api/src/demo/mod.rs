@@ -139,7 +139,8 @@ pub const HAN_RIVER: [Point; 13] = [
     (110.20, 32.82),
 ];
 
-/// How much to generate. The defaults load in well under a minute on a small machine.
+/// How much to generate. The defaults load in about 30–40 s on the 2-core machine with the dev
+/// build (docs/demo.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct Sizes {
@@ -155,7 +156,7 @@ pub struct Sizes {
     /// Geohazard points.
     #[arg(long, default_value_t = 800)]
     pub hazards: u32,
-    /// Key projects.
+    /// Projects (about 60% of them on the provincial or municipal key-project list).
     #[arg(long, default_value_t = 300)]
     pub projects: u32,
     /// Ecological red-line bands along rivers and ridges.
@@ -216,6 +217,14 @@ pub enum DemoError {
         doing: &'static str,
         /// The cause.
         message: String,
+    },
+    /// The region has no room for as many non-overlapping patches as asked for.
+    #[error("the region has room for about {room} cultivated patches, not {asked}; ask for fewer")]
+    NoRoom {
+        /// Patches asked for.
+        asked: u32,
+        /// Patches placed before giving up.
+        room: usize,
     },
     /// A layer import stored nothing.
     #[error("importing the {kind} layer: {message}")]
