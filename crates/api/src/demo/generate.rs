@@ -235,6 +235,9 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }
 
+/// The features of each layer file, by layer-kind code, in the order they are loaded.
+type Layers = Vec<(&'static str, Vec<Feature>)>;
+
 /// Where cases may take land outside the towns: centres of permanent-farmland patches, and of
 /// cultivated patches that are not permanent farmland.
 #[derive(Debug, Default)]
@@ -346,11 +349,7 @@ fn patches(rng: &mut ChaCha8Rng, region: &Region, count: usize) -> Vec<Patch> {
 }
 
 #[allow(clippy::too_many_lines)] // one layer after another, in the order they are described
-fn layers(
-    rng: &mut ChaCha8Rng,
-    sizes: &Sizes,
-    region: &Region,
-) -> Result<(Vec<(&'static str, Vec<Feature>)>, Sites), DemoError> {
+fn layers(rng: &mut ChaCha8Rng, sizes: &Sizes, region: &Region) -> Result<(Layers, Sites), DemoError> {
     let mut out = Vec::new();
 
     let urban = COUNTIES
