@@ -386,7 +386,7 @@ async fn a_load_that_stopped_half_way_is_refused_by_setup(pool: PgPool) {
         .await
         .unwrap_err();
     assert!(matches!(refused, DemoError::Unfinished(_)), "{refused}");
-    assert!(refused.to_string().contains("did not finish"), "{refused}");
+    assert!(refused.to_string().contains("has not finished"), "{refused}");
     assert!(!dir.exists(), "nothing was generated");
     assert_eq!(scalar(&pool, "select count(*) from projects").await, 0);
 }

@@ -237,10 +237,11 @@ pub enum DemoError {
     /// The database has a demo (loaded, or being loaded) already.
     #[error("the database already has a demo ({0}); nothing was loaded")]
     AlreadyLoaded(Box<load::Loaded>),
-    /// An earlier load stopped half-way: the database holds part of a demo.
+    /// A load is running elsewhere, or stopped half-way and the database holds part of a demo.
     #[error(
-        "an earlier demo load did not finish ({0}); the database holds part of a demo: \
-         load into a fresh database (scripts/db.sh clean, or drop and create it)"
+        "a demo load has not finished ({0}): if another `landuse demo setup` or `make run` is \
+         still loading, wait for it; if it stopped, the database holds part of a demo: load into \
+         a fresh database (scripts/db.sh clean, or drop and create it)"
     )]
     Unfinished(Box<load::Loaded>),
     /// Users or tokens could not be made.
