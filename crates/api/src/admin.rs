@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use landuse_domain::{
     calendar::{CalendarYear, WorkCalendar},
+    check::{Dlbm, LayerKind, LayerResult, VerdictRules},
     county::CountyCode,
     limits::TimeLimits,
     role::Role,
@@ -18,6 +19,9 @@ use crate::auth;
 const COUNTIES_CSV: &str = include_str!("../../../seeds/counties.csv");
 const CALENDAR_JSON: &str = include_str!("../../../seeds/cn-workdays-2023-2026.json");
 const TIME_LIMITS_JSON: &str = include_str!("../../../seeds/time-limits.json");
+const LAND_CLASSES_CSV: &str = include_str!("../../../seeds/land-classes.csv");
+const LAYER_KINDS_CSV: &str = include_str!("../../../seeds/layer-kinds.csv");
+const VERDICT_RULES_JSON: &str = include_str!("../../../seeds/verdict-rules.json");
 
 /// Why an admin command was refused.
 #[derive(Debug, thiserror::Error)]
@@ -77,11 +81,18 @@ pub struct SeedReport {
     pub calendar_years: usize,
     /// Whether the default time limits were inserted (they are kept once set).
     pub time_limits: bool,
+    /// Land classes (third land survey DLBM codes) inserted or refreshed.
+    pub land_classes: usize,
+    /// Layer kinds whose names and overlap results were refreshed.
+    pub layer_kinds: usize,
+    /// Whether the default verdict rules were inserted (they are kept once set).
+    pub verdict_rules: bool,
 }
 
 /// Loads the reference data a deployment needs: the region's counties, the working-day
-/// calendar and the default time limits. Safe to run again: counties are refreshed, calendar
-/// years and settings already present are left as they are.
+/// calendar, the default time limits, the land classes, the layer kinds with the result an
+/// overlap gives, and the default verdict rules. Safe to run again: counties, land classes and
+/// layer kinds are refreshed; calendar years and settings already present are left as they are.
 ///
 /// # Errors
 /// Malformed seeds, database failures.
@@ -152,7 +163,140 @@ pub async fn seed(conn: &mut PgConnection) -> Result<SeedReport, AdminError> {
             .await
             .map_err(db("seeding the time limits"))?;
     report.time_limits = inserted.rows_affected() == 1;
+
+    report.land_classes = seed_land_classes(conn).await?;
+    report.layer_kinds = seed_layer_kinds(conn).await?;
+    let rules: VerdictRules = serde_json::from_str(VERDICT_RULES_JSON).map_err(|e| AdminError::Seed {
+        file: "verdict-rules.json",
+        line: e.line(),
+        reason: e.to_string(),
+    })?;
+    let rules = serde_json::to_value(rules).map_err(|e| AdminError::Seed {
+        file: "verdict-rules.json",
+        line: 0,
+        reason: e.to_string(),
+    })?;
+    let inserted =
+        sqlx::query("insert into settings (key, value) values ('verdict_rules', $1) on conflict do nothing")
+            .bind(rules)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("seeding the verdict rules"))?;
+    report.verdict_rules = inserted.rows_affected() == 1;
     Ok(report)
+}
+
+/// The data lines of a seed CSV with their 1-based line numbers, split on commas.
+fn csv_rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| (index + 1, line.split(',').map(str::trim).collect()))
+}
+
+async fn seed_land_classes(conn: &mut PgConnection) -> Result<usize, AdminError> {
+    let mut count = 0;
+    for (line, fields) in csv_rows(LAND_CLASSES_CSV) {
+        let seed_error = |reason: String| AdminError::Seed {
+            file: "land-classes.csv",
+            line,
+            reason,
+        };
+        let [code, name, category, cultivated] = fields[..] else {
+            return Err(seed_error("expected code,name_zh,category,cultivated".to_owned()));
+        };
+        let cultivated = match cultivated {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(seed_error(format!(
+                    "cultivated must be true or false, not {other:?}"
+                )))
+            }
+        };
+        // The check splits cultivated land by these three codes only; a fourth would be lost.
+        if cultivated != Dlbm::parse(code).is_ok() {
+            return Err(seed_error(format!(
+                "{code} is marked cultivated={cultivated}, but the check counts exactly 0101, 0102 and 0103"
+            )));
+        }
+        sqlx::query(
+            "insert into land_classes (code, name_zh, category, cultivated) values ($1, $2, $3, $4)
+             on conflict (code) do update
+               set name_zh = excluded.name_zh, category = excluded.category, cultivated = excluded.cultivated",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(category)
+        .bind(cultivated)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("seeding the land classes"))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+async fn seed_layer_kinds(conn: &mut PgConnection) -> Result<usize, AdminError> {
+    let mut count = 0;
+    for (line, fields) in csv_rows(LAYER_KINDS_CSV) {
+        let seed_error = |reason: String| AdminError::Seed {
+            file: "layer-kinds.csv",
+            line,
+            reason,
+        };
+        let [code, name, geometry_class, layer_names, overlap_result, exception] = fields[..] else {
+            return Err(seed_error(
+                "expected code,name_zh,geometry_class,common_layer_names,overlap_result,exception".to_owned(),
+            ));
+        };
+        let kind = LayerKind::parse(code).map_err(|e| seed_error(e.to_string()))?;
+        if !LayerResult::ALL.iter().any(|r| r.code() == overlap_result) {
+            return Err(seed_error(format!("unknown overlap result {overlap_result:?}")));
+        }
+        let layer_names: Vec<&str> = layer_names.split(';').filter(|n| !n.is_empty()).collect();
+        sqlx::query(
+            "insert into layer_kinds (code, name_zh, geometry_class, common_layer_names, overlap_result, exception)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (code) do update
+               set name_zh = excluded.name_zh, geometry_class = excluded.geometry_class,
+                   common_layer_names = excluded.common_layer_names,
+                   overlap_result = excluded.overlap_result, exception = excluded.exception",
+        )
+        .bind(kind.code())
+        .bind(name)
+        .bind(geometry_class)
+        .bind(&layer_names)
+        .bind(overlap_result)
+        .bind(exception)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("seeding the layer kinds"))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The verdict rules as stored (sliver thresholds, geohazard buffer), or the defaults when
+/// none are set.
+///
+/// # Errors
+/// A stored setting that is not valid rules, database failures.
+pub async fn load_verdict_rules(conn: &mut PgConnection) -> Result<VerdictRules, AdminError> {
+    let value: Option<serde_json::Value> =
+        sqlx::query_scalar("select value from settings where key = 'verdict_rules'")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("loading the verdict rules"))?;
+    match value {
+        Some(value) => serde_json::from_value(value).map_err(|e| AdminError::Seed {
+            file: "settings.verdict_rules",
+            line: 0,
+            reason: e.to_string(),
+        }),
+        None => Ok(VerdictRules::default()),
+    }
 }
 
 /// The working-day calendar as stored.

@@ -1,5 +1,7 @@
 //! The `landuse` command line: `serve`, `migrate`, and the admin commands.
 
+use std::{path::PathBuf, sync::Arc};
+
 use clap::{Parser, Subcommand};
 
 use crate::{
@@ -8,6 +10,7 @@ use crate::{
     clock::Clock,
     config::{Config, DatabaseArgs, LogFormat, ServeArgs, TimerArgs},
     db,
+    demo::{self, Sizes},
 };
 
 /// Land-use approval service for a municipal natural-resources bureau.
@@ -63,7 +66,8 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Load the reference data: counties, the working-day calendar, default time limits.
+    /// Load the reference data: counties, the working-day calendar, default time limits, land
+    /// classes, layer kinds and the default verdict rules.
     Seed {
         /// The database.
         #[command(flatten)]
@@ -104,6 +108,67 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: LayerCommand,
+    },
+    /// The demo region: generate its files, load them, or both (`make run` runs `setup`).
+    Demo {
+        /// What to do.
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+/// `landuse demo …`
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Write the demo region's layers, projects and cases; the same seed and sizes write the
+    /// same bytes.
+    Generate {
+        /// The seed.
+        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+        seed: u64,
+        /// The folder to write into.
+        #[arg(long)]
+        out: PathBuf,
+        /// How much.
+        #[command(flatten)]
+        sizes: Sizes,
+    },
+    /// Load a generated demo: layers through the layer import, projects and cases through the
+    /// API as the roles that would make them. Refused when a demo is loaded already.
+    Load {
+        /// The folder `generate` wrote.
+        dir: PathBuf,
+        /// Where to write the demo tokens as JSON.
+        #[arg(long, default_value = ".data/demo-tokens.json")]
+        tokens: PathBuf,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The service settings the demo's requests run under.
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Generate and load the demo unless the database has one; either way make sure the
+    /// tokens file holds a valid token per role and per county officer.
+    Setup {
+        /// The seed.
+        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+        seed: u64,
+        /// The folder to generate into.
+        #[arg(long, default_value = ".data/demo")]
+        dir: PathBuf,
+        /// Where to write the demo tokens as JSON.
+        #[arg(long, default_value = ".data/demo-tokens.json")]
+        tokens: PathBuf,
+        /// How much.
+        #[command(flatten)]
+        sizes: Sizes,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The service settings the demo's requests run under.
+        #[command(flatten)]
+        serve: ServeArgs,
     },
 }
 
@@ -257,6 +322,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     jurisdiction,
                 },
         } => import_layer(&database, &kind, &file, &jurisdiction).await,
+        Command::Demo { command } => run_demo(command).await,
+    }
+}
+
+async fn run_demo(command: DemoCommand) -> anyhow::Result<()> {
+    match command {
+        DemoCommand::Generate { seed, out, sizes } => {
+            let report = demo::generate::generate(seed, &sizes, &out)?;
+            println!("demo seed {seed} written to {}: {report}", out.display());
+            Ok(())
+        }
+        DemoCommand::Load {
+            dir,
+            tokens,
+            database,
+            serve,
+        } => {
+            let pool = db::lazy_pool(&database)?;
+            let config = Arc::new(Config { database, serve });
+            let report = demo::load::load(&pool, config, &dir).await?;
+            println!("{report}");
+            let tokens = demo::tokens::ensure(&pool, &tokens).await?;
+            println!("{tokens}");
+            Ok(())
+        }
+        DemoCommand::Setup {
+            seed,
+            dir,
+            tokens,
+            sizes,
+            database,
+            serve,
+        } => {
+            let pool = db::lazy_pool(&database)?;
+            let config = Arc::new(Config { database, serve });
+            match demo::setup(&pool, config, seed, &sizes, &dir).await? {
+                demo::Setup::Kept(loaded) => println!("demo kept: {loaded}"),
+                demo::Setup::Loaded(report) => println!("{report}"),
+            }
+            let tokens = demo::tokens::ensure(&pool, &tokens).await?;
+            println!("{tokens}");
+            Ok(())
+        }
     }
 }
 
@@ -268,9 +376,15 @@ async fn seed(database: &DatabaseArgs) -> anyhow::Result<()> {
     } else {
         "kept"
     };
+    let rules = if report.verdict_rules {
+        "set to the defaults"
+    } else {
+        "kept"
+    };
     println!(
-        "seeded {} counties, {} new calendar years, time limits {limits}",
-        report.counties, report.calendar_years
+        "seeded {} counties, {} new calendar years, {} land classes, {} layer kinds; time limits {limits}, \
+         verdict rules {rules}",
+        report.counties, report.calendar_years, report.land_classes, report.layer_kinds
     );
     Ok(())
 }

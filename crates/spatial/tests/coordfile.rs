@@ -99,6 +99,22 @@ fn a_ring_outside_the_outer_ring_is_a_second_polygon_and_a_bom_is_skipped() {
 }
 
 #[test]
+fn a_zone_37_gbk_file_reads_one_parcel_of_two_polygons_the_first_with_a_hole() {
+    let got = read("zone37_multipart_hole_gbk_crlf.txt");
+    assert_eq!(got.file.encoding, TextEncoding::Gbk);
+    assert_eq!(got.file.zone.number(), 37);
+    assert_eq!(got.parcels.len(), 1);
+    let p = &got.parcels[0];
+    assert_eq!(p.lonlat.0.len(), 2);
+    assert_eq!(p.lonlat.0[0].interiors().len(), 1);
+    assert!(p.lonlat.0[1].interiors().is_empty());
+    assert_close(p.planar_area_m2, 47_500.0, 1e-6);
+    assert_eq!(p.stated_area_m2, Some(47_500.0));
+    assert_eq!(got.file.parcels[0].attributes.name, "带洞两块地块");
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+}
+
+#[test]
 fn a_project_section_two_parcels_open_rings_and_extra_columns_are_read() {
     let got = read("zone36_project_two_parcels_gbk_crlf.txt");
     assert_eq!(got.file.encoding, TextEncoding::Gbk);
@@ -178,6 +194,7 @@ fn every_fixture_survives_read_write_read() {
         "zone36_square_utf8_lf.txt",
         "zone36_hole_utf8.txt",
         "zone37_multipart_utf8_bom.txt",
+        "zone37_multipart_hole_gbk_crlf.txt",
         "zone36_project_two_parcels_gbk_crlf.txt",
         "zone36_area_mismatch_utf8.txt",
         "zone36_unprefixed_utf8.txt",

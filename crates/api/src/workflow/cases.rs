@@ -1052,7 +1052,8 @@ pub async fn list_cases(
         "{CASE_SELECT}
           left join ledger_items li on li.case_id = c.id and li.cleared_at is null
           where ($1::text[] is null or c.county_code = any($1))
-            and ($2::text is null or c.county_code = $2)
+            and ($2::text is null or exists (select 1 from counties k
+                   where k.code = c.county_code and ($2 = k.code or $2 = any(k.aliases))))
             and ($3::text is null or c.stage = $3)
             and ($4::bool is null or c.green = $4)
             and ($5::bool is null or (c.deadline_at is not null and c.deadline_at <= $6) = $5)
@@ -1147,7 +1148,8 @@ pub async fn ledger(
         "select li.id, li.case_id, li.county_code, li.stage, li.opened_at, li.due_on, li.cleared_at, li.outcome
            from ledger_items li join cases c on c.id = li.case_id
           where ($1::text[] is null or li.county_code = any($1))
-            and ($2::text is null or li.county_code = $2)
+            and ($2::text is null or exists (select 1 from counties k
+                   where k.code = li.county_code and ($2 = k.code or $2 = any(k.aliases))))
             and ($3 or li.cleared_at is null)
           order by c.green desc, li.due_on, li.id",
     )

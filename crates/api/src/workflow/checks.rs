@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use landuse_domain::{
-    check::{self, CaseContext, CheckInput, Dismissal, VerdictRules},
+    check::{self, CaseContext, CheckInput, Dismissal},
     county::CountyCode,
     project::{OutsideBoundaryUse, ProjectLevel, ProjectSector},
     role::Role,
@@ -121,7 +121,9 @@ pub async fn run_check(
     let county =
         CountyCode::parse(&case.county_code).map_err(|e| ApiError::internal("reading the county", e))?;
     let context = case_context(&mut tx, &case).await?;
-    let rules = VerdictRules::default();
+    let rules = crate::admin::load_verdict_rules(&mut tx)
+        .await
+        .map_err(|e| ApiError::internal("loading the verdict rules", e))?;
     let report = store::check_footprint(&mut tx, county, &parcels, &context, &rules)
         .await
         .map_err(|e| match e {

@@ -1,0 +1,894 @@
+//! `landuse demo load`: imports the generated layers through the layer import and makes the
+//! quotas, offset indicators, projects and cases through the router, as the roles that would
+//! make them, so every case obeys the real rules and its events, history, ledger items and
+//! quota and offset ledgers agree. Each case is opened with the service clock set back by its
+//! age and its steps are spread over that time; a case left to sit runs past its limits.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    path::Path,
+    sync::Arc,
+    time::Instant,
+};
+
+use axum::{body::Body, http::Request, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+use landuse_domain::{check::LayerKind, county::CountyCode};
+use landuse_spatial::store::{self, ImportOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+use super::{
+    generate::{DemoPlan, Plan, PlannedCase, LAYER_FILES},
+    tokens, DemoError, COUNTIES,
+};
+use crate::{admin, app::AppState, clock::Clock, config::Config};
+
+/// The settings key that records the demo in the database.
+pub const LOADED_KEY: &str = "demo";
+
+/// The label of the short-lived tokens the loader acts with (revoked when it is done).
+const LOADER_LABEL: &str = "demo loader";
+
+/// Grain capacity of cultivated land, kg per m² a year (about 300 kg per mu).
+const GRAIN_KG_PER_M2: f64 = 0.45;
+
+/// How many cases are driven at once.
+const WORKERS: usize = 4;
+
+/// Construction quota each county gets for the demo year, in mu.
+const COUNTY_QUOTA_MU: f64 = 4000.0;
+
+/// Whether the demo recorded in the database is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadState {
+    /// A load started and has not finished (or stopped half-way).
+    Loading,
+    /// Loaded.
+    Loaded,
+}
+
+/// The `demo` settings row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    /// Complete or not.
+    pub state: LoadState,
+    /// The generator seed.
+    pub seed: u64,
+    /// When the load started.
+    pub started_at: DateTime<Utc>,
+    /// What it made, once loaded.
+    #[serde(default)]
+    pub counts: Option<Counts>,
+}
+
+impl fmt::Display for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            LoadState::Loading => "loading",
+            LoadState::Loaded => "loaded",
+        };
+        write!(
+            f,
+            "seed {}, {state} {}",
+            self.seed,
+            self.started_at.format("%Y-%m-%d %H:%M UTC")
+        )?;
+        if let Some(counts) = &self.counts {
+            write!(f, "; {counts}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a loaded demo holds, counted in the database after the load.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Features per layer kind.
+    pub layers: BTreeMap<String, i64>,
+    /// Projects.
+    pub projects: i64,
+    /// Cases.
+    pub cases: i64,
+    /// Parcels.
+    pub parcels: i64,
+    /// Cases per stage.
+    pub stages: BTreeMap<String, i64>,
+    /// Cases on the green channel.
+    pub green: i64,
+    /// Cases past their stage deadline.
+    pub overdue: i64,
+    /// Open ledger items past the three-week clearing.
+    pub ledger_overdue: i64,
+    /// Spatial checks stored.
+    pub checks: i64,
+    /// Case events in the append-only history.
+    pub events: i64,
+}
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let layers: Vec<String> = self.layers.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let stages: Vec<String> = self.stages.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        write!(
+            f,
+            "layers: {}; {} projects, {} cases ({}), {} parcels; {} green channel, {} past their \
+             deadline, {} ledger items overdue; {} checks, {} events",
+            layers.join(", "),
+            self.projects,
+            self.cases,
+            stages.join(", "),
+            self.parcels,
+            self.green,
+            self.overdue,
+            self.ledger_overdue,
+            self.checks,
+            self.events
+        )
+    }
+}
+
+/// What `load` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadReport {
+    /// What the database holds now.
+    pub counts: Counts,
+    /// Cases whose check found something that stops them (a red line, a core zone) where their
+    /// plan meant them to go further: they wait in pre-review, as a real one would.
+    pub stopped_short: usize,
+    /// Seconds the load took.
+    pub seconds: f64,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "demo loaded in {:.1} s: {}; {} cases stopped in pre-review by their check",
+            self.seconds, self.counts, self.stopped_short
+        )
+    }
+}
+
+fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> DemoError {
+    move |source| DemoError::Db { doing, source }
+}
+
+/// The demo recorded in the database, if any.
+///
+/// # Errors
+/// Database failures, a record that is not one this module writes.
+pub async fn loaded(pool: &PgPool) -> Result<Option<Loaded>, DemoError> {
+    let value: Option<Value> = sqlx::query_scalar("select value from settings where key = $1")
+        .bind(LOADED_KEY)
+        .fetch_optional(pool)
+        .await
+        .map_err(db("reading whether a demo is loaded"))?;
+    value
+        .map(|v| {
+            serde_json::from_value(v).map_err(|e| DemoError::Json {
+                doing: "reading the demo record in settings",
+                message: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+/// The router as a client, acting as the demo users.
+struct Driver {
+    router: Router,
+    clock: Clock,
+    tokens: BTreeMap<String, String>,
+}
+
+/// One answer, read whole.
+struct Reply {
+    status: u16,
+    etag: String,
+    json: Value,
+    text: String,
+}
+
+impl Driver {
+    /// Sends a JSON body (or none) as `who`, and insists on `expected`.
+    async fn call(
+        &self,
+        expected: u16,
+        method: &str,
+        path: &str,
+        who: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, DemoError> {
+        let bytes = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        let reply = self.send(method, path, who, bytes, if_match).await?;
+        if reply.status == expected {
+            Ok(reply)
+        } else {
+            Err(DemoError::Refused {
+                doing: format!("{method} {path} as {who}"),
+                status: reply.status,
+                body: reply.text,
+            })
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        who: &str,
+        body: Option<(&str, Vec<u8>)>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, DemoError> {
+        let failed = |message: String| DemoError::Refused {
+            doing: format!("{method} {path} as {who}"),
+            status: 0,
+            body: message,
+        };
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = self.tokens.get(who) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        let body = match body {
+            Some((content_type, bytes)) => {
+                request = request.header("content-type", content_type);
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let request = request.body(body).map_err(|e| failed(e.to_string()))?;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let status = response.status().as_u16();
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Reply {
+            status,
+            etag,
+            json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+}
+
+/// The steps a plan takes after the case is opened and its parcels uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Submit,
+    Accept,
+    Check,
+    Confirm,
+    Opinion,
+    ToConversion,
+    Approval,
+    QuotaAndOffset,
+    ToSupply,
+    SupplyDecision,
+    ToRegistration,
+    Certificate,
+    ToCompleted,
+    Correction,
+    Reject,
+    Withdraw,
+}
+
+fn steps(plan: Plan) -> &'static [Step] {
+    use Step::{
+        Accept, Approval, Certificate, Check, Confirm, Correction, Opinion, QuotaAndOffset, Reject, Submit,
+        SupplyDecision, ToCompleted, ToConversion, ToRegistration, ToSupply, Withdraw,
+    };
+    const MAIN: [Step; 13] = [
+        Submit,
+        Accept,
+        Check,
+        Confirm,
+        Opinion,
+        ToConversion,
+        Approval,
+        QuotaAndOffset,
+        ToSupply,
+        SupplyDecision,
+        ToRegistration,
+        Certificate,
+        ToCompleted,
+    ];
+    match plan {
+        Plan::Draft => &[],
+        Plan::Accepted => &MAIN[..1],
+        Plan::PreReview | Plan::Prohibited => &MAIN[..3],
+        Plan::Conversion => &MAIN[..6],
+        Plan::Supply => &MAIN[..9],
+        Plan::Registration => &MAIN[..11],
+        Plan::Completed => &MAIN,
+        Plan::Correction => &[Submit, Accept, Check, Correction],
+        Plan::Rejected => &[Submit, Accept, Check, Confirm, Reject],
+        Plan::Withdrawn => &[Submit, Withdraw],
+    }
+}
+
+/// The case's parcel area in mu, rounded up to the hundredth (what its quota request asks for).
+async fn parcel_mu(driver: &Driver, id: &str) -> Result<f64, DemoError> {
+    let parcels = driver
+        .call(
+            200,
+            "GET",
+            &format!("/api/v1/cases/{id}/parcels"),
+            "reviewer",
+            None,
+            None,
+        )
+        .await?;
+    let m2: f64 = parcels.json["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["properties"]["area_m2"].as_f64())
+        .sum();
+    Ok((m2 / (10_000.0 / 15.0) * 100.0).ceil() / 100.0)
+}
+
+/// One worker's share of the cases: each case, its project id, county and parcels.
+type Share<'a> = Vec<(&'a PlannedCase, String, String, Vec<Value>)>;
+
+/// Drives one case from its opening to where its plan ends.
+#[allow(clippy::too_many_lines)] // one arm per step, in the order a case takes them
+async fn drive_case(
+    driver: &Driver,
+    case: &PlannedCase,
+    project_id: &str,
+    county: &str,
+    year: i32,
+    parcels: Vec<Value>,
+    load_time: DateTime<Utc>,
+) -> Result<bool, DemoError> {
+    let officer = format!("officer:{county}");
+    let plan_steps = steps(case.plan);
+    driver
+        .clock
+        .set(load_time - TimeDelta::days(i64::from(case.age_days)));
+    // A case left to sit takes its steps within its first days; the others spread them over
+    // their age, so the last one is recent.
+    let span_minutes = if case.overdue {
+        3 * 24 * 60
+    } else {
+        i64::from(case.age_days) * 24 * 60
+    };
+    let gap = TimeDelta::minutes(span_minutes / (plan_steps.len() as i64 + 2));
+    let created = driver
+        .call(
+            201,
+            "POST",
+            "/api/v1/cases",
+            &officer,
+            Some(&json!({
+                "project_id": project_id,
+                "title": case.title,
+                "declarations": match &case.outside_boundary_use {
+                    Some(used) => json!({ "outside_boundary_use": used }),
+                    None => json!({}),
+                },
+            })),
+            None,
+        )
+        .await?;
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    let path = |tail: &str| format!("/api/v1/cases/{id}{tail}");
+    let collection = json!({ "type": "FeatureCollection", "features": parcels });
+    let uploaded = driver
+        .send(
+            "PUT",
+            &path("/parcels"),
+            &officer,
+            Some(("application/geo+json", collection.to_string().into_bytes())),
+            Some(&created.etag),
+        )
+        .await?;
+    if uploaded.status != 200 {
+        return Err(DemoError::Refused {
+            doing: format!("uploading the parcels of {}", case.key),
+            status: uploaded.status,
+            body: uploaded.text,
+        });
+    }
+    let mut last = uploaded;
+    if case.green_grant {
+        driver.clock.advance(gap);
+        last = driver
+            .call(
+                200,
+                "POST",
+                &path("/green-channel"),
+                "leader",
+                Some(&json!({ "action": "grant", "reason": "市级重点民生工程，领导小组同意走绿色通道" })),
+                Some(&last.etag),
+            )
+            .await?;
+    }
+    let mut check = Value::Null;
+    let number = case.key.trim_start_matches('P').replace('-', "");
+    for step in plan_steps {
+        driver.clock.advance(gap);
+        let act = |action: &str, reason: Option<&str>| json!({ "action": action, "reason": reason });
+        let reply = match step {
+            Step::Submit | Step::Withdraw => {
+                let reason = (*step == Step::Withdraw).then_some("项目选址调整，申请撤回");
+                let action = if *step == Step::Submit {
+                    "submit"
+                } else {
+                    "withdraw"
+                };
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path("/transitions"),
+                        &officer,
+                        Some(&act(action, reason)),
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::Accept | Step::ToConversion | Step::ToSupply | Step::ToRegistration | Step::ToCompleted => {
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path("/transitions"),
+                        "reviewer",
+                        Some(&act("advance", None)),
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::Correction => {
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path("/transitions"),
+                        "reviewer",
+                        Some(&act("request_correction", Some("缺少勘测定界报告，请补正后再报"))),
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::Reject => {
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path("/transitions"),
+                        "reviewer",
+                        Some(&act("reject", Some("拟用地块占用永久基本农田，不予通过"))),
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::Check => {
+                let run = driver
+                    .call(201, "POST", &path("/checks"), "planner", None, None)
+                    .await?;
+                // A check bumps the case's version: its ETag is the case's next one.
+                check = run.json.clone();
+                let goes_on = plan_steps.contains(&Step::ToConversion);
+                if goes_on && check["result"] == "prohibited" {
+                    // The rules stop it here, as they would a real one: it waits in
+                    // pre-review with the check that found what is in its way.
+                    return Ok(false);
+                }
+                run
+            }
+            Step::Confirm => {
+                let check_id = check["id"].as_str().unwrap_or_default();
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path(&format!("/checks/{check_id}/confirm")),
+                        "planner",
+                        None,
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::Opinion | Step::Approval | Step::SupplyDecision | Step::Certificate => {
+                let facts = match step {
+                    Step::Opinion => {
+                        json!({ "pre_review_opinion": format!("安自然资预〔{year}〕{number}号") })
+                    }
+                    Step::Approval => {
+                        json!({ "conversion_approval": format!("陕政土批〔{year}〕{number}号") })
+                    }
+                    Step::SupplyDecision => json!({ "supply_decision": {
+                        "method": "allocation", "industrial": false, "standard_land_indicators_present": false
+                    } }),
+                    _ => json!({ "certificate_number": format!("陕（{year}）安康市不动产权第{number}号") }),
+                };
+                driver
+                    .call(
+                        200,
+                        "POST",
+                        &path("/facts"),
+                        "reviewer",
+                        Some(&facts),
+                        Some(&last.etag),
+                    )
+                    .await?
+            }
+            Step::QuotaAndOffset => {
+                let mu = parcel_mu(driver, &id).await?;
+                driver
+                    .call(
+                        201,
+                        "POST",
+                        "/api/v1/quotas/allocations",
+                        "reviewer",
+                        Some(&json!({ "case_id": id, "year": year, "mu": mu })),
+                        None,
+                    )
+                    .await?;
+                if check["summary"]["cultivated_land_found"].as_bool() == Some(true) {
+                    let cultivated_m2 = check["report"]["layers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|l| l["kind"] == "cultivated_land")
+                        .and_then(|l| l["counted"]["m2"].as_f64())
+                        .unwrap_or(0.0);
+                    // About 300 kg of grain a year per mu, from the land-quality grading.
+                    let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
+                    driver
+                        .call(
+                            201,
+                            "POST",
+                            &path("/offset/lock"),
+                            "reviewer",
+                            Some(&json!({ "capacity_kg": capacity_kg })),
+                            None,
+                        )
+                        .await?;
+                }
+                continue;
+            }
+        };
+        last = reply;
+    }
+    Ok(true)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &'static str) -> Result<T, DemoError> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(|e| DemoError::io("reading", &path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| DemoError::Json {
+        doing: name,
+        message: e.to_string(),
+    })
+}
+
+/// Claims the `demo` settings row for this load, or says what holds it.
+async fn claim(pool: &PgPool, seed: u64, now: DateTime<Utc>) -> Result<(), DemoError> {
+    let record = Loaded {
+        state: LoadState::Loading,
+        seed,
+        started_at: now,
+        counts: None,
+    };
+    let value = serde_json::to_value(&record).map_err(|e| DemoError::Json {
+        doing: "writing the demo record",
+        message: e.to_string(),
+    })?;
+    let claimed =
+        sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing")
+            .bind(LOADED_KEY)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map_err(db("recording the demo load"))?;
+    if claimed.rows_affected() == 1 {
+        return Ok(());
+    }
+    match loaded(pool).await? {
+        Some(held) => Err(DemoError::AlreadyLoaded(Box::new(held))),
+        None => Err(DemoError::Json {
+            doing: "recording the demo load",
+            message: "the demo record vanished while being claimed".to_owned(),
+        }),
+    }
+}
+
+/// Counts what the database holds after a load.
+///
+/// # Errors
+/// Database failures.
+pub async fn counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Counts, DemoError> {
+    let scalar = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(db("counting the demo"))
+    };
+    let layers: Vec<(String, i64)> = sqlx::query_as(
+        "select v.kind, sum(v.feature_count)::int8 from layer_versions v where v.is_current group by v.kind",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db("counting the layers"))?;
+    let stages: Vec<(String, i64)> = sqlx::query_as("select stage, count(*) from cases group by stage")
+        .fetch_all(pool)
+        .await
+        .map_err(db("counting the cases"))?;
+    Ok(Counts {
+        layers: layers.into_iter().collect(),
+        projects: scalar("select count(*) from projects where $1::timestamptz is not null").await?,
+        cases: scalar("select count(*) from cases where $1::timestamptz is not null").await?,
+        parcels: scalar("select count(*) from parcels where $1::timestamptz is not null").await?,
+        stages: stages.into_iter().collect(),
+        green: scalar("select count(*) from cases where green and $1::timestamptz is not null").await?,
+        overdue: scalar("select count(*) from cases where deadline_at is not null and deadline_at <= $1")
+            .await?,
+        ledger_overdue: scalar(
+            "select count(*) from ledger_items
+              where cleared_at is null and due_on < ($1 at time zone 'Asia/Shanghai')::date",
+        )
+        .await?,
+        checks: scalar("select count(*) from checks where $1::timestamptz is not null").await?,
+        events: scalar("select count(*) from case_events where $1::timestamptz is not null").await?,
+    })
+}
+
+/// Issues the loader its own tokens, one per demo user, that expire within a day (and are
+/// revoked when the load ends), so the tokens file is never needed to load.
+async fn loader_tokens(pool: &PgPool) -> Result<BTreeMap<String, String>, DemoError> {
+    let users = tokens::ensure_users(pool).await?;
+    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut out = BTreeMap::new();
+    for user in users {
+        let token = admin::issue_token(&mut conn, &user.name, LOADER_LABEL, Some(1)).await?;
+        out.insert(user.key, token);
+    }
+    Ok(out)
+}
+
+/// Imports every layer file for the whole city (610900), through the layer import.
+async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
+    let city = CountyCode::parse("610900").map_err(|e| DemoError::Json {
+        doing: "naming the city",
+        message: e.to_string(),
+    })?;
+    // Two at a time: the farmland and cultivated-land files, much the largest, come first and
+    // go side by side, one core each (each import is one transaction of its own).
+    futures_util::stream::iter(LAYER_FILES)
+        .map(|kind| async move {
+            let layer = LayerKind::parse(kind).map_err(|e| DemoError::Import {
+                kind,
+                message: e.to_string(),
+            })?;
+            let path = dir.join("layers").join(format!("{kind}.geojson"));
+            store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
+                .await
+                .map_err(|e| DemoError::Import {
+                    kind,
+                    message: e.to_string(),
+                })
+        })
+        .buffer_unordered(2)
+        .try_collect::<Vec<_>>()
+        .await?;
+    // The planner needs fresh statistics to use the spatial indexes on the new layers.
+    sqlx::query("analyze layer_pieces")
+        .execute(pool)
+        .await
+        .map_err(db("analysing the layers"))?;
+
+    Ok(())
+}
+
+/// Gives each county its yearly construction quota and two offset indicators.
+async fn open_ledgers(driver: &Driver, year: i32) -> Result<(), DemoError> {
+    for county in &COUNTIES {
+        driver
+            .call(
+                200,
+                "PUT",
+                &format!("/api/v1/quotas/{year}/{}", county.code),
+                "admin",
+                Some(&json!({ "granted_mu": COUNTY_QUOTA_MU, "reason": format!("{year}年度新增建设用地计划指标") })),
+                None,
+            )
+            .await?;
+        for (n, (area, paddy)) in [(400_000.0, 150_000.0), (250_000.0, 60_000.0)]
+            .into_iter()
+            .enumerate()
+        {
+            driver
+                .call(
+                    201,
+                    "POST",
+                    "/api/v1/offsets",
+                    "reviewer",
+                    Some(&json!({
+                        "county_code": county.code,
+                        "source_project": format!("{}土地综合整治项目（第{}批）", county.name, n + 1),
+                        "source_ref": format!("安自然资整备〔{}〕{}{}号", year - 1, &county.code[4..], n + 1),
+                        "area_m2": area,
+                        "paddy_m2": paddy,
+                        "capacity_kg": area * 0.6,
+                    })),
+                    None,
+                )
+                .await?;
+        }
+    }
+
+    Ok(())
+}
+
+/// Registers the projects as their counties' officers; their ids and counties by key.
+async fn make_projects(
+    driver: &Driver,
+    plan: &DemoPlan,
+) -> Result<HashMap<String, (String, String)>, DemoError> {
+    let made: Vec<(String, (String, String))> = futures_util::stream::iter(&plan.projects)
+        .map(|project| async move {
+            let body = json!({
+                "name": project.name,
+                "county_code": project.county_code,
+                "level": project.level,
+                "category": project.category,
+                "sector": project.sector,
+                "on_key_list": project.on_key_list,
+                "new_start": project.new_start,
+                "year": project.year,
+                "planned_start": project.planned_start,
+                "responsible_leader": project.responsible_leader,
+            });
+            let reply = driver
+                .call(
+                    201,
+                    "POST",
+                    "/api/v1/projects",
+                    &format!("officer:{}", project.county_code),
+                    Some(&body),
+                    None,
+                )
+                .await?;
+            let id = reply.json["id"].as_str().unwrap_or_default().to_owned();
+            Ok::<_, DemoError>((project.key.clone(), (id, project.county_code.clone())))
+        })
+        .buffered(WORKERS)
+        .try_collect()
+        .await?;
+    Ok(made.into_iter().collect())
+}
+
+/// Loads the demo in `dir` (as `generate` wrote it) into the database behind `pool`.
+///
+/// # Errors
+/// [`DemoError::AlreadyLoaded`] when the database has a demo (nothing changes); unreadable
+/// files, an import that failed, a request the service refused, database failures. A load
+/// that fails half-way leaves its record as `loading`, and [`super::setup`] then refuses.
+pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<LoadReport, DemoError> {
+    let began = Instant::now();
+    let load_time = Utc::now();
+    let plan: DemoPlan = read_json(dir, "projects.json")?;
+    let parcels: Value = read_json(dir, "parcels.geojson")?;
+    for kind in LAYER_FILES {
+        let path = dir.join("layers").join(format!("{kind}.geojson"));
+        if !path.is_file() {
+            return Err(DemoError::io(
+                "reading",
+                &path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+    }
+    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    admin::seed(&mut conn).await?;
+    drop(conn);
+    claim(pool, plan.seed, load_time).await?;
+
+    import_layers(pool, dir).await?;
+
+    let mut parcels_by_case: HashMap<String, Vec<Value>> = HashMap::new();
+    for feature in parcels["features"].as_array().into_iter().flatten() {
+        let key = feature["properties"]["case"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        parcels_by_case.entry(key).or_default().push(feature.clone());
+    }
+
+    let tokens = loader_tokens(pool).await?;
+    // Each worker has its own router and clock, so cases driven side by side each keep their
+    // own time; the database does the work, so a few at once use both cores.
+    let drivers: Vec<Driver> = (0..WORKERS)
+        .map(|_| {
+            let clock = Clock::starting_at(load_time - TimeDelta::days(120));
+            let state = AppState {
+                db: pool.clone(),
+                config: config.clone(),
+                clock: clock.clone(),
+            };
+            Driver {
+                router: crate::app::app(state),
+                clock,
+                tokens: tokens.clone(),
+            }
+        })
+        .collect();
+    let driver = &drivers[0];
+    let year = plan.sizes.year;
+    open_ledgers(driver, year).await?;
+
+    let project_ids = make_projects(driver, &plan).await?;
+    let mut work: Vec<Share<'_>> = vec![Vec::new(); WORKERS];
+    for (n, case) in plan.cases.iter().enumerate() {
+        let Some((project_id, county)) = project_ids.get(&case.project) else {
+            return Err(DemoError::Json {
+                doing: "projects.json",
+                message: format!("case {} names no listed project {}", case.key, case.project),
+            });
+        };
+        let parcels = parcels_by_case.remove(&case.key).unwrap_or_default();
+        work[n % WORKERS].push((case, project_id.clone(), county.clone(), parcels));
+    }
+    let stopped: Vec<usize> =
+        futures_util::future::try_join_all(drivers.iter().zip(work).map(|(driver, cases)| async move {
+            let mut stopped = 0;
+            for (case, project_id, county, parcels) in cases {
+                let as_planned =
+                    drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
+                stopped += usize::from(!as_planned);
+            }
+            Ok::<_, DemoError>(stopped)
+        }))
+        .await?;
+
+    sqlx::query("update tokens set revoked_at = now() where label = $1 and revoked_at is null")
+        .bind(LOADER_LABEL)
+        .execute(pool)
+        .await
+        .map_err(db("revoking the loader's tokens"))?;
+    let counts = counts(pool, Utc::now()).await?;
+    let record = Loaded {
+        state: LoadState::Loaded,
+        seed: plan.seed,
+        started_at: load_time,
+        counts: Some(counts.clone()),
+    };
+    sqlx::query("update settings set value = $2 where key = $1")
+        .bind(LOADED_KEY)
+        .bind(serde_json::to_value(&record).map_err(|e| DemoError::Json {
+            doing: "writing the demo record",
+            message: e.to_string(),
+        })?)
+        .execute(pool)
+        .await
+        .map_err(db("recording the loaded demo"))?;
+    Ok(LoadReport {
+        counts,
+        stopped_short: stopped.into_iter().sum(),
+        seconds: began.elapsed().as_secs_f64(),
+    })
+}
