@@ -9,7 +9,7 @@
 #
 # Environment: DATABASE_URL (a server where databases can be created), LANDUSE_FUZZ_EXAMPLES
 # (generated cases per operation and phase, default 25; raise it for a long run),
-# LANDUSE_FUZZ_TIME (a ceiling in seconds, default 240), LANDUSE_VENV (where the virtual environment lives, default
+# LANDUSE_FUZZ_TIME (a ceiling in seconds, default 300), LANDUSE_VENV (where the virtual environment lives, default
 # .data/venv-fuzz; created on first use from PyPI).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,7 +17,7 @@ cd "$root"
 : "${DATABASE_URL:?api-fuzz needs DATABASE_URL (run it through make test)}"
 schemathesis_version=4.32.5
 venv=${LANDUSE_VENV:-$root/.data/venv-fuzz}
-fuzz_time=${LANDUSE_FUZZ_TIME:-240}
+fuzz_time=${LANDUSE_FUZZ_TIME:-300}
 examples=${LANDUSE_FUZZ_EXAMPLES:-25}
 
 if [[ ! -x $venv/bin/st ]] || ! "$venv/bin/st" --version 2>/dev/null | grep -q "$schemathesis_version"; then
@@ -123,7 +123,7 @@ echo "api-fuzz: schemathesis $schemathesis_version against $base/openapi.json ($
 status=0
 (cd "$work" && "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
   --checks all --phases coverage,fuzzing,stateful --max-examples "$examples" --max-time "$fuzz_time" \
-  --workers 2 --request-timeout 30 \
+  --workers 1 --request-timeout 30 \
   --seed 7 --no-color) || status=$?
 if grep -q '"level":"ERROR"' "$work/serve.log"; then
   echo "api-fuzz: the server logged errors:"

@@ -143,6 +143,15 @@ pub struct Rules {
     pub clearing: ClearingRules,
 }
 
+/// A database failure while loading the rules is the database's (503 when it is down); a bad
+/// calendar or limit in the tables is ours (500).
+fn rules_error(doing: &'static str, error: admin::AdminError) -> ApiError {
+    match error {
+        admin::AdminError::Db { source, .. } => ApiError::db(doing, source),
+        other => ApiError::internal(doing, other),
+    }
+}
+
 /// Loads the calendar and limits.
 ///
 /// # Errors
@@ -150,10 +159,10 @@ pub struct Rules {
 pub async fn load_rules(conn: &mut PgConnection) -> Result<Rules, ApiError> {
     let calendar = admin::load_calendar(conn)
         .await
-        .map_err(|e| ApiError::internal("loading the working-day calendar", e))?;
+        .map_err(|e| rules_error("loading the working-day calendar", e))?;
     let limits = admin::load_time_limits(conn)
         .await
-        .map_err(|e| ApiError::internal("loading the time limits", e))?;
+        .map_err(|e| rules_error("loading the time limits", e))?;
     Ok(Rules {
         calendar,
         limits,
