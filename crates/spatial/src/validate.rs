@@ -220,6 +220,27 @@ pub enum GeometryError {
         /// The cap.
         max: usize,
     },
+    /// A position with more numbers than the geometry takes (an altitude or a measure that
+    /// would be dropped without a word).
+    #[error("{at}: a position here takes at most {max} numbers ([longitude, latitude]{}), found {found}", if *.max > 2 { ", altitude" } else { "" })]
+    ExtraOrdinates {
+        /// Where.
+        at: Place,
+        /// How many numbers it had.
+        found: usize,
+        /// How many are taken.
+        max: usize,
+    },
+    /// A longitude outside the CGCS2000 3-degree Gauss–Krüger zones 25–45 (73.5°E–136.5°E),
+    /// where no parcel of this service can lie and no coordinate file can be written for it.
+    /// A polygon drawn across the antimeridian lands here too.
+    #[error("{at}: longitude {x} lies outside the CGCS2000 3-degree Gauss-Krüger zones 25-45 (73.5°E to 136.5°E) that parcels are surveyed in")]
+    OutsideZones {
+        /// Where.
+        at: Place,
+        /// The longitude.
+        x: f64,
+    },
     /// A projected coordinate that could not be transformed to CGCS2000.
     #[error("{at}: {message}")]
     Transform {
@@ -248,6 +269,8 @@ impl GeometryError {
             | GeometryError::NestedHole { at, .. }
             | GeometryError::PartsOverlap { at, .. }
             | GeometryError::TooManyVertices { at, .. }
+            | GeometryError::ExtraOrdinates { at, .. }
+            | GeometryError::OutsideZones { at, .. }
             | GeometryError::Transform { at, .. } => *at,
         }
     }
@@ -268,6 +291,8 @@ impl GeometryError {
             | GeometryError::NestedHole { at, .. }
             | GeometryError::PartsOverlap { at, .. }
             | GeometryError::TooManyVertices { at, .. }
+            | GeometryError::ExtraOrdinates { at, .. }
+            | GeometryError::OutsideZones { at, .. }
             | GeometryError::Transform { at, .. } => at,
         }
     }
@@ -296,6 +321,8 @@ impl GeometryError {
             GeometryError::NestedHole { .. } => "nested_hole",
             GeometryError::PartsOverlap { .. } => "parts_overlap",
             GeometryError::TooManyVertices { .. } => "too_many_vertices",
+            GeometryError::ExtraOrdinates { .. } => "extra_ordinates",
+            GeometryError::OutsideZones { .. } => "outside_zones",
             GeometryError::Transform { .. } => "transform",
         }
     }
@@ -399,6 +426,42 @@ pub fn check_multi_polygon(mp: &MultiPolygon, rules: &Rules) -> Result<(), Geome
             .collect();
     check_rings(&parts, rules)?;
     check_topology(&parts)
+}
+
+/// Westmost and eastmost longitude of the CGCS2000 3-degree Gauss–Krüger zones 25–45.
+const ZONES_WEST: f64 = 73.5;
+const ZONES_EAST: f64 = 136.5;
+
+/// Checks that every vertex of a parcel lies within the CGCS2000 3-degree Gauss–Krüger zones
+/// 25–45 (73.5°E–136.5°E): where this service's parcels are surveyed, and where a coordinate
+/// file can be written for them. Also refuses a polygon drawn across the antimeridian (its
+/// vertices lie near ±180°), which would otherwise be read as a band around the whole globe.
+///
+/// ```
+/// use geo_types::polygon;
+/// use landuse_spatial::validate::{within_zones, GeometryError};
+/// let ankang = polygon![(x: 109.0, y: 32.7), (x: 109.1, y: 32.7), (x: 109.1, y: 32.8)];
+/// assert!(within_zones(&ankang.into()).is_ok());
+/// let fiji = polygon![(x: 179.9, y: -16.8), (x: -179.9, y: -16.8), (x: -179.9, y: -16.7)];
+/// assert!(matches!(within_zones(&fiji.into()), Err(GeometryError::OutsideZones { .. })));
+/// ```
+pub fn within_zones(mp: &MultiPolygon) -> Result<(), GeometryError> {
+    for (p, polygon) in mp.0.iter().enumerate() {
+        for (r, ring) in std::iter::once(polygon.exterior())
+            .chain(polygon.interiors())
+            .enumerate()
+        {
+            for (v, c) in ring.0.iter().enumerate() {
+                if !(ZONES_WEST..=ZONES_EAST).contains(&c.x) {
+                    return Err(GeometryError::OutsideZones {
+                        at: Place::vertex(p, r, v),
+                        x: c.x,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_coord(c: Coord, at: Place, bounds: Bounds) -> Result<(), GeometryError> {
