@@ -125,6 +125,15 @@ pub struct ServeArgs {
     #[arg(long, env = "LANDUSE_REQUEST_TIMEOUT_S", default_value_t = 60)]
     pub request_timeout_s: u64,
 
+    /// Requests one token may make per rate window, counted in the database so that every
+    /// replica shares the limit; 0 sets no limit. Beyond it the answer is 429 with Retry-After.
+    #[arg(long, env = "LANDUSE_RATE_LIMIT", default_value_t = 3000)]
+    pub rate_limit: u32,
+
+    /// Length of the rate window, in seconds.
+    #[arg(long, env = "LANDUSE_RATE_WINDOW_S", default_value_t = 60)]
+    pub rate_window_s: u32,
+
     /// Longest the server waits for in-flight requests after SIGTERM/SIGINT, in seconds.
     #[arg(long, env = "LANDUSE_SHUTDOWN_GRACE_S", default_value_t = 30)]
     pub shutdown_grace_s: u64,
