@@ -127,7 +127,7 @@ pub struct ServeArgs {
 
     /// Requests one token may make per rate window, counted in the database so that every
     /// replica shares the limit; 0 sets no limit. Beyond it the answer is 429 with Retry-After.
-    #[arg(long, env = "LANDUSE_RATE_LIMIT", default_value_t = 3000)]
+    #[arg(long, env = "LANDUSE_RATE_LIMIT", default_value_t = 12_000)]
     pub rate_limit: u32,
 
     /// Length of the rate window, in seconds.

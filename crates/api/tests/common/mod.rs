@@ -38,7 +38,7 @@ pub fn test_config(database_url: &str) -> Config {
             body_limit: 20 * 1024 * 1024,
             max_parcel_vertices: 200_000,
             request_timeout_s: 30,
-            rate_limit: 3000,
+            rate_limit: 12_000,
             rate_window_s: 60,
             shutdown_grace_s: 10,
         },
