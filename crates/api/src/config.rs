@@ -104,6 +104,13 @@ pub struct DatabaseArgs {
     /// (PostgreSQL `statement_timeout` on every pooled connection).
     #[arg(long, env = "LANDUSE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
     pub statement_timeout_ms: u64,
+
+    /// A role every pooled connection switches to (`SET ROLE`), such as `landuse_app`, which
+    /// migration 0007 makes: it owns nothing and may not change the history tables. Use it
+    /// when the login role of `DATABASE_URL` is the owner that migrates; leave it unset when
+    /// the login role is already the application's.
+    #[arg(long, env = "LANDUSE_DB_ROLE")]
+    pub db_role: Option<String>,
 }
 
 /// Options of `landuse serve`.

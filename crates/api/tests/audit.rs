@@ -110,3 +110,73 @@ fn first_column(table: &str) -> &'static str {
         _ => "id",
     }
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_service_runs_a_case_through_as_the_application_role(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let options: sqlx::postgres::PgConnectOptions = (*app.db.connect_options()).clone();
+    let url = common::url_of(&options);
+    // A role that does not exist: every connection fails, so the setting is really applied.
+    let wrong = common::TestServer::spawn(&url, &[("LANDUSE_DB_ROLE", "no_such_role")]);
+    let ready = wrong.http.get(wrong.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    drop(wrong);
+
+    let server = common::TestServer::spawn(&url, &[("LANDUSE_DB_ROLE", "landuse_app")]);
+    let token = &app.tokens["officer"];
+    let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
+    let project: serde_json::Value = server
+        .http
+        .post(server.url("/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "name": "汉滨区标准化厂房", "county_code": "610902", "level": "county",
+            "category": "industry", "sector": "other", "on_key_list": false, "year": 2026
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case = server
+        .http
+        .post(server.url("/api/v1/cases"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "project_id": project["id"], "title": "一期用地" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(case.status(), 201);
+    let etag = case.headers()["etag"].to_str().unwrap().to_owned();
+    let id = case.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::json!({ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "properties": {}, "geometry": common::square(109.0, 32.7, 0.001) }
+    ]});
+    let put = server
+        .http
+        .put(server.url(&format!("/api/v1/cases/{id}/parcels")))
+        .bearer_auth(token)
+        .header("content-type", "application/geo+json")
+        .header("if-match", &etag)
+        .body(serde_json::to_vec(&body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    let history: serde_json::Value = server
+        .http
+        .get(server.url(&format!("/api/v1/cases/{id}/history")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(history.to_string().contains("parcels_replaced"), "{history}");
+}

@@ -32,6 +32,7 @@ pub fn test_config(database_url: &str) -> Config {
             database_url: DatabaseUrl::new(database_url),
             pool_size: 4,
             statement_timeout_ms: 30_000,
+            db_role: None,
         },
         serve: ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
