@@ -45,3 +45,9 @@ fi
 for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "install-deps: $tool is missing; install the Rust toolchain (rustup) with rustfmt and clippy" >&2; exit 1; }
 done
+
+# libFuzzer driver for scripts/fuzz.sh (runs on the stable toolchain with RUSTC_BOOTSTRAP=1).
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "install-deps: installing cargo-fuzz from crates.io"
+  cargo install cargo-fuzz --locked
+fi

@@ -13,5 +13,9 @@ cargo run -q -p landuse-api --bin landuse -- migrate
 cargo run -q -p landuse-api --bin landuse -- seed
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
+echo "== fuzz (LANDUSE_FUZZ_SECONDS=0 skips; scripts/fuzz.sh 3600 for a long run)"
+if [[ ${LANDUSE_FUZZ_SECONDS:-20} != 0 ]]; then
+  scripts/fuzz.sh "${LANDUSE_FUZZ_SECONDS:-20}"
+fi
 echo "== schemathesis against /openapi.json"
 scripts/api-fuzz.sh

@@ -146,6 +146,45 @@ pub async fn caller_for_token(conn: &mut PgConnection, secret: &str) -> Result<O
     }))
 }
 
+/// Counts one request of the token in its current fixed window, in the database so that every
+/// replica shares the count (one row per token, one statement per request). Windows are cut
+/// from the database's clock, the one clock all replicas agree on.
+///
+/// Returns the seconds until the window ends when the token is over its limit.
+///
+/// # Errors
+/// Database failures.
+pub async fn count_request(
+    conn: &mut PgConnection,
+    secret: &str,
+    limit: u32,
+    window_s: u32,
+) -> Result<Option<u64>, ApiError> {
+    let window = f64::from(window_s.max(1));
+    let (hits, left_s): (i32, f64) = sqlx::query_as(
+        "with w as (
+             select to_timestamp(floor(extract(epoch from clock_timestamp()) / $2) * $2) as start
+         )
+         insert into rate_windows as r (token_hash, window_start, hits)
+         select $1, w.start, 1 from w
+         on conflict (token_hash) do update
+            set hits = case when r.window_start < excluded.window_start then 1 else r.hits + 1 end,
+                window_start = greatest(r.window_start, excluded.window_start)
+         returning hits,
+                   extract(epoch from window_start + make_interval(secs => $2) - clock_timestamp())::float8",
+    )
+    .bind(hash_token(secret))
+    .bind(window)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("counting the request", e))?;
+    if i64::from(hits) > i64::from(limit) {
+        Ok(Some(left_s.ceil().max(1.0) as u64))
+    } else {
+        Ok(None)
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -163,6 +202,14 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(|e| ApiError::db("authenticating", e))?
             .ok_or(ApiError::Unauthenticated)?;
+        let serve = &state.config.serve;
+        if serve.rate_limit > 0 {
+            if let Some(retry_after_s) =
+                count_request(&mut conn, &secret, serve.rate_limit, serve.rate_window_s).await?
+            {
+                return Err(ApiError::TooManyRequests { retry_after_s });
+            }
+        }
         // A GIS desktop client reads features through /ogc, and a case's parcels (which the
         // OGC parcels page links as the coordinate-file download), and nothing else.
         let path = parts

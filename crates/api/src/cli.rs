@@ -278,7 +278,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { database } => {
-            let pool = db::lazy_pool(&database)?;
+            // Migrations run as the login role, the owner: never as the application's role.
+            let pool = db::lazy_pool(&crate::config::DatabaseArgs {
+                db_role: None,
+                ..database.clone()
+            })?;
             db::MIGRATOR
                 .run(&pool)
                 .await

@@ -104,6 +104,13 @@ pub struct DatabaseArgs {
     /// (PostgreSQL `statement_timeout` on every pooled connection).
     #[arg(long, env = "LANDUSE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
     pub statement_timeout_ms: u64,
+
+    /// A role every pooled connection switches to (`SET ROLE`), such as `landuse_app`, which
+    /// migration 0007 makes: it owns nothing and may not change the history tables. Use it
+    /// when the login role of `DATABASE_URL` is the owner that migrates; leave it unset when
+    /// the login role is already the application's.
+    #[arg(long, env = "LANDUSE_DB_ROLE")]
+    pub db_role: Option<String>,
 }
 
 /// Options of `landuse serve`.
@@ -124,6 +131,15 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered with 503, in seconds.
     #[arg(long, env = "LANDUSE_REQUEST_TIMEOUT_S", default_value_t = 60)]
     pub request_timeout_s: u64,
+
+    /// Requests one token may make per rate window, counted in the database so that every
+    /// replica shares the limit; 0 sets no limit. Beyond it the answer is 429 with Retry-After.
+    #[arg(long, env = "LANDUSE_RATE_LIMIT", default_value_t = 12_000)]
+    pub rate_limit: u32,
+
+    /// Length of the rate window, in seconds.
+    #[arg(long, env = "LANDUSE_RATE_WINDOW_S", default_value_t = 60)]
+    pub rate_window_s: u32,
 
     /// Longest the server waits for in-flight requests after SIGTERM/SIGINT, in seconds.
     #[arg(long, env = "LANDUSE_SHUTDOWN_GRACE_S", default_value_t = 30)]

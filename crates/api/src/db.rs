@@ -32,9 +32,26 @@ pub fn lazy_pool(args: &DatabaseArgs) -> Result<PgPool, sqlx::Error> {
             ("timezone", "Asia/Shanghai".to_owned()),
         ])
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+    let role = args.db_role.clone();
     Ok(PgPoolOptions::new()
         .max_connections(args.pool_size)
         .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            let role = role.clone();
+            Box::pin(async move {
+                if let Some(role) = role {
+                    // An identifier, quoted by the server itself: the name comes from config.
+                    let quoted: String = sqlx::query_scalar("select quote_ident($1)")
+                        .bind(&role)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    sqlx::query(&format!("set role {quoted}"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_lazy_with(options))
 }
 

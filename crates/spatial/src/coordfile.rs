@@ -552,6 +552,9 @@ fn parse_parcel_line(fields: &[&str], line: usize) -> Result<CoordParcel, CoordF
     })
 }
 
+/// The length of the quarter meridian on the CGCS2000 ellipsoid, rounded up, in metres.
+const MAX_NORTHING: f64 = 10_002_000.0;
+
 fn parse_point_line(fields: &[&str], line: usize) -> Result<(u32, BoundaryPoint), CoordFileError> {
     let bad = |reason: String| CoordFileError::BadPointLine { line, reason };
     if fields.len() < 4 {
@@ -571,11 +574,20 @@ fn parse_point_line(fields: &[&str], line: usize) -> Result<(u32, BoundaryPoint)
             .filter(|v| v.is_finite())
             .ok_or_else(|| bad(format!("{what} {text:?} is not a number")))
     };
+    let x_north = number(fields[2], "X (northing)")?;
+    // A northing is the distance from the equator along the meridian: in China it is positive
+    // and no more than the quarter meridian. Anything else is a typo or another format, and
+    // projecting it would give a point far away (or a transform error) instead of the reason.
+    if !(0.0..=MAX_NORTHING).contains(&x_north) {
+        return Err(bad(format!(
+            "X (northing) {x_north} is not a northern-hemisphere Gauss-Krüger northing (0 to {MAX_NORTHING} m)"
+        )));
+    }
     Ok((
         ring,
         BoundaryPoint {
             name: fields[0].to_owned(),
-            x_north: number(fields[2], "X (northing)")?,
+            x_north,
             y_east: number(fields[3], "Y (easting)")?,
             line,
         },
@@ -847,6 +859,7 @@ fn parcel_geometry(
         }
     }
     let lonlat = validate::multi_polygon(&raw_lonlat, &Rules::PARCEL).map_err(geometry_error)?;
+    validate::within_zones(&lonlat).map_err(geometry_error)?;
     Ok(ParcelGeometry {
         index,
         planar_area_m2: planar_area(&projected),

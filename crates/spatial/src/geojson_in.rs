@@ -149,6 +149,9 @@ pub struct ReadOptions {
     pub accept: Accept,
     /// The validation rules (the bounds are applied after any transform to lon/lat).
     pub rules: Rules,
+    /// Most numbers a position may have: 3 for layers (an altitude, dropped: layers are
+    /// flat), 2 for parcels, whose altitude would otherwise vanish without a word.
+    pub max_ordinates: usize,
 }
 
 impl ReadOptions {
@@ -157,6 +160,7 @@ impl ReadOptions {
         ReadOptions {
             accept,
             rules: Rules::LAYER,
+            max_ordinates: 3,
         }
     }
 
@@ -165,6 +169,7 @@ impl ReadOptions {
         ReadOptions {
             accept: Accept::Polygons,
             rules: Rules::PARCEL,
+            max_ordinates: 2,
         }
     }
 }
@@ -291,14 +296,14 @@ impl FeatureReader {
             })?;
         let out = match geometry.value {
             geojson::GeometryValue::Polygon { coordinates } => {
-                let parts = vec![rings(&coordinates, 0)?];
+                let parts = vec![rings(&coordinates, 0, self.options.max_ordinates)?];
                 LayerGeometry::Polygons(self.polygons(parts)?)
             }
             geojson::GeometryValue::MultiPolygon { coordinates } => {
                 let parts = coordinates
                     .iter()
                     .enumerate()
-                    .map(|(p, polygon)| rings(polygon, p))
+                    .map(|(p, polygon)| rings(polygon, p, self.options.max_ordinates))
                     .collect::<Result<Vec<_>, _>>()?;
                 LayerGeometry::Polygons(self.polygons(parts)?)
             }
@@ -359,7 +364,7 @@ impl FeatureReader {
 
     fn point(&self, position: &geojson::Position) -> Result<Point, GeometryError> {
         let at = Place::default();
-        let c = coord(position, at)?;
+        let c = coord(position, at, self.options.max_ordinates)?;
         let c = match &self.transformer {
             Some(t) => {
                 if !(c.x.is_finite() && c.y.is_finite()) {
@@ -376,8 +381,13 @@ impl FeatureReader {
     }
 }
 
-fn coord(position: &geojson::Position, at: Place) -> Result<Coord, GeometryError> {
+fn coord(position: &geojson::Position, at: Place, max_ordinates: usize) -> Result<Coord, GeometryError> {
     match position.as_slice() {
+        [x, y, rest @ ..] if rest.len() + 2 > max_ordinates => Err(GeometryError::ExtraOrdinates {
+            at,
+            found: rest.len() + 2,
+            max: max_ordinates,
+        }),
         [x, y, ..] => Ok(Coord { x: *x, y: *y }),
         other => Err(GeometryError::ShortPosition {
             at,
@@ -386,7 +396,11 @@ fn coord(position: &geojson::Position, at: Place) -> Result<Coord, GeometryError
     }
 }
 
-fn rings(polygon: &[Vec<geojson::Position>], part: usize) -> Result<Vec<Vec<Coord>>, GeometryError> {
+fn rings(
+    polygon: &[Vec<geojson::Position>],
+    part: usize,
+    max_ordinates: usize,
+) -> Result<Vec<Vec<Coord>>, GeometryError> {
     polygon
         .iter()
         .enumerate()
@@ -402,6 +416,7 @@ fn rings(polygon: &[Vec<geojson::Position>], part: usize) -> Result<Vec<Vec<Coor
                             ring: Some(r),
                             vertex: Some(v),
                         },
+                        max_ordinates,
                     )
                 })
                 .collect()
@@ -624,8 +639,9 @@ pub enum ParcelsError {
     Refused(Vec<Refusal>),
 }
 
-/// Reads uploaded parcels: every feature must be a valid polygon or multipolygon, else none is
-/// taken and every refusal is listed.
+/// Reads uploaded parcels: every feature must be a valid polygon or multipolygon of plain
+/// `[longitude, latitude]` positions within the Gauss–Krüger zones 25–45
+/// ([`validate::within_zones`]), else none is taken and every refusal is listed.
 pub fn read_parcels(text: &str) -> Result<Vec<InFeature>, ParcelsError> {
     let items = read_document(text, ReadOptions::parcels())?;
     if items.is_empty() {
@@ -635,7 +651,25 @@ pub fn read_parcels(text: &str) -> Result<Vec<InFeature>, ParcelsError> {
     let mut refused = Vec::new();
     for item in items {
         match item {
-            Item::Feature(f) => ok.push(f),
+            Item::Feature(f) => {
+                let zones = match &f.geometry {
+                    LayerGeometry::Polygons(mp) => validate::within_zones(mp),
+                    LayerGeometry::Point(_) => Ok(()),
+                };
+                match zones {
+                    Ok(()) => ok.push(f),
+                    Err(e) => {
+                        let e = e.in_feature(f.index);
+                        refused.push(Refusal {
+                            index: f.index,
+                            source_id: f.source_id,
+                            code: e.code().to_owned(),
+                            reason: e.to_string(),
+                            place: Some(e.place()),
+                        });
+                    }
+                }
+            }
             Item::Refused(r) => refused.push(r),
         }
     }

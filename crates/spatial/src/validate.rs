@@ -24,6 +24,7 @@
 //! 100,000-vertex farmland polygon is checked in milliseconds rather than the quadratic time of
 //! `geo::Validation`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use geo::algorithm::sweep::{Cross, Intersections};
@@ -202,6 +203,18 @@ pub enum GeometryError {
         /// The enclosing hole.
         other_ring: usize,
     },
+    /// Rings of one polygon that touch one another in a cycle (a hole touching the shell at
+    /// two points, or two holes touching each other and the shell), which cuts the polygon's
+    /// interior in pieces: OGC Simple Features and `ST_IsValid` call it invalid.
+    #[error("{at}: the rings touch one another in a cycle (closed at ({x}, {y})), which cuts the polygon's interior in two")]
+    DisconnectedInterior {
+        /// Where (the polygon, and the ring whose touch closes the cycle).
+        at: Place,
+        /// The touch point that closes the cycle.
+        x: f64,
+        /// Its y.
+        y: f64,
+    },
     /// Two polygons of a multipolygon that overlap.
     #[error("{at}: the polygon overlaps polygon {other_part}")]
     PartsOverlap {
@@ -219,6 +232,27 @@ pub enum GeometryError {
         count: usize,
         /// The cap.
         max: usize,
+    },
+    /// A position with more numbers than the geometry takes (an altitude or a measure that
+    /// would be dropped without a word).
+    #[error("{at}: a position here takes at most {max} numbers ([longitude, latitude]{}), found {found}", if *.max > 2 { ", altitude" } else { "" })]
+    ExtraOrdinates {
+        /// Where.
+        at: Place,
+        /// How many numbers it had.
+        found: usize,
+        /// How many are taken.
+        max: usize,
+    },
+    /// A longitude outside the CGCS2000 3-degree Gauss–Krüger zones 25–45 (73.5°E–136.5°E),
+    /// where no parcel of this service can lie and no coordinate file can be written for it.
+    /// A polygon drawn across the antimeridian lands here too.
+    #[error("{at}: longitude {x} lies outside the CGCS2000 3-degree Gauss-Krüger zones 25-45 (73.5°E to 136.5°E) that parcels are surveyed in")]
+    OutsideZones {
+        /// Where.
+        at: Place,
+        /// The longitude.
+        x: f64,
     },
     /// A projected coordinate that could not be transformed to CGCS2000.
     #[error("{at}: {message}")]
@@ -246,8 +280,11 @@ impl GeometryError {
             | GeometryError::RingsIntersect { at, .. }
             | GeometryError::HoleOutsideShell { at }
             | GeometryError::NestedHole { at, .. }
+            | GeometryError::DisconnectedInterior { at, .. }
             | GeometryError::PartsOverlap { at, .. }
             | GeometryError::TooManyVertices { at, .. }
+            | GeometryError::ExtraOrdinates { at, .. }
+            | GeometryError::OutsideZones { at, .. }
             | GeometryError::Transform { at, .. } => *at,
         }
     }
@@ -266,8 +303,11 @@ impl GeometryError {
             | GeometryError::RingsIntersect { at, .. }
             | GeometryError::HoleOutsideShell { at }
             | GeometryError::NestedHole { at, .. }
+            | GeometryError::DisconnectedInterior { at, .. }
             | GeometryError::PartsOverlap { at, .. }
             | GeometryError::TooManyVertices { at, .. }
+            | GeometryError::ExtraOrdinates { at, .. }
+            | GeometryError::OutsideZones { at, .. }
             | GeometryError::Transform { at, .. } => at,
         }
     }
@@ -294,8 +334,11 @@ impl GeometryError {
             GeometryError::RingsIntersect { .. } => "rings_intersect",
             GeometryError::HoleOutsideShell { .. } => "hole_outside_shell",
             GeometryError::NestedHole { .. } => "nested_hole",
+            GeometryError::DisconnectedInterior { .. } => "disconnected_interior",
             GeometryError::PartsOverlap { .. } => "parts_overlap",
             GeometryError::TooManyVertices { .. } => "too_many_vertices",
+            GeometryError::ExtraOrdinates { .. } => "extra_ordinates",
+            GeometryError::OutsideZones { .. } => "outside_zones",
             GeometryError::Transform { .. } => "transform",
         }
     }
@@ -399,6 +442,42 @@ pub fn check_multi_polygon(mp: &MultiPolygon, rules: &Rules) -> Result<(), Geome
             .collect();
     check_rings(&parts, rules)?;
     check_topology(&parts)
+}
+
+/// Westmost and eastmost longitude of the CGCS2000 3-degree Gauss–Krüger zones 25–45.
+const ZONES_WEST: f64 = 73.5;
+const ZONES_EAST: f64 = 136.5;
+
+/// Checks that every vertex of a parcel lies within the CGCS2000 3-degree Gauss–Krüger zones
+/// 25–45 (73.5°E–136.5°E): where this service's parcels are surveyed, and where a coordinate
+/// file can be written for them. Also refuses a polygon drawn across the antimeridian (its
+/// vertices lie near ±180°), which would otherwise be read as a band around the whole globe.
+///
+/// ```
+/// use geo_types::polygon;
+/// use landuse_spatial::validate::{within_zones, GeometryError};
+/// let ankang = polygon![(x: 109.0, y: 32.7), (x: 109.1, y: 32.7), (x: 109.1, y: 32.8)];
+/// assert!(within_zones(&ankang.into()).is_ok());
+/// let fiji = polygon![(x: 179.9, y: -16.8), (x: -179.9, y: -16.8), (x: -179.9, y: -16.7)];
+/// assert!(matches!(within_zones(&fiji.into()), Err(GeometryError::OutsideZones { .. })));
+/// ```
+pub fn within_zones(mp: &MultiPolygon) -> Result<(), GeometryError> {
+    for (p, polygon) in mp.0.iter().enumerate() {
+        for (r, ring) in std::iter::once(polygon.exterior())
+            .chain(polygon.interiors())
+            .enumerate()
+        {
+            for (v, c) in ring.0.iter().enumerate() {
+                if !(ZONES_WEST..=ZONES_EAST).contains(&c.x) {
+                    return Err(GeometryError::OutsideZones {
+                        at: Place::vertex(p, r, v),
+                        x: c.x,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_coord(c: Coord, at: Place, bounds: Bounds) -> Result<(), GeometryError> {
@@ -649,13 +728,86 @@ impl Bbox {
     }
 }
 
+/// Refuses a polygon whose rings touch one another in a cycle. Rings and touch points form a
+/// graph (a ring is joined to each point where it touches another ring of its polygon); the
+/// interior is in one piece exactly when that graph has no cycle, as in GEOS's check. Three
+/// rings meeting at one point make a star, not a cycle, and are fine.
+fn check_connected_interiors(
+    parts: &RawPolygons,
+    touches: &mut [(usize, usize, usize, Coord)],
+) -> Result<(), GeometryError> {
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let key = |c: Coord| (c.x.to_bits(), c.y.to_bits());
+    touches.sort_by_key(|t| (t.0, key(t.3)));
+    for (part, group) in touches.chunk_by(|a, b| a.0 == b.0).map(|g| (g[0].0, g)) {
+        let rings = parts[part].len();
+        // Nodes: the rings, then each distinct touch point.
+        let mut points: Vec<Coord> = group.iter().map(|t| t.3).collect();
+        points.dedup_by_key(|c| key(*c));
+        let mut parent: Vec<usize> = (0..rings + points.len()).collect();
+        let mut links: Vec<(usize, usize)> = Vec::with_capacity(group.len() * 2);
+        for &(_, ra, rb, at) in group {
+            let node = rings + points.partition_point(|c| key(*c) < key(at));
+            links.push((ra, node));
+            links.push((rb, node));
+        }
+        links.sort_unstable();
+        links.dedup();
+        for (ring, node) in links {
+            let (x, y) = (find(&mut parent, ring), find(&mut parent, node));
+            if x == y {
+                let at = points[node - rings];
+                return Err(GeometryError::DisconnectedInterior {
+                    at: Place::ring(part, ring),
+                    x: at.x,
+                    y: at.y,
+                });
+            }
+            parent[x] = y;
+        }
+    }
+    Ok(())
+}
+
 fn check_topology(parts: &RawPolygons) -> Result<(), GeometryError> {
     let all = edges(parts);
+    let mut touches = Vec::new();
+    // Points where a polygon's outer ring meets a ring of another polygon, by the edge they lie
+    // on: (polygon of the outer ring, other polygon) -> [(edge start vertex, point)].
+    let mut part_touches: HashMap<(usize, usize), Vec<(usize, Coord)>> = HashMap::new();
     for (a, b, hit) in Intersections::from_iter(all) {
         if let Some(err) = bad_intersection(&a, &b, &hit) {
             return Err(err);
         }
+        let at = match hit {
+            LineIntersection::SinglePoint { intersection, .. } => intersection,
+            LineIntersection::Collinear { intersection } => intersection.start,
+        };
+        if a.part == b.part {
+            if a.ring != b.ring {
+                touches.push((a.part, a.ring, b.ring, at));
+            }
+        } else {
+            for (shell_edge, other) in [(&a, &b), (&b, &a)] {
+                if shell_edge.ring == 0 {
+                    part_touches
+                        .entry((shell_edge.part, other.part))
+                        .or_default()
+                        .push((shell_edge.start, at));
+                }
+            }
+        }
     }
+    // Run before the containment tests below: once no rings of a polygon touch in a cycle,
+    // two of its rings share at most one point, so they cannot cross there (a closed ring
+    // that enters another must leave it again) and one vertex tells on which side one lies.
+    check_connected_interiors(parts, &mut touches)?;
 
     // With no crossings left, one vertex tells on which side of another ring a ring lies.
     let boxes: Vec<Vec<Bbox>> = parts
@@ -696,7 +848,14 @@ fn check_topology(parts: &RawPolygons) -> Result<(), GeometryError> {
             if !boxes[i][0].intersects(&boxes[j][0]) {
                 continue;
             }
-            if part_covers_ring(&parts[i], &parts[j][0]) || part_covers_ring(&parts[j], &parts[i][0]) {
+            let no_touch = Vec::new();
+            let j_in_i = part_touches.get(&(j, i)).unwrap_or(&no_touch);
+            let i_in_j = part_touches.get(&(i, j)).unwrap_or(&no_touch);
+            if part_covers_ring(&parts[i], &parts[j][0])
+                || part_covers_ring(&parts[j], &parts[i][0])
+                || enters_part(&parts[i], &parts[j][0], j_in_i)
+                || enters_part(&parts[j], &parts[i][0], i_in_j)
+            {
                 let (a, b) = (i.min(j), i.max(j));
                 return Err(GeometryError::PartsOverlap {
                     at: Place {
@@ -709,6 +868,34 @@ fn check_topology(parts: &RawPolygons) -> Result<(), GeometryError> {
         }
     }
     Ok(())
+}
+
+/// Whether a polygon's outer ring `ring`, which meets the rings of `part` only at the points
+/// `touches` (no proper crossing, no shared edge), passes through the inside of `part`. Two
+/// polygons can overlap while their rings only meet at vertices (one ring enters the other
+/// through a shared vertex and leaves through another); between two touch points the ring
+/// keeps to one side, so the midpoint of each piece of an edge between touch points decides.
+fn enters_part(part: &[Vec<Coord>], ring: &[Coord], touches: &[(usize, Coord)]) -> bool {
+    let mut touches = touches.to_vec();
+    touches.sort_by_key(|t| t.0);
+    touches.chunk_by(|a, b| a.0 == b.0).any(|on_edge| {
+        let start = on_edge[0].0;
+        let (a, b) = (ring[start], ring[start + 1]);
+        let along = |c: &Coord| (c.x - a.x) * (b.x - a.x) + (c.y - a.y) * (b.y - a.y);
+        let mut stops: Vec<Coord> = on_edge.iter().map(|t| t.1).chain([a, b]).collect();
+        stops.sort_by(|p, q| along(p).total_cmp(&along(q)));
+        stops.windows(2).any(|w| {
+            let mid = Coord {
+                x: f64::midpoint(w[0].x, w[1].x),
+                y: f64::midpoint(w[0].y, w[1].y),
+            };
+            w[0] != w[1]
+                && locate(mid, &part[0]) == Location::Inside
+                && part[1..]
+                    .iter()
+                    .all(|hole| locate(mid, hole) == Location::Outside)
+        })
+    })
 }
 
 fn part_covers_ring(part: &[Vec<Coord>], ring: &[Coord]) -> bool {
@@ -733,6 +920,38 @@ mod tests {
 
     fn check(parts: Vec<Vec<Vec<Coord>>>) -> Result<MultiPolygon, GeometryError> {
         multi_polygon(&parts, &Rules::PARCEL)
+    }
+
+    #[test]
+    fn a_hole_touching_the_shell_at_two_points_cuts_the_interior_and_is_refused() {
+        // Found by the ST_IsValid oracle: PostGIS says "Interior is disconnected".
+        let err = check(vec![vec![
+            ring(&[(4.0, 3.0), (0.0, 7.0), (7.0, 7.0), (7.0, 0.0), (4.0, 3.0)]),
+            ring(&[(7.0, 1.0), (6.0, 1.0), (5.0, 3.0), (7.0, 1.0)]),
+        ]])
+        .unwrap_err();
+        assert_eq!(err.code(), "disconnected_interior", "{err}");
+        // Touching at one point only is valid.
+        let hole = ring(&[(0.0, 0.5), (0.5, 0.3), (0.5, 0.7), (0.0, 0.5)]);
+        assert!(check(vec![vec![square(0.0, 0.0, 1.0), hole]]).is_ok());
+    }
+
+    #[test]
+    fn polygons_that_overlap_through_shared_vertices_are_refused() {
+        // Found by the ST_IsValid oracle: the second triangle's edge joins two vertices of the
+        // first polygon, whose vertex (1, 5) lies inside the triangle.
+        let err = check(vec![
+            vec![ring(&[
+                (0.0, 0.0),
+                (4.0, 1.0),
+                (1.0, 5.0),
+                (0.0, 6.0),
+                (0.0, 0.0),
+            ])],
+            vec![ring(&[(4.0, 1.0), (0.0, 6.0), (5.0, 2.0), (4.0, 1.0)])],
+        ])
+        .unwrap_err();
+        assert_eq!(err.code(), "parts_overlap", "{err}");
     }
 
     #[test]

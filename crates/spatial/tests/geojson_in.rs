@@ -316,3 +316,39 @@ fn the_summary_names_the_source_crs() {
     assert_eq!(summary.source_srid, Srid::new(4524).unwrap());
     assert_eq!(summary.features, 0);
 }
+
+#[test]
+fn a_layer_drops_an_altitude_but_refuses_a_fourth_number() {
+    let z =
+        r#"{"type":"Polygon","coordinates":[[[109.0,32.0,5],[109.1,32.0,5],[109.1,32.1,5],[109.0,32.0,5]]]}"#;
+    let doc = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{z}}}]}}"#
+    );
+    assert!(matches!(
+        only_feature(&collect(&doc, Accept::Polygons).unwrap()),
+        LayerGeometry::Polygons(_)
+    ));
+    let (code, reason) = refusal(
+        r#"{"type":"Polygon","coordinates":[[[109.0,32.0,5,1],[109.1,32.0,5,1],[109.1,32.1,5,1],[109.0,32.0,5,1]]]}"#,
+    );
+    assert_eq!(code, "extra_ordinates");
+    assert!(reason.contains("at most 3 numbers"), "{reason}");
+}
+
+#[test]
+fn a_parcel_takes_neither_an_altitude_nor_a_place_outside_the_zones() {
+    let z =
+        r#"{"type":"Polygon","coordinates":[[[109.0,32.0,5],[109.1,32.0,5],[109.1,32.1,5],[109.0,32.0,5]]]}"#;
+    match read_parcels(z).unwrap_err() {
+        ParcelsError::Refused(r) => assert_eq!(r[0].code, "extra_ordinates"),
+        other => panic!("{other:?}"),
+    }
+    let paris = r#"{"type":"Polygon","coordinates":[[[2.3,48.8],[2.4,48.8],[2.4,48.9],[2.3,48.8]]]}"#;
+    match read_parcels(paris).unwrap_err() {
+        ParcelsError::Refused(r) => {
+            assert_eq!(r[0].code, "outside_zones");
+            assert!(r[0].reason.contains("longitude 2.3"), "{}", r[0].reason);
+        }
+        other => panic!("{other:?}"),
+    }
+}

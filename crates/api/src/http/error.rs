@@ -50,6 +50,12 @@ pub enum ApiError {
     /// A state-changing request came without `If-Match`.
     #[error("this request needs an If-Match header with the ETag last read")]
     PreconditionRequired,
+    /// The token made more requests than its rate window allows.
+    #[error("too many requests: retry after {retry_after_s} s")]
+    TooManyRequests {
+        /// Seconds until the window ends.
+        retry_after_s: u64,
+    },
     /// Too big: body, vertex count.
     #[error("{0}")]
     TooLarge(String),
@@ -130,6 +136,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -180,6 +187,13 @@ impl IntoResponse for ApiError {
                 .with("current_etag", current.clone()),
             Self::PreconditionRequired => Problem::new(status, "if-match-required", "Precondition required")
                 .with_detail(self.to_string()),
+            Self::TooManyRequests { retry_after_s } => {
+                Problem::new(status, "rate-limited", "Too many requests")
+                    .with_detail(format!(
+                        "this token has used its requests for the current window; retry in {retry_after_s} s"
+                    ))
+                    .retry_after(*retry_after_s)
+            }
             Self::TooLarge(detail) => {
                 Problem::new(status, "too-large", "Too large").with_detail(detail.clone())
             }

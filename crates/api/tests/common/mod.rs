@@ -32,12 +32,15 @@ pub fn test_config(database_url: &str) -> Config {
             database_url: DatabaseUrl::new(database_url),
             pool_size: 4,
             statement_timeout_ms: 30_000,
+            db_role: None,
         },
         serve: ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: 20 * 1024 * 1024,
             max_parcel_vertices: 200_000,
             request_timeout_s: 30,
+            rate_limit: 12_000,
+            rate_window_s: 60,
             shutdown_grace_s: 10,
         },
     }
