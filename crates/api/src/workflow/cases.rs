@@ -1009,6 +1009,23 @@ struct Cursor {
     id: Uuid,
 }
 
+impl Cursor {
+    /// Reads a `cursor` parameter: only one this service gave is accepted.
+    fn parse(text: &str) -> Result<Self, ApiError> {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid-parameter",
+                    "cursor",
+                    "the cursor is not one this service gave",
+                )
+            })
+    }
+}
+
 /// `GET /api/v1/cases`: the queue, green first then nearest deadline, with filters and a cursor.
 #[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery), responses((status = 200, description = "A page of the queue: green first, then nearest deadline", body = CasePage)))]
 pub async fn list_cases(
@@ -1032,22 +1049,7 @@ pub async fn list_cases(
             ))
         }
     };
-    let cursor: Option<Cursor> = match &query.cursor {
-        None => None,
-        Some(text) => Some(
-            URL_SAFE_NO_PAD
-                .decode(text)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "invalid-parameter",
-                        "cursor",
-                        "the cursor is not one this service gave",
-                    )
-                })?,
-        ),
-    };
+    let cursor = query.cursor.as_deref().map(Cursor::parse).transpose()?;
     let now = state.clock.now();
     let today = bureau_date(now);
     let mut conn = state
