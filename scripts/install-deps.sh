@@ -12,6 +12,7 @@ packages=(
   pkg-config               # proj-sys finds libproj through it
   gdal-bin                 # ogrinfo/ogr2ogr: the real OGC API client the tests drive
   python3-venv             # virtual environments for the peer servers and API fuzzing
+  wrk                      # HTTP load generator of `make bench` (pgbench comes with postgresql-15)
 )
 
 missing=()
