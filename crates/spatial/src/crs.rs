@@ -342,21 +342,20 @@ impl Transformer {
         let src = if from == Srid::WGS84 { Srid::CGCS2000 } else { from };
         let dst = if to == Srid::WGS84 { Srid::CGCS2000 } else { to };
         let cached = BUILT.with(|built| built.borrow().get(&(src, dst)).cloned());
-        let proj = match cached {
-            Some(proj) => proj,
-            None => {
-                let proj = Rc::new(
-                    Proj::new_known_crs(&src.to_string(), &dst.to_string(), None).map_err(|e| {
-                        CrsError::Create {
-                            from: from.code(),
-                            to: to.code(),
-                            message: e.to_string(),
-                        }
-                    })?,
-                );
-                BUILT.with(|built| built.borrow_mut().insert((src, dst), Rc::clone(&proj)));
-                proj
-            }
+        let proj = if let Some(proj) = cached {
+            proj
+        } else {
+            let proj = Rc::new(
+                Proj::new_known_crs(&src.to_string(), &dst.to_string(), None).map_err(|e| {
+                    CrsError::Create {
+                        from: from.code(),
+                        to: to.code(),
+                        message: e.to_string(),
+                    }
+                })?,
+            );
+            BUILT.with(|built| built.borrow_mut().insert((src, dst), Rc::clone(&proj)));
+            proj
         };
         Ok(Transformer {
             proj: Some(proj),
