@@ -144,6 +144,12 @@ class Server:
     def pid(self):
         return self.proc.pid
 
+    def check_alive(self, during):
+        """Stops the run with the exit status (a negative one is the signal) if the server died."""
+        code = self.proc.poll()
+        if code is not None:
+            raise SystemExit(f"bench: {self.name} exited with {code} during {during}; see {self.log.name}")
+
     def stop(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -937,11 +943,14 @@ def main():
         log(f"{len(cases)} cases with parcels, {len(others)} without")
         results.setdefault("loadavg", {})["checks"] = loadavg()
         bench_checks(args, port, tokens, cases, results)
+        server.check_alive("the checks")
         results.setdefault("loadavg", {})["floor"] = loadavg()
         bench_floor(args, url, cases, results)
+        server.check_alive("the floor")
         results["submitted"] = submit_cases(port, tokens, cases)
         results.setdefault("loadavg", {})["load"] = loadavg()
         bench_load(args, port, tokens, [c for c, _ in cases] + others, results)
+        server.check_alive("the load")
         results.setdefault("loadavg", {})["serving"] = loadavg()
         bench_serving(args, port, server.pid, tokens, url, results)
         bench_encoding(url, results)

@@ -119,7 +119,8 @@ def urban(rng, counts):
 
 
 def parcels(rng):
-    """Case footprints of 50-500 vertices, 150-350 m across, half of them near an urban boundary."""
+    """Case footprints of 50-500 vertices (evenly spread counts), about 250-600 m across, placed
+    uniformly over the region (most lie outside every urban boundary, as rural sites do)."""
     out = []
     for i in range(PARCELS):
         n = 50 + (i * 450) // (PARCELS - 1)
