@@ -12,6 +12,7 @@ export CARGO_TERM_COLOR ?= never
 help:
 	@echo "make run      install, start PostGIS, migrate, load the demo region, serve on \$${LANDUSE_LISTEN:-127.0.0.1:8080}"
 	@echo "make test     the same set-up, then fmt, clippy and every test"
+	@echo "make bench    the benchmark suite (docs/performance.md): figures in bench-out/report.md"
 	@echo "make db-stop  stop the project-local PostGIS (make db-status says where it lives)"
 
 deps:

@@ -13,6 +13,7 @@ packages=(
   gdal-bin                 # ogrinfo/ogr2ogr: the real OGC API client the tests drive
   python3-venv             # virtual environments for the peer servers and API fuzzing
   curl jq                  # the docs/api.md walkthrough (run by a test) and the scripts
+  wrk                      # HTTP load generator of `make bench` (pgbench comes with postgresql-15)
 )
 
 missing=()

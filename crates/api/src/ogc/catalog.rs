@@ -47,6 +47,9 @@ pub struct VersionInfo {
     pub superseded_at: Option<DateTime<Utc>>,
     /// The source file's name.
     pub source_name: String,
+    /// West, south, east, north of its features (CRS84), stored when the import committed;
+    /// `None` for a version without features.
+    pub extent: Option<[f64; 4]>,
 }
 
 impl VersionInfo {
@@ -347,6 +350,20 @@ impl Collection {
         }
     }
 
+    /// The union of the stored extents of a layer collection's versions (`None` for a layer
+    /// without features, and for parcels and overlaps, whose extent depends on the caller).
+    pub fn stored_extent(&self) -> Option<[f64; 4]> {
+        let versions: Vec<&VersionInfo> = match &self.source {
+            Source::Layer { versions, .. } => versions.iter().collect(),
+            Source::Version(v) => vec![v],
+            Source::Parcels | Source::Overlaps => Vec::new(),
+        };
+        versions
+            .iter()
+            .filter_map(|v| v.extent)
+            .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+    }
+
     /// The exact feature count of an unfiltered layer collection, from the versions' stored
     /// counts (a count over a million-feature layer on every first page would cost seconds).
     pub fn stored_count(&self) -> Option<i64> {
@@ -382,7 +399,7 @@ impl Collection {
 }
 
 const VERSION_COLUMNS: &str = "v.id, v.kind, k.name_zh, v.jurisdiction, v.version_no, v.is_current, \
-     v.feature_count, v.imported_at, v.superseded_at, v.source_name";
+     v.feature_count, v.imported_at, v.superseded_at, v.source_name, v.extent";
 
 fn version_from_row(row: &sqlx::postgres::PgRow) -> Result<VersionInfo, sqlx::Error> {
     Ok(VersionInfo {
@@ -396,6 +413,9 @@ fn version_from_row(row: &sqlx::postgres::PgRow) -> Result<VersionInfo, sqlx::Er
         imported_at: row.try_get(7)?,
         superseded_at: row.try_get(8)?,
         source_name: row.try_get(9)?,
+        extent: row
+            .try_get::<Option<Vec<f64>>, _>(10)?
+            .and_then(|e| <[f64; 4]>::try_from(e).ok()),
     })
 }
 
@@ -545,7 +565,8 @@ pub struct Extent {
     pub interval: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// Computes the extent of what `caller` sees of `collection`.
+/// The extent of what `caller` sees of `collection`: for layers the versions' stored extents
+/// (no query), for parcels and overlaps computed over what the caller's counties hold.
 pub async fn extent(
     conn: &mut PgConnection,
     caller: &Caller,
@@ -561,25 +582,26 @@ pub async fn extent(
     );
     let box_of = "st_xmin(e)::float8, st_ymin(e)::float8, st_xmax(e)::float8, st_ymax(e)::float8";
     let sql = match collection.source {
-        Source::Layer { .. } | Source::Version(_) => format!(
-            "select {box_of}, null::timestamptz, null::timestamptz
-               from (select st_extent(geom) as e from layer_features where version_id = any($1)) t"
-        ),
+        Source::Layer { .. } | Source::Version(_) => {
+            return Ok(Extent {
+                bbox: collection.stored_extent(),
+                interval: None,
+            })
+        }
         Source::Parcels => format!(
             "select {box_of}, t0, t1 from (
                 select st_extent(p.geom) as e, min(p.created_at) as t0, max(p.created_at) as t1
                   from parcels p join cases c on c.id = p.case_id
-                 where $2::text[] is null or c.county_code = any($2)) t"
+                 where $1::text[] is null or c.county_code = any($1)) t"
         ),
         Source::Overlaps => format!(
             "select {box_of}, t0, t1 from (
                 select st_extent(h.geom) as e, min(k.run_at) as t0, max(k.run_at) as t1
                   from check_hits h join checks k on k.id = h.check_id join cases c on c.id = k.case_id
-                 where h.geom is not null and ($2::text[] is null or c.county_code = any($2))) t"
+                 where h.geom is not null and ($1::text[] is null or c.county_code = any($1))) t"
         ),
     };
     let row: Row = sqlx::query_as(&sql)
-        .bind(collection.version_ids())
         .bind(caller.county_filter())
         .fetch_one(&mut *conn)
         .await

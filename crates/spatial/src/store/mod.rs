@@ -32,6 +32,7 @@ const INSERT_PIECES: &str = include_str!("sql/insert_pieces.sql");
 const OVERLAP_POLYGONS: &str = include_str!("sql/overlap_polygons.sql");
 const OUTSIDE_POLYGONS: &str = include_str!("sql/outside_polygons.sql");
 const NEAR_POINTS: &str = include_str!("sql/near_points.sql");
+const PARCEL_AREAS: &str = include_str!("sql/parcel_areas.sql");
 const CURRENT_VERSIONS: &str = include_str!("sql/current_versions.sql");
 
 /// Overlaps below this (1 cm²) are floating-point noise of the intersection, not findings.
@@ -286,6 +287,15 @@ pub async fn import_layer(
 
     make_current(&mut tx, version_id, version_no, &mut report).await?;
     tx.commit().await.map_err(db("committing the import"))?;
+    // Fresh statistics, so that checks and feature pages right after an import are planned on
+    // the new rows (autovacuum's analyze comes later, after a quiet table maybe never). The
+    // import has committed: a failure here only leaves the statistics as they were.
+    if let Err(e) = sqlx::query("analyze layer_features, layer_pieces")
+        .execute(pool)
+        .await
+    {
+        tracing::warn!(error = %e, "analysing the layer tables after an import failed");
+    }
     tracing::info!(
         version = %version_id,
         features = report.features_written,
@@ -316,7 +326,11 @@ async fn make_current(
     let report_json = serde_json::to_value(&*report).unwrap_or(Value::Null);
     sqlx::query(
         "update layer_versions set is_current = true, feature_count = $2, piece_count = $3, \
-         import_report = $4 where id = $1",
+         import_report = $4, \
+         extent = (select array[st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e)]::float8[] \
+                     from (select st_extent(geom) as e from layer_features where version_id = $1) t \
+                    where e is not null) \
+         where id = $1",
     )
     .bind(version_id)
     .bind(i32::try_from(report.features_written).unwrap_or(i32::MAX))
@@ -836,14 +850,11 @@ pub async fn check_footprint(
         parcels_wkb.push(wkb_io::multi_polygon_to_wkb(p)?);
     }
 
-    let areas = sqlx::query(
-        "with p as (select st_geomfromwkb(w, 4490) as g from unnest($1::bytea[]) with ordinality as t (w, ord) order by ord) \
-         select array_agg(st_area(g::geography)) as parcel_m2, st_area(st_union(g)::geography) as case_m2 from p",
-    )
-    .bind(&parcels_wkb)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db("measuring the parcels"))?;
+    let areas = sqlx::query(PARCEL_AREAS)
+        .bind(&parcels_wkb)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("measuring the parcels"))?;
     let parcel_m2: Vec<f64> = areas
         .try_get("parcel_m2")
         .map_err(db("reading the parcel areas"))?;
