@@ -5,7 +5,7 @@
 #
 # It runs on a cluster of its own (killing the postmaster of the shared one would stop everyone
 # else's work): LANDUSE_CHAOS_HOME (default /var/tmp/landuse-chaos-<checkout hash>) on port
-# LANDUSE_CHAOS_PORT (default 55499). LANDUSE_CHAOS_WRITES (default 3000) and
+# LANDUSE_CHAOS_PORT (default 55499). LANDUSE_CHAOS_WRITES (default 6000) and
 # LANDUSE_CHAOS_WORKERS (default 8) size the run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +28,7 @@ export DATABASE_URL=$url
 token=$("$bin" token issue --user chaos-officer --label chaos)
 
 python3 scripts/chaos.py --bin "$bin" --database-url "$url" --token "$token" \
-  --pg-home "$LANDUSE_PG_HOME" --writes "${LANDUSE_CHAOS_WRITES:-3000}" \
+  --pg-home "$LANDUSE_PG_HOME" --writes "${LANDUSE_CHAOS_WRITES:-6000}" \
   --workers "${LANDUSE_CHAOS_WORKERS:-8}" --restart-db "$root/scripts/db.sh start"
 status=$?
 scripts/db.sh stop >/dev/null || true
