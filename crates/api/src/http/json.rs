@@ -36,6 +36,15 @@ pub fn is_json(request: &Request) -> bool {
 /// # Errors
 /// [`ApiError::Invalid`] with the path and serde's reason.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Some(path) = nul_at(&value, "") {
+            return Err(ApiError::Invalid {
+                slug: "invalid-field",
+                detail: format!("{path}: text may not contain the NUL character (\\u0000)"),
+                field: Some(path),
+            });
+        }
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -56,6 +65,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             field: (!pointer.is_empty()).then_some(pointer),
         }
     })
+}
+
+/// Where `value` holds a NUL character, as a path like serde's (`a.b[0]`): PostgreSQL can store none in text or
+/// jsonb, so such a body is refused up front instead of failing in the database.
+fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(|| at.to_owned()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(members) => members.iter().find_map(|(key, item)| {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(item, &here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -132,6 +166,20 @@ mod tests {
     fn an_unknown_field_is_refused() {
         let e = parse_json::<Dto>(br#"{"name":"a","inner":{"count":1},"extra":1}"#).unwrap_err();
         assert_eq!(slug_and_field(e).0, "invalid-field");
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_where_it_is_and_an_escaped_backslash_is_not() {
+        let e = parse_json::<serde_json::Value>(br#"{"name":"a","inner":{"list":["ok","b\u0000"]}}"#)
+            .unwrap_err();
+        assert_eq!(
+            slug_and_field(e),
+            ("invalid-field", Some("inner.list[1]".to_owned()))
+        );
+        let e = parse_json::<serde_json::Value>(br#"{"k\u0000":1}"#).unwrap_err();
+        assert_eq!(slug_and_field(e).1.as_deref(), Some("k\0"));
+        let text: serde_json::Value = parse_json(br#"{"name":"\\u0000"}"#).unwrap();
+        assert_eq!(text["name"], "\\u0000");
     }
 
     #[test]
