@@ -993,6 +993,7 @@ pub struct CaseQuery {
     /// Only cases past their stage deadline.
     pub overdue: Option<bool>,
     /// Text in the title or project name.
+    #[param(pattern = "^[^\\u0000]*$")]
     pub q: Option<String>,
     /// Page size (default 50; 0 is taken as 1 and anything over 200 as 200).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_i64)]
@@ -1035,6 +1036,13 @@ pub async fn list_cases(
 ) -> Result<Json<CasePage>, ApiError> {
     let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
     crate::http::query::county_filter(query.county.as_deref())?;
+    if query.q.as_deref().is_some_and(|q| q.contains('\0')) {
+        return Err(ApiError::invalid(
+            "invalid-parameter",
+            "q",
+            "the search text may not contain the NUL character",
+        ));
+    }
     if let Some(stage) = &query.stage {
         Stage::parse(stage).map_err(|e| ApiError::invalid("invalid-parameter", "stage", e.to_string()))?;
     }
