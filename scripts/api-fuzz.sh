@@ -57,7 +57,8 @@ hanyin=$(token_for fuzz-hanyin officer 610921)
 planner=$(token_for fuzz-planner planner)
 
 # Each officer owns a project and a case, so that reads have objects to find and replay.
-"$bin" serve --listen 127.0.0.1:0 --log-format json >"$work/serve.log" 2>&1 &
+# As in production: the service's role, held to each caller's counties by row-level security.
+LANDUSE_DB_ROLE=landuse_app "$bin" serve --listen 127.0.0.1:0 --log-format json >"$work/serve.log" 2>&1 &
 pid=$!
 base=""
 for _ in $(seq 1 100); do

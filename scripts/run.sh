@@ -35,4 +35,6 @@ cat <<MSG
   try           curl -H "Authorization: Bearer $(token_of reviewer)" "http://$listen/api/v1/cases?overdue=true"
 
 MSG
-exec "$bin" serve
+# The service runs as landuse_app (migration 0007), which owns nothing and is held to each
+# county's rows by row-level security (0010); LANDUSE_DB_ROLE= (empty) keeps the login role.
+LANDUSE_DB_ROLE=${LANDUSE_DB_ROLE-landuse_app} exec "$bin" serve

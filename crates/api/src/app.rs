@@ -41,6 +41,22 @@ pub struct AppState {
     pub clock: Clock,
 }
 
+impl AppState {
+    /// Starts a transaction that sees and may change what `caller`'s counties hold: every
+    /// handler reads and writes through one, so row-level security backs its filters.
+    ///
+    /// # Errors
+    /// Database failures, as 503.
+    pub async fn begin_for(
+        &self,
+        caller: &crate::auth::Caller,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, crate::http::error::ApiError> {
+        crate::db::begin_scoped(&self.db, &caller.scope())
+            .await
+            .map_err(|e| crate::http::error::ApiError::db("starting a transaction", e))
+    }
+}
+
 /// The whole HTTP surface, without a listener: tests call it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     let timeout = state.config.request_timeout();

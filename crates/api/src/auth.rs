@@ -74,6 +74,12 @@ impl Caller {
             .then(|| self.counties.iter().map(|c| c.as_str().to_owned()).collect())
     }
 
+    /// What the caller's transactions may see under row-level security.
+    pub fn scope(&self) -> crate::db::Scope {
+        self.county_filter()
+            .map_or(crate::db::Scope::All, crate::db::Scope::Counties)
+    }
+
     /// Refuses unless the caller has one of `roles`.
     ///
     /// # Errors

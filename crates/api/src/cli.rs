@@ -278,11 +278,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { database } => {
-            // Migrations run as the login role, the owner: never as the application's role.
-            let pool = db::lazy_pool(&crate::config::DatabaseArgs {
-                db_role: None,
-                ..database.clone()
-            })?;
+            let pool = owner_pool(&database)?;
             db::MIGRATOR
                 .run(&pool)
                 .await
@@ -343,7 +339,7 @@ async fn run_demo(command: DemoCommand) -> anyhow::Result<()> {
             database,
             serve,
         } => {
-            let pool = db::lazy_pool(&database)?;
+            let pool = owner_pool(&database)?;
             let config = Arc::new(Config { database, serve });
             let report = demo::load::load(&pool, config, &dir).await?;
             println!("{report}");
@@ -359,7 +355,7 @@ async fn run_demo(command: DemoCommand) -> anyhow::Result<()> {
             database,
             serve,
         } => {
-            let pool = db::lazy_pool(&database)?;
+            let pool = owner_pool(&database)?;
             let config = Arc::new(Config { database, serve });
             match demo::setup(&pool, config, seed, &sizes, &dir).await? {
                 demo::Setup::Kept(loaded) => println!("demo kept: {loaded}"),
@@ -403,7 +399,7 @@ async fn import_layer(
     let kind = landuse_domain::check::LayerKind::parse(kind).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
     let jurisdiction = landuse_domain::county::CountyCode::parse(jurisdiction)
         .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
-    let pool = db::lazy_pool(database)?;
+    let pool = owner_pool(database)?;
     match store::import_geojson_file(&pool, kind, jurisdiction, file, &ImportOptions::default()).await {
         Ok(report) => {
             println!("{}", serde_json::to_string(&report)?);
@@ -421,6 +417,16 @@ async fn import_layer(
         }
         Err(other) => Err(anyhow::anyhow!("{}: {other}", file.display())),
     }
+}
+
+/// A pool of the login role itself, for the operator's commands (migrate, import, demo):
+/// they act as the owner and never switch to the application's role (`LANDUSE_DB_ROLE`),
+/// which row-level security would confine to no county.
+fn owner_pool(database: &DatabaseArgs) -> anyhow::Result<sqlx::PgPool> {
+    Ok(db::lazy_pool(&DatabaseArgs {
+        db_role: None,
+        ..database.clone()
+    })?)
 }
 
 async fn connect(database: &DatabaseArgs) -> anyhow::Result<sqlx::PgConnection> {

@@ -105,10 +105,12 @@ pub struct DatabaseArgs {
     #[arg(long, env = "LANDUSE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
     pub statement_timeout_ms: u64,
 
-    /// A role every pooled connection switches to (`SET ROLE`), such as `landuse_app`, which
-    /// migration 0007 makes: it owns nothing and may not change the history tables. Use it
-    /// when the login role of `DATABASE_URL` is the owner that migrates; leave it unset when
-    /// the login role is already the application's.
+    /// A role every pooled connection of `serve` and `sweep` switches to (`SET ROLE`), such
+    /// as `landuse_app`, which migration 0007 makes: it owns nothing, may not change the
+    /// history tables, and row-level security (0010) holds it to the counties each
+    /// transaction names. Use it when the login role of `DATABASE_URL` is the owner that
+    /// migrates; leave it unset (or empty) when the login role is already the application's.
+    /// The operator's commands (migrate, seed, import, demo) always act as the login role.
     #[arg(long, env = "LANDUSE_DB_ROLE")]
     pub db_role: Option<String>,
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
-    ConnectOptions, PgPool,
+    ConnectOptions, PgPool, Postgres, Transaction,
 };
 
 use crate::config::DatabaseArgs;
@@ -32,12 +32,17 @@ pub fn lazy_pool(args: &DatabaseArgs) -> Result<PgPool, sqlx::Error> {
             ("timezone", "Asia/Shanghai".to_owned()),
         ])
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
-    let role = args.db_role.clone();
-    Ok(PgPoolOptions::new()
-        .max_connections(args.pool_size)
+    Ok(pool_of(options, args.pool_size, args.db_role.clone()))
+}
+
+/// A pool over `options` that connects lazily and, when `role` is given, switches every
+/// connection to it (`SET ROLE`) before first use.
+pub fn pool_of(options: PgConnectOptions, size: u32, role: Option<String>) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(size)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _meta| {
-            let role = role.clone();
+            let role = role.clone().filter(|r| !r.is_empty());
             Box::pin(async move {
                 if let Some(role) = role {
                     // An identifier, quoted by the server itself: the name comes from config.
@@ -52,7 +57,53 @@ pub fn lazy_pool(args: &DatabaseArgs) -> Result<PgPool, sqlx::Error> {
                 Ok(())
             })
         })
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
+}
+
+/// Whose rows a transaction may read and write. Row-level security (migration 0010) reads it
+/// from the transaction-local setting `landuse.counties`; a transaction that never sets it sees
+/// no county-owned row at all, so a forgotten scope fails closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every county: the city-wide roles, and the service's own timers.
+    All,
+    /// These counties only (county codes); none when the list is empty.
+    Counties(Vec<String>),
+}
+
+impl Scope {
+    /// The value `landuse.counties` takes: `*`, or the codes joined by commas.
+    pub fn setting(&self) -> String {
+        match self {
+            Self::All => "*".to_owned(),
+            Self::Counties(codes) => codes.join(","),
+        }
+    }
+}
+
+/// Starts a transaction that sees what `scope` allows.
+///
+/// # Errors
+/// Database failures.
+pub async fn begin_scoped(
+    pool: &PgPool,
+    scope: &Scope,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_scope(&mut tx, scope).await?;
+    Ok(tx)
+}
+
+/// Sets the scope of the transaction `conn` is in, until it ends.
+///
+/// # Errors
+/// Database failures.
+pub async fn set_scope(conn: &mut sqlx::PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('landuse.counties', $1, true)")
+        .bind(scope.setting())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// What `/readyz` reports when everything is in place.

@@ -307,7 +307,7 @@ async fn setup_twice_keeps_the_demo_and_the_tokens_file_valid(pool: PgPool) {
     assert_eq!(written, third.tokens);
 
     // Every token in the file signs in as its role, and a county officer sees only its county.
-    let router = landuse_api::app::app(common::state_with(pool.clone(), "postgres://unused/none"));
+    let router = landuse_api::app::app(common::state_with(&pool, "postgres://unused/none"));
     for (key, token) in &written {
         let path = if key == "gis" {
             "/ogc/collections"

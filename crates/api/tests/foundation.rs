@@ -38,7 +38,7 @@ async fn readyz_reports_the_postgis_version_on_a_migrated_database(
 ) {
     let url = url_of(&options);
     let pool = PgPool::connect_with(options).await.unwrap();
-    let app = landuse_api::app::app(state_with(pool, &url));
+    let app = landuse_api::app::app(state_with(&pool, &url));
     let (status, _, body) = get(app, "/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ready");
@@ -49,7 +49,7 @@ async fn readyz_reports_the_postgis_version_on_a_migrated_database(
 async fn readyz_is_503_naming_pending_migrations(_pool_options: PgPoolOptions, options: PgConnectOptions) {
     let url = url_of(&options);
     let pool = PgPool::connect_with(options).await.unwrap();
-    let app = landuse_api::app::app(state_with(pool, &url));
+    let app = landuse_api::app::app(state_with(&pool, &url));
     let (status, content_type, body) = get(app, "/readyz").await;
     assert_eq!(status, 503);
     assert_eq!(content_type, "application/problem+json");
@@ -62,7 +62,7 @@ async fn readyz_is_503_naming_pending_migrations(_pool_options: PgPoolOptions, o
 async fn healthz_answers_without_a_database_and_readyz_says_why_not() {
     let url = "postgres://postgres@127.0.0.1:9/landuse";
     let pool = landuse_api::db::lazy_pool(&common::test_config(url).database).unwrap();
-    let app = landuse_api::app::app(state_with(pool, url));
+    let app = landuse_api::app::app(state_with(&pool, url));
     let (status, _, body) = get(app.clone(), "/healthz").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("alive")));
     let (status, _, body) = get(app, "/readyz").await;
@@ -77,7 +77,7 @@ async fn healthz_answers_without_a_database_and_readyz_says_why_not() {
 async fn unknown_paths_get_a_problem_document() {
     let url = "postgres://postgres@127.0.0.1:9/landuse";
     let pool = landuse_api::db::lazy_pool(&common::test_config(url).database).unwrap();
-    let app = landuse_api::app::app(state_with(pool, url));
+    let app = landuse_api::app::app(state_with(&pool, url));
     let (status, content_type, body) = get(app, "/no/such/thing").await;
     assert_eq!(status, 404);
     assert_eq!(content_type, "application/problem+json");

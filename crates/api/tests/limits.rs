@@ -59,7 +59,7 @@ async fn a_body_over_the_limit_is_refused_with_413_before_it_is_parsed(pool: PgP
     let app = TestApp::new(pool.clone()).await;
     let project = app.project(false).await;
     let (case, etag) = app.case(&project).await;
-    let mut state = state_with(pool, "postgres://unused/none");
+    let mut state = state_with(&pool, "postgres://unused/none");
     let mut config = (*state.config).clone();
     config.serve.body_limit = 1024;
     state.config = Arc::new(config);
@@ -90,7 +90,7 @@ async fn a_request_that_outlives_the_timeout_gets_503_with_retry_after_and_chang
     let app = TestApp::new(pool.clone()).await;
     let project = app.project(false).await;
     let (case, etag) = app.case(&project).await;
-    let mut state = state_with(pool, "postgres://unused/none");
+    let mut state = state_with(&pool, "postgres://unused/none");
     let mut config = (*state.config).clone();
     config.serve.request_timeout_s = 1;
     state.config = Arc::new(config);

@@ -7,8 +7,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 use serde_json::json;
-use sqlx::pool::PoolConnection;
-use sqlx::Postgres;
+use sqlx::{Postgres, Transaction};
 
 use super::{
     catalog::{self, Source},
@@ -20,7 +19,12 @@ use super::{
     params::{unknown, FeatureKey, ItemsQuery, QueryParams},
     settings, CONFORMANCE, GEOJSON, HTML, JSON, OPENAPI_JSON, REL_CONFORMANCE, REL_DATA,
 };
-use crate::{app::AppState, auth::Caller, http::error::ApiError};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    db::{self, Scope},
+    http::error::ApiError,
+};
 
 /// The header that names the CRS of the coordinates in a response (Part 2).
 pub const CONTENT_CRS: HeaderName = HeaderName::from_static("content-crs");
@@ -38,12 +42,16 @@ fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response
     }
 }
 
-async fn connection(state: &AppState) -> Result<PoolConnection<Postgres>, OgcError> {
-    state
-        .db
-        .acquire()
+/// A transaction that sees what `scope` allows of the county-owned collections.
+async fn connection(state: &AppState, scope: &Scope) -> Result<Transaction<'static, Postgres>, OgcError> {
+    db::begin_scoped(&state.db, scope)
         .await
         .map_err(|e| OgcError::Api(ApiError::db("connecting", e)))
+}
+
+/// The scope of documents that describe collections without reading any county's rows.
+fn no_county() -> Scope {
+    Scope::Counties(Vec::new())
 }
 
 /// `GET /ogc`: the landing page.
@@ -105,7 +113,7 @@ pub async fn api(
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &no_county()).await?;
     let limits = settings::limits(&mut conn).await?;
     let mut collections = Vec::new();
     for collection in catalog::list(&mut conn).await? {
@@ -137,7 +145,7 @@ pub async fn collections(
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &caller.scope()).await?;
     let mut entries = Vec::new();
     for collection in catalog::list(&mut conn).await? {
         let extent = catalog::extent(&mut conn, &caller, &collection).await?;
@@ -163,7 +171,7 @@ pub async fn collection(
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let extent = catalog::extent(&mut conn, &caller, &collection).await?;
     let all_versions = match &collection.source {
@@ -208,7 +216,7 @@ async fn properties_document(
     queryables_only: bool,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &no_county()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let properties = collection.properties(&mut conn).await?;
     Ok(document(
@@ -231,7 +239,7 @@ pub async fn items(
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     let params = QueryParams::new(query)?;
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let limits = settings::limits(&mut conn).await?;
     let items_query = ItemsQuery::parse(
@@ -259,7 +267,7 @@ pub async fn items(
         matched,
         now: state.clock.now(),
     };
-    let body = items::page_body(&state.db, context, filters);
+    let body = items::page_body(&state.db, caller.scope(), context, filters);
     Ok((
         StatusCode::OK,
         [
@@ -301,7 +309,7 @@ pub async fn item(
             _ => return Err(unknown(name, &["crs", "f"])),
         }
     }
-    let mut conn = connection(&state).await?;
+    let mut conn = connection(&state, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let key = FeatureKey::from_path(&feature, collection.key_kind()).ok_or(ApiError::NotFound("feature"))?;
     let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base)

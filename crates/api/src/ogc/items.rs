@@ -34,10 +34,14 @@ use super::{
     params::{unknown, Bbox, FeatureKey, ItemsFormat, ItemsQuery, KeyKind, TimeRange, ITEMS_PARAMETERS},
     GEOJSON, JSON,
 };
-use crate::{auth::Caller, http::error::ApiError};
+use crate::{auth::Caller, db::Scope, http::error::ApiError};
+use futures_util::StreamExt as _;
 
 /// Bytes gathered before a chunk goes to the client.
 pub const CHUNK: usize = 32 * 1024;
+
+/// Rows read ahead of the client while a page is written.
+const ROW_QUEUE: usize = 64;
 
 /// The page statement: the filtered set, a page of it after the cursor (plus one row to learn
 /// whether another page follows), and each row's GeoJSON. The parameters after the filter's own
@@ -706,14 +710,38 @@ impl PageWriter {
 }
 
 /// The response body of a page: the statement's rows, written as they arrive.
-pub fn page_body(db: &PgPool, context: PageContext, filters: Filters) -> Body {
+pub fn page_body(db: &PgPool, scope: Scope, context: PageContext, filters: Filters) -> Body {
     let query = filters.page_query(
         &context.collection,
         context.query.cursor,
         context.query.limit,
         context.query.crs,
     );
-    let rows = sqlx::Executor::fetch(db, query);
+    // The rows come from a transaction scoped to the caller's counties (row-level security),
+    // which the body stream cannot borrow: a task owns it and hands rows over a short queue,
+    // so the client's reading still paces the database's sending and memory stays bounded.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PgRow, sqlx::Error>>(ROW_QUEUE);
+    let pool = db.clone();
+    let read = async move {
+        let mut tx = match crate::db::begin_scoped(&pool, &scope).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let _ = sender.send(Err(e)).await;
+                return;
+            }
+        };
+        let mut rows = query.fetch(&mut *tx);
+        while let Some(row) = rows.next().await {
+            if sender.send(row).await.is_err() {
+                // The client went away; dropping the transaction ends the statement.
+                return;
+            }
+        }
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(read));
+    let rows = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|row| (row, receiver))
+    });
     let mut writer = PageWriter {
         header: Some(context.header()),
         context,
@@ -723,7 +751,7 @@ pub fn page_body(db: &PgPool, context: PageContext, filters: Filters) -> Body {
         last: None,
     };
     // `call_all` over a `service_fn` is tower's ordered map over a stream: each row becomes
-    // bytes as the body is polled, so the client's reading paces the database's sending.
+    // bytes as the body is polled.
     let service = tower::service_fn(move |row| std::future::ready(writer.write(row)));
     Body::from_stream(tower::ServiceExt::call_all(service, rows))
 }

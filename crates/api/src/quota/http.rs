@@ -40,10 +40,7 @@ use crate::{
     },
     problem::Problem,
     timers::dispatch::{negotiate, ReportFormat, XLSX},
-    workflow::{
-        cases::{begin, load_case},
-        projects::county_for,
-    },
+    workflow::{cases::load_case, projects::county_for},
 };
 
 /// What a ledger handler fails with: the API's own errors, or a ledger's refusal, which
@@ -217,11 +214,7 @@ async fn holder_for(state: &AppState, caller: &Caller, text: &str, field: &str) 
 
 /// Loads the case for the caller (404 outside their counties) and returns its county.
 async fn case_county(state: &AppState, caller: &Caller, case_id: Uuid) -> Result<CountyCode> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(caller).await?;
     let case = load_case(&mut conn, caller, case_id, false).await?;
     Ok(CountyCode::parse(&case.county_code).map_err(|e| ApiError::internal("reading the case county", e))?)
 }
@@ -249,11 +242,7 @@ pub async fn list_accounts(
     caller: Caller,
     Query(q): Query<YearQuery>,
 ) -> Result<Json<Vec<store::Account>>> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
     Ok(Json(
         store::accounts(&mut conn, q.year, counties.as_deref()).await?,
@@ -271,11 +260,7 @@ pub async fn get_account(
     if holder == Holder::Pool && caller.role.is_county_scoped() {
         return Err(ApiError::NotFound("quota account").into());
     }
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let account = store::account(&mut conn, holder, year)
         .await?
         .ok_or(ApiError::NotFound("quota account"))?;
@@ -316,7 +301,7 @@ pub async fn set_yearly(
     let year = year("year", year_in_path)?;
     let granted = amount("granted_mu", body.value.granted_mu)?;
     let holder = holder_for(&state, &caller, &holder, "holder").await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     if let Some(current) = store::account(&mut tx, holder, year).await? {
         require_if_match(&headers, current.version)?;
     }
@@ -368,7 +353,7 @@ pub async fn transfer_quota(
     not_blank("reason", &b.reason)?;
     let from = holder_for(&state, &caller, &b.from, "from").await?;
     let to = holder_for(&state, &caller, &b.to, "to").await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let transfer = store::transfer(
         &mut tx,
         year,
@@ -402,11 +387,7 @@ pub async fn waiting(
         ],
         "read the quota waiting list",
     )?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
     Ok(Json(
         store::waiting(&mut conn, q.year, counties.as_deref()).await?,
@@ -443,7 +424,7 @@ pub async fn request_quota(
     let b = &body.value;
     let (year, mu) = (year("year", b.year)?, amount("mu", b.mu)?);
     case_county(&state, &caller, b.case_id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let recorded = store::request(&mut tx, b.case_id, year, mu, actor(&caller), state.clock.now()).await?;
     let reply = json_reply(StatusCode::OK, &recorded)?;
     Ok(idem.finish(tx, &state.db, &caller, &body.digest, reply).await?)
@@ -489,7 +470,7 @@ pub async fn allocate(
     };
     case_county(&state, &caller, b.case_id).await?;
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     if let Some((year, mu)) = ask {
         store::request(&mut tx, b.case_id, year, mu, actor(&caller), now).await?;
     }
@@ -517,11 +498,7 @@ pub async fn case_quota(
     Path(id): Path<Uuid>,
 ) -> Result<Json<store::CaseQuota>> {
     case_county(&state, &caller, id).await?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     Ok(Json(store::case_quota(&mut conn, id).await?))
 }
 
@@ -549,7 +526,7 @@ pub async fn release_quota(
     }
     not_blank("reason", &body.value.reason)?;
     case_county(&state, &caller, id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let released = store::release(
         &mut tx,
         id,
@@ -578,7 +555,7 @@ pub async fn cancel_request(
     }
     not_blank("reason", &body.value.reason)?;
     case_county(&state, &caller, id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let cancelled = store::cancel_request(
         &mut tx,
         id,
@@ -617,11 +594,7 @@ pub async fn list_indicators(
         Some(code) => Some(vec![county_for(&state, &caller, code, "county").await?]),
         None => caller.county_filter(),
     };
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     Ok(Json(
         offsets::indicators(&mut conn, counties.as_deref(), q.available).await?,
     ))
@@ -670,7 +643,7 @@ pub async fn register_indicator(
     };
     let county = county_for(&state, &caller, &b.county_code, "county_code").await?;
     let county = CountyCode::parse(&county).map_err(|e| ApiError::internal("reading a county code", e))?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let indicator = offsets::register(
         &mut tx,
         county,
@@ -690,11 +663,7 @@ pub async fn register_indicator(
 }
 
 async fn visible_indicator(state: &AppState, caller: &Caller, id: Uuid) -> Result<offsets::Indicator> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(caller).await?;
     offsets::indicator(&mut conn, id)
         .await?
         .filter(|i| caller.sees(i.county_code.as_str()))
@@ -709,11 +678,7 @@ pub async fn get_indicator(
     Path(id): Path<Uuid>,
 ) -> Result<Response> {
     let indicator = visible_indicator(&state, &caller, id).await?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let movements = offsets::indicator_movements(&mut conn, id).await?;
     Ok((
         [(header::ETAG, etag_header(indicator.version))],
@@ -778,7 +743,7 @@ pub async fn transfer_indicator(
     require_if_match(&headers, current.version)?;
     let to = county_for(&state, &caller, &b.to_county, "to_county").await?;
     let to = CountyCode::parse(&to).map_err(|e| ApiError::internal("reading a county code", e))?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let moved = offsets::transfer(
         &mut tx,
         id,
@@ -811,11 +776,7 @@ pub async fn case_offset(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>> {
     case_county(&state, &caller, id).await?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let held = offsets::case_offset(&mut conn, id).await?;
     let needs = match offsets::needs_from_check(&mut conn, id, Amount::ZERO).await {
         Ok(q) => json!({ "area_m2": q.area_m2, "paddy_m2": q.paddy_m2 }),
@@ -856,7 +817,7 @@ pub async fn lock_offset(
     }
     let capacity = amount("capacity_kg", body.value.capacity_kg)?;
     case_county(&state, &caller, id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let needs = offsets::needs_from_check(&mut tx, id, capacity).await?;
     let locked = offsets::lock(&mut tx, id, needs, actor(&caller), state.clock.now()).await?;
     let reply = json_reply(StatusCode::CREATED, &locked)?;
@@ -878,7 +839,7 @@ pub async fn release_offset(
     }
     not_blank("reason", &body.value.reason)?;
     case_county(&state, &caller, id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let released = offsets::release(
         &mut tx,
         id,
@@ -906,7 +867,7 @@ pub async fn consume_offset(
         return Ok(replay);
     }
     case_county(&state, &caller, id).await?;
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let consumed = offsets::consume(&mut tx, id, actor(&caller), state.clock.now()).await?;
     let reply = json_reply(StatusCode::OK, &consumed)?;
     Ok(idem.finish(tx, &state.db, &caller, &digest, reply).await?)
@@ -940,7 +901,7 @@ pub async fn record_start(
     if let Some(replay) = idem.replay(&state.db, &caller, &body.digest).await? {
         return Ok(replay);
     }
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let version = starts::project_county_and_version(&mut tx, id)
         .await?
         .filter(|(county, _)| caller.sees(county))
@@ -1012,11 +973,7 @@ pub async fn start_rates(
     let format = negotiate(q.format.as_deref(), &headers)?;
     let as_of = q.as_of.unwrap_or_else(|| bureau_date(state.clock.now()));
     let year = year("year", q.year.unwrap_or_else(|| as_of.year()))?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
     let projects = starts::projects_of_year(&mut conn, year, counties.as_deref()).await?;
     let goals = starts::goals(&mut conn).await?;

@@ -132,7 +132,9 @@ pub async fn deliver_due(
     let endpoints: Vec<String> = webhooks.urls.iter().map(ToString::to_string).collect();
     for _ in 0..MAX_PER_PASS {
         let now = clock.now();
-        let mut tx = db.begin().await.map_err(TimerError::db("starting a delivery"))?;
+        let mut tx = crate::db::begin_scoped(db, &crate::db::Scope::All)
+            .await
+            .map_err(TimerError::db("starting a delivery"))?;
         let due: Option<DueDelivery> = sqlx::query_as(
             "select id, alert_id, endpoint, attempts from alert_deliveries
               where state = 'pending' and next_attempt_at <= $1 and endpoint = any($2)

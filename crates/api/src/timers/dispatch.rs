@@ -171,6 +171,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(&READERS, "read dispatch reports")?;
+    let mut tx = state.begin_for(&caller).await?;
     let rows: Vec<SnapshotSummary> = sqlx::query_as(
         "select s.id, s.period_start, s.period_end, s.taken_at,
                 coalesce(sum(r.opened), 0)::bigint as opened,
@@ -186,7 +187,7 @@ pub async fn list(
           limit 200",
     )
     .bind(caller.county_filter())
-    .fetch_all(&state.db)
+    .fetch_all(&mut *tx)
     .await
     .map_err(|e| ApiError::db("listing dispatch snapshots", e))?;
     let items: Vec<serde_json::Value> = rows
@@ -404,11 +405,7 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     caller.require(&READERS, "read dispatch reports")?;
     let format = negotiate(query.format.as_deref(), &headers)?;
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let report = load_report(&mut conn, &caller, id).await?;
     let stem = format!(
         "dispatch-{}",

@@ -18,7 +18,12 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{app::AppState, auth::Caller, http::error::ApiError};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    db::{self, Scope},
+    http::error::ApiError,
+};
 
 /// The roles that read alerts.
 const READERS: [Role; 4] = [Role::Officer, Role::Reviewer, Role::Leader, Role::Admin];
@@ -115,7 +120,7 @@ fn parse_since(text: &str) -> Result<Since, ApiError> {
 }
 
 async fn page(
-    db: &PgPool,
+    pool: &PgPool,
     counties: Option<&[String]>,
     county: Option<&str>,
     kind: Option<&str>,
@@ -126,6 +131,8 @@ async fn page(
         Since::Id(id) => (Some(id), None),
         Since::Instant(at) => (None, Some(at)),
     };
+    let scope = counties.map_or(Scope::All, |codes| Scope::Counties(codes.to_vec()));
+    let mut tx = db::begin_scoped(pool, &scope).await?;
     sqlx::query_as(&format!(
         "select {ALERT_COLUMNS} from alerts
           where ($1::text[] is null or county_code = any($1))
@@ -142,7 +149,7 @@ async fn page(
     .bind(after_id)
     .bind(after_instant)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await
 }
 
@@ -259,7 +266,7 @@ pub async fn stream(
     let last = match resume {
         Some(id) => id,
         None => sqlx::query_scalar("select coalesce(max(id), 0) from alerts")
-            .fetch_one(&state.db)
+            .fetch_one(&mut *state.begin_for(&caller).await?)
             .await
             .map_err(|e| ApiError::db("finding the newest alert", e))?,
     };

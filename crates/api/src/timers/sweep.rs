@@ -45,7 +45,9 @@ pub async fn sweep_once(
     now: DateTime<Utc>,
     settings: &TimerSettings,
 ) -> Result<SweepReport, TimerError> {
-    let mut tx = db.begin().await.map_err(TimerError::db("starting a sweep"))?;
+    let mut tx = crate::db::begin_scoped(db, &crate::db::Scope::All)
+        .await
+        .map_err(TimerError::db("starting a sweep"))?;
     let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
         .bind(SWEEP_LOCK)
         .fetch_one(&mut *tx)

@@ -21,7 +21,7 @@ use landuse_domain::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
@@ -552,7 +552,7 @@ pub async fn create_case(
         ));
     }
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let project: Option<(String, bool)> =
         sqlx::query_as("select county_code, on_key_list from projects where id = $1")
             .bind(new.project_id)
@@ -606,18 +606,6 @@ pub async fn create_case(
     idem.finish(tx, &state.db, &caller, &body.digest, reply).await
 }
 
-/// Opens a transaction.
-///
-/// # Errors
-/// Database failures.
-pub async fn begin(state: &AppState) -> Result<Transaction<'static, Postgres>, ApiError> {
-    state
-        .db
-        .begin()
-        .await
-        .map_err(|e| ApiError::db("starting a transaction", e))
-}
-
 /// `GET /api/v1/cases/{id}`.
 #[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case with its deadline and ledger item", body = CaseView, headers(("ETag" = String)))))]
 pub async fn get_case(
@@ -625,11 +613,7 @@ pub async fn get_case(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let case = load_case(&mut conn, &caller, id, false).await?;
     let rules = load_rules(&mut conn).await?;
     let view = case_view(&mut conn, &rules, case, state.clock.now()).await?;
@@ -670,7 +654,7 @@ pub async fn transition(
         )
     })?;
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
     let rules = load_rules(&mut tx).await?;
@@ -793,7 +777,7 @@ pub async fn record_facts(
         return Ok(replay);
     }
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
     let mut facts: RecordedFacts = serde_json::from_value(case.facts.clone()).unwrap_or_default();
@@ -875,7 +859,7 @@ pub async fn green_channel(
         return Ok(replay);
     }
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
     let channel = case.green_channel();
@@ -955,11 +939,7 @@ pub async fn history(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<EventRow>>, ApiError> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     load_case(&mut conn, &caller, id, false).await?;
     let events = sqlx::query_as::<_, EventRow>(
         "select id, at, actor_id, actor_role, kind, from_stage, to_stage, reason, data
@@ -1060,11 +1040,7 @@ pub async fn list_cases(
     let cursor = query.cursor.as_deref().map(Cursor::parse).transpose()?;
     let now = state.clock.now();
     let today = bureau_date(now);
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let rules = load_rules(&mut conn).await?;
     let due_soon_until = today + chrono::Days::new(u64::from(rules.clearing.due_soon_days()));
     let rows = sqlx::query_as::<_, CaseRow>(&format!(
@@ -1157,11 +1133,7 @@ pub async fn ledger(
 ) -> Result<Json<Vec<LedgerView>>, ApiError> {
     crate::http::query::county_filter(query.county.as_deref())?;
     let now = state.clock.now();
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let rules = load_rules(&mut conn).await?;
     let rows = sqlx::query_as::<_, LedgerRow>(
         "select li.id, li.case_id, li.county_code, li.stage, li.opened_at, li.due_on, li.cleared_at, li.outcome

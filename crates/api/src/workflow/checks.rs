@@ -26,7 +26,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    cases::{append_event, begin, load_case, CaseRow},
+    cases::{append_event, load_case, CaseRow},
     parcels::{load_parcels, parcel_geometry},
 };
 use crate::{
@@ -108,7 +108,7 @@ pub async fn run_check(
         return Ok(replay);
     }
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     let rows = load_parcels(&mut tx, id).await?;
     if rows.is_empty() {
@@ -310,11 +310,7 @@ pub async fn list_checks(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     load_case(&mut conn, &caller, id, false).await?;
     let rows: Vec<CheckListRow> = sqlx::query_as(
         "select id, run_at, result, stale, confirmed_at from checks where case_id = $1 order by run_at desc, id desc",
@@ -340,11 +336,7 @@ pub async fn get_check(
     caller: Caller,
     Path((id, check_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     load_case(&mut conn, &caller, id, false).await?;
     Ok(Json(check_view(&mut conn, id, check_id).await?))
 }
@@ -365,7 +357,7 @@ pub async fn confirm(
         return Ok(replay);
     }
     let now = state.clock.now();
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
     let check = load_check(&mut tx, id, check_id).await?;
@@ -445,7 +437,7 @@ pub async fn dismiss(
     if let Some(replay) = idem.replay(&state.db, &caller, &body.digest).await? {
         return Ok(replay);
     }
-    let mut tx = begin(&state).await?;
+    let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
     let check = load_check(&mut tx, id, check_id).await?;

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::cases::{append_event, begin, load_case};
+use super::cases::{append_event, load_case};
 use crate::{
     app::AppState,
     auth::Caller,
@@ -263,7 +263,7 @@ async fn upload(
     }
     let (parcels, warnings) = parse_upload(headers, body)?;
     let now = state.clock.now();
-    let mut tx = begin(state).await?;
+    let mut tx = state.begin_for(caller).await?;
     let case = load_case(&mut tx, caller, id, true).await?;
     require_if_match(headers, case.version)?;
     let stage = case.state()?.stage();
@@ -488,11 +488,7 @@ pub async fn download(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.starts_with("text/plain")),
     };
-    let mut conn = state
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::db("connecting", e))?;
+    let mut conn = state.begin_for(&caller).await?;
     let case = load_case(&mut conn, &caller, id, false).await?;
     if !wants_txt {
         let collection = parcels_collection(&mut conn, id).await?;

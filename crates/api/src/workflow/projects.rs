@@ -203,11 +203,7 @@ pub async fn create_project(
         ));
     }
     let county = county_for(&state, &caller, &p.county_code, "county_code").await?;
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .map_err(|e| ApiError::db("starting a transaction", e))?;
+    let mut tx = state.begin_for(&caller).await?;
     let project: Project = sqlx::query_as(
         "insert into projects (id, name, county_code, level, category, sector, on_key_list, new_start, year,
                                planned_start, responsible_leader, created_by)
@@ -248,13 +244,14 @@ pub async fn list_projects(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Project>>, ApiError> {
+    let mut tx = state.begin_for(&caller).await?;
     let projects = sqlx::query_as::<_, Project>(&format!(
         "select {PROJECT_COLUMNS} from projects
           where $1::text[] is null or county_code = any($1)
           order by year desc, name, id"
     ))
     .bind(caller.county_filter())
-    .fetch_all(&state.db)
+    .fetch_all(&mut *tx)
     .await
     .map_err(|e| ApiError::db("listing projects", e))?;
     Ok(Json(projects))
@@ -267,10 +264,11 @@ pub async fn get_project(
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
+    let mut tx = state.begin_for(&caller).await?;
     let project =
         sqlx::query_as::<_, Project>(&format!("select {PROJECT_COLUMNS} from projects where id = $1"))
             .bind(id)
-            .fetch_optional(&state.db)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(|e| ApiError::db("reading the project", e))?
             .filter(|p| caller.sees(&p.county_code))

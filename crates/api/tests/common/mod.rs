@@ -32,7 +32,9 @@ pub fn test_config(database_url: &str) -> Config {
             database_url: DatabaseUrl::new(database_url),
             pool_size: 4,
             statement_timeout_ms: 30_000,
-            db_role: None,
+            // The service's own role, as in production: row-level security applies to every
+            // request a test makes, so a handler that forgets its scope fails its tests.
+            db_role: Some(APP_ROLE.to_owned()),
         },
         serve: ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -46,13 +48,24 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
-/// State over an existing pool, for router tests.
-pub fn state_with(pool: PgPool, database_url: &str) -> AppState {
+/// The role the service runs as (migration 0007): it owns nothing and may not bypass
+/// row-level security.
+pub const APP_ROLE: &str = "landuse_app";
+
+/// State for router tests. The router gets its own pool, connected as the test's database
+/// owner but switched to [`APP_ROLE`]; `owner` (the pool `#[sqlx::test]` gave the test) stays
+/// with the test for set-up and for inspecting what the requests left behind.
+pub fn state_with(owner: &PgPool, database_url: &str) -> AppState {
     AppState {
-        db: pool,
+        db: app_pool(owner),
         config: Arc::new(test_config(database_url)),
         clock: landuse_api::clock::Clock::system(),
     }
+}
+
+/// A pool to the same database as `owner`, as [`APP_ROLE`].
+pub fn app_pool(owner: &PgPool) -> PgPool {
+    landuse_api::db::pool_of((*owner.connect_options()).clone(), 4, Some(APP_ROLE.to_owned()))
 }
 
 /// The real binary, serving on a free port.
@@ -75,6 +88,7 @@ impl TestServer {
             .env("LANDUSE_LISTEN", "127.0.0.1:0")
             .env("LANDUSE_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
+            .env("LANDUSE_DB_ROLE", APP_ROLE)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (key, value) in env {
@@ -222,7 +236,7 @@ impl TestApp {
         drop(conn);
         let clock = landuse_api::clock::Clock::system();
         let state = AppState {
-            db: pool.clone(),
+            db: app_pool(&pool),
             config: Arc::new(test_config("postgres://unused/none")),
             clock: clock.clone(),
         };
