@@ -19,3 +19,5 @@ if [[ ${LANDUSE_FUZZ_SECONDS:-20} != 0 ]]; then
 fi
 echo "== schemathesis against /openapi.json"
 scripts/api-fuzz.sh
+echo "== memory under a 200-connection load (LANDUSE_LOAD_SECONDS=600 for a long run)"
+scripts/load-memory.sh
