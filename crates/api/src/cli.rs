@@ -117,6 +117,14 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether this command runs as a service whose output is its log (`serve`, `sweep`);
+    /// the others print a result on standard output and log to standard error.
+    pub fn is_service(&self) -> bool {
+        matches!(self, Self::Serve { .. } | Self::Sweep { .. })
+    }
+}
+
 /// `landuse demo …`
 #[derive(Debug, Subcommand)]
 pub enum DemoCommand {

@@ -38,9 +38,8 @@ async fn a_layer_file_is_imported_as_the_current_version_and_a_bad_one_changes_n
     .unwrap();
     let out = import(&url, "ecological_redline", &good);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // The report is the last line; log lines may come before it.
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    // Standard output is the report alone (log lines go to standard error), for scripts.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["features_written"], 1);
 
     let bad = dir.join("bad.geojson");
