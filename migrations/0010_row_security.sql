@@ -97,3 +97,17 @@ exception when insufficient_privilege or invalid_grant_operation or unique_viola
     null;
 end;
 $$;
+
+-- A session that logs in as landuse_app directly (a deployment may give it LOGIN) gets the
+-- same statement timeout the service's pool sets on each of its connections: no statement
+-- of the application runs unbounded. Set once; a later change is an administrator's.
+do $$
+begin
+    if not exists (select 1 from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+                    where r.rolname = 'landuse_app' and s.setdatabase = 0) then
+        alter role landuse_app set statement_timeout = '30s';
+    end if;
+exception when insufficient_privilege then
+    null;
+end;
+$$;

@@ -36,8 +36,9 @@ args = parser.parse_args()
 
 rng = random.Random(args.seed)
 base = f"http://127.0.0.1:{args.port}"
+# As in production: the service's role, under row-level security.
 env = dict(os.environ, DATABASE_URL=args.database_url, LANDUSE_LISTEN=f"127.0.0.1:{args.port}",
-           LANDUSE_LOG_FORMAT="json")
+           LANDUSE_LOG_FORMAT="json", LANDUSE_DB_ROLE="landuse_app")
 lock = threading.Lock()
 stats = {"attempts": 0, "acknowledged": 0, "status": {}, "retry_after_503": 0, "refused_conn": 0,
          "server_kills": 0, "postmaster_kills": 0, "replayed": 0}

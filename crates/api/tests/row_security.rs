@@ -113,6 +113,18 @@ async fn every_table_a_county_owns_has_a_policy_the_app_role_cannot_bypass(pool:
         !bypass && !superuser,
         "landuse_app may not bypass row-level security"
     );
+    let settings: Vec<String> = sqlx::query_scalar(
+        "select unnest(s.setconfig) from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+          where r.rolname = $1 and s.setdatabase = 0",
+    )
+    .bind(common::APP_ROLE)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        settings.iter().any(|s| s.starts_with("statement_timeout=")),
+        "a login as landuse_app has a statement timeout: {settings:?}"
+    );
 }
 
 /// Rows of `table` the app role sees under `scope` (`None`: a transaction that set nothing).
