@@ -390,3 +390,58 @@ async fn a_load_that_stopped_half_way_is_refused_by_setup(pool: PgPool) {
     assert!(!dir.exists(), "nothing was generated");
     assert_eq!(scalar(&pool, "select count(*) from projects").await, 0);
 }
+
+/// GETs `path` as the holder of `token` and returns the JSON body.
+async fn get_json(router: &axum::Router, token: &str, path: &str) -> serde_json::Value {
+    let request = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_case_list_shows_each_case_as_its_own_page_does(pool: PgPool) {
+    // The list builds its views for a whole page at once; a single case builds its own. Over
+    // the demo region (pauses, open ledger items, stale and confirmed checks in every stage)
+    // the two must agree field for field.
+    let dir = temp_dir("views");
+    let config = Arc::new(common::test_config("postgres://unused/none"));
+    demo::setup(&pool, config, 5, &Sizes::small(), &dir.join("demo"))
+        .await
+        .unwrap();
+    let issued = tokens::ensure(&pool, &dir.join("tokens.json")).await.unwrap();
+    let reviewer = &issued.tokens["reviewer"];
+    let router = landuse_api::app::app(common::state_with(&pool, "postgres://unused/none"));
+
+    let mut listed = Vec::new();
+    let mut path = "/api/v1/cases?limit=7".to_owned();
+    loop {
+        let page = get_json(&router, reviewer, &path).await;
+        listed.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/v1/cases?limit=7&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        i64::try_from(listed.len()).unwrap(),
+        scalar(&pool, "select count(*) from cases").await
+    );
+    let with = |field: &str| listed.iter().filter(|c| !c[field].is_null()).count();
+    assert!(with("ledger") > 0 && with("latest_check") > 0 && with("deadline") > 0);
+    assert!(
+        listed.iter().any(|c| c["deadline"]["paused"] == true),
+        "some case's clock is stopped by a correction"
+    );
+    for case in &listed {
+        let id = case["id"].as_str().unwrap();
+        let own = get_json(&router, reviewer, &format!("/api/v1/cases/{id}")).await;
+        assert_eq!(&own, case, "case {id}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

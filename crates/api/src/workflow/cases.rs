@@ -1,6 +1,8 @@
 //! Cases: create, read, list, move through the stages, record documents, the green channel,
 //! history and the ledger.
 
+use std::collections::HashMap;
+
 use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -170,25 +172,6 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<Rules, ApiError> {
     })
 }
 
-async fn pauses_since(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    since: DateTime<Utc>,
-) -> Result<Vec<Pause>, ApiError> {
-    let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "select paused_at, resumed_at from case_pauses
-          where case_id = $1 and (resumed_at is null or resumed_at > $2) order by paused_at",
-    )
-    .bind(case_id)
-    .bind(since)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading the case's pauses", e))?;
-    rows.into_iter()
-        .map(|(from, to)| Pause::new(from, to).map_err(|e| ApiError::internal("reading a pause", e)))
-        .collect()
-}
-
 /// The deadline block of a case at `now`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadlineView {
@@ -257,8 +240,6 @@ fn ledger_view(item: LedgerRow, rules: ClearingRules, now: DateTime<Utc>) -> Led
 /// The latest check of a case, as the transition rules need it.
 #[derive(Debug, sqlx::FromRow)]
 struct LatestCheck {
-    id: Uuid,
-    result: String,
     stale: bool,
     confirmed_at: Option<DateTime<Utc>>,
     summary: Value,
@@ -266,7 +247,7 @@ struct LatestCheck {
 
 async fn latest_check(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<LatestCheck>, ApiError> {
     sqlx::query_as::<_, LatestCheck>(
-        "select id, result, stale, confirmed_at, summary from checks where case_id = $1
+        "select stale, confirmed_at, summary from checks where case_id = $1
           order by run_at desc, id desc limit 1",
     )
     .bind(case_id)
@@ -362,6 +343,80 @@ pub struct CaseView {
     pub version: i64,
 }
 
+/// What a case's view needs besides its row: the pauses since its stage began, its open
+/// ledger item and its latest check.
+#[derive(Debug, Default)]
+struct ViewParts {
+    pauses: Vec<Pause>,
+    ledger: Option<LedgerRow>,
+    check: Option<CheckBrief>,
+}
+
+/// The latest check of a case, as its view shows it.
+#[derive(Debug, sqlx::FromRow)]
+struct CheckBrief {
+    case_id: Uuid,
+    id: Uuid,
+    result: String,
+    stale: bool,
+    confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// The view parts of `cases`, in three statements however many cases there are.
+async fn view_parts(
+    conn: &mut PgConnection,
+    cases: &[CaseRow],
+) -> Result<HashMap<Uuid, ViewParts>, ApiError> {
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+    let since: Vec<DateTime<Utc>> = cases.iter().map(|c| c.stage_entered_at).collect();
+    let mut parts: HashMap<Uuid, ViewParts> = ids.iter().map(|id| (*id, ViewParts::default())).collect();
+
+    let pauses: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select p.case_id, p.paused_at, p.resumed_at
+           from case_pauses p join unnest($1::uuid[], $2::timestamptz[]) as s (case_id, since)
+             on s.case_id = p.case_id
+          where p.resumed_at is null or p.resumed_at > s.since
+          order by p.case_id, p.paused_at",
+    )
+    .bind(&ids)
+    .bind(&since)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the cases' pauses", e))?;
+    for (case_id, from, to) in pauses {
+        let pause = Pause::new(from, to).map_err(|e| ApiError::internal("reading a pause", e))?;
+        parts.entry(case_id).or_default().pauses.push(pause);
+    }
+
+    let ledger: Vec<LedgerRow> = sqlx::query_as(
+        "select id, case_id, county_code, stage, opened_at, due_on, cleared_at, outcome
+           from ledger_items where case_id = any($1) and cleared_at is null",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the ledger items", e))?;
+    for item in ledger {
+        let case_id = item.case_id;
+        parts.entry(case_id).or_default().ledger = Some(item);
+    }
+
+    let checks: Vec<CheckBrief> = sqlx::query_as(
+        "select distinct on (case_id) case_id, id, result, stale, confirmed_at
+           from checks where case_id = any($1)
+          order by case_id, run_at desc, id desc",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the latest checks", e))?;
+    for check in checks {
+        let case_id = check.case_id;
+        parts.entry(case_id).or_default().check = Some(check);
+    }
+    Ok(parts)
+}
+
 /// Builds the full view of a case at `now`.
 ///
 /// # Errors
@@ -372,11 +427,38 @@ pub async fn case_view(
     case: CaseRow,
     now: DateTime<Utc>,
 ) -> Result<CaseView, ApiError> {
+    let mut views = case_views(conn, rules, vec![case], now).await?;
+    views
+        .pop()
+        .ok_or_else(|| ApiError::internal("building the case view", anyhow::anyhow!("no view was built")))
+}
+
+/// Builds the views of `cases` at `now`, in their order, with three statements for them all.
+///
+/// # Errors
+/// Database failures.
+pub async fn case_views(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    cases: Vec<CaseRow>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseView>, ApiError> {
+    let mut parts = view_parts(conn, &cases).await?;
+    cases
+        .into_iter()
+        .map(|case| {
+            let own = parts.remove(&case.id).unwrap_or_default();
+            view_of(rules, case, own, now)
+        })
+        .collect()
+}
+
+fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -> Result<CaseView, ApiError> {
     let state = case.state()?;
     let green = case.green_channel();
     let clock = StageClock {
         started_at: case.stage_entered_at,
-        pauses: pauses_since(conn, case.id, case.stage_entered_at).await?,
+        pauses: parts.pauses,
     };
     let deadline = limits::remaining_working_days(
         &rules.limits,
@@ -395,16 +477,8 @@ pub async fn case_view(
         overdue: r.overdue,
         paused: clock.is_stopped(now),
     });
-    let ledger = sqlx::query_as::<_, LedgerRow>(
-        "select id, case_id, county_code, stage, opened_at, due_on, cleared_at, outcome
-           from ledger_items where case_id = $1 and cleared_at is null",
-    )
-    .bind(case.id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading the ledger item", e))?
-    .map(|item| ledger_view(item, rules.clearing, now));
-    let latest_check = latest_check(conn, case.id).await?.map(|c| {
+    let ledger = parts.ledger.map(|item| ledger_view(item, rules.clearing, now));
+    let latest_check = parts.check.map(|c| {
         json!({
             "id": c.id,
             "result": c.result,
@@ -1080,20 +1154,15 @@ pub async fn list_cases(
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| ApiError::db("listing cases", e))?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut items = Vec::new();
-    let mut last = None;
-    for row in rows
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-    {
-        last = Some(Cursor {
-            g: i32::from(!row.green),
-            d: row.deadline_at,
-            id: row.id,
-        });
-        items.push(case_view(&mut conn, &rules, row, now).await?);
-    }
+    let page = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > page;
+    let rows: Vec<CaseRow> = rows.into_iter().take(page).collect();
+    let last = rows.last().map(|row| Cursor {
+        g: i32::from(!row.green),
+        d: row.deadline_at,
+        id: row.id,
+    });
+    let items = case_views(&mut conn, &rules, rows, now).await?;
     let next = if more {
         last.and_then(|c| serde_json::to_vec(&c).ok())
             .map(|b| URL_SAFE_NO_PAD.encode(b))
