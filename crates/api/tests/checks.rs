@@ -96,6 +96,18 @@ async fn a_red_line_overlap_is_prohibited_until_a_planner_dismisses_it(pool: PgP
     assert_eq!(hit["attributes"]["STBHHX"], "汉江红线");
     let hit_id = hit["id"].as_str().unwrap().to_owned();
     let check_id = r.json["id"].as_str().unwrap().to_owned();
+    // The answer to the run is built from memory; reading the check back gives the same.
+    let stored = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/checks/{check_id}"),
+            "planner",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(stored.status, 200);
+    assert_eq!(stored.json, r.json, "the stored check is the one answered");
 
     let case_now = app
         .send("GET", &format!("/api/v1/cases/{case}"), "planner", None, &[])

@@ -7,7 +7,7 @@ use axum::{
     response::Response,
     Json,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use landuse_domain::{
     check::{self, CaseContext, CheckInput, Dismissal},
     county::CountyCode,
@@ -107,7 +107,8 @@ pub async fn run_check(
     if let Some(replay) = idem.replay(&state.db, &caller, &digest).await? {
         return Ok(replay);
     }
-    let now = state.clock.now();
+    // Stored to the microsecond, and answered as stored.
+    let now = state.clock.now().trunc_subsecs(6);
     let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     let rows = load_parcels(&mut tx, id).await?;
@@ -137,6 +138,10 @@ pub async fn run_check(
         check::evaluate(&report.input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
     let summary = summary_of(&report, verdict.cultivated_land_found);
     let check_id = Uuid::now_v7();
+    let report_json =
+        serde_json::to_value(&report).map_err(|e| ApiError::internal("storing the report", e))?;
+    let summary_json =
+        serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?;
     sqlx::query(
         "insert into checks (id, case_id, run_at, run_by, result, report, summary)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -146,12 +151,12 @@ pub async fn run_check(
     .bind(now)
     .bind(caller.user_id)
     .bind(report.result.code())
-    .bind(serde_json::to_value(&report).map_err(|e| ApiError::internal("storing the report", e))?)
-    .bind(serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?)
+    .bind(&report_json)
+    .bind(&summary_json)
     .execute(&mut *tx)
     .await
     .map_err(|e| ApiError::db("storing the check", e))?;
-    store_hits(&mut tx, check_id, &report).await?;
+    let hits = store_hits(&mut tx, check_id, &report).await?;
     let stage = case.state()?.stage();
     append_event(
         &mut tx,
@@ -165,7 +170,19 @@ pub async fn run_check(
     )
     .await?;
     let version = bump(&mut tx, id, now).await?;
-    let view = check_view(&mut tx, id, check_id).await?;
+    // The answer is what was just stored, built from memory rather than read back.
+    let stored = CheckRow {
+        id: check_id,
+        run_at: now,
+        run_by: Some(caller.user_id),
+        result: report.result.code().to_owned(),
+        report: report_json,
+        summary: summary_json,
+        stale: false,
+        confirmed_at: None,
+        confirmed_by: None,
+    };
+    let view = render_check(id, stored, &hits);
     let location = HeaderValue::from_str(&format!("/api/v1/cases/{id}/checks/{check_id}"))
         .map_err(|e| ApiError::internal("location", e))?;
     let reply = Reply::new(StatusCode::CREATED, view)
@@ -185,7 +202,21 @@ async fn bump(conn: &mut PgConnection, case_id: Uuid, now: DateTime<Utc>) -> Res
     .map_err(|e| ApiError::db("updating the case", e))
 }
 
-async fn store_hits(conn: &mut PgConnection, check_id: Uuid, report: &CheckReport) -> Result<(), ApiError> {
+/// Stores every hit of `report` with one statement and returns them as a fresh check's view
+/// shows them (none dismissed).
+async fn store_hits(
+    conn: &mut PgConnection,
+    check_id: Uuid,
+    report: &CheckReport,
+) -> Result<Vec<HitRow>, ApiError> {
+    let mut ids = Vec::new();
+    let mut kinds = Vec::new();
+    let mut indexes = Vec::new();
+    let mut versions = Vec::new();
+    let mut features = Vec::new();
+    let mut overlaps = Vec::new();
+    let mut attributes = Vec::new();
+    let mut shapes: Vec<Option<Vec<u8>>> = Vec::new();
     for layer in &report.layers {
         for (index, hit) in layer.hits.iter().enumerate() {
             let wkb = match &hit.geometry {
@@ -199,26 +230,52 @@ async fn store_hits(conn: &mut PgConnection, check_id: Uuid, report: &CheckRepor
                 }
                 None => None,
             };
-            sqlx::query(
-                "insert into check_hits (id, check_id, layer_kind, hit_index, layer_version_id, feature_id,
-                                         overlap_m2, attributes, geom)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, st_geomfromwkb($9, 4490))",
-            )
-            .bind(Uuid::now_v7())
-            .bind(check_id)
-            .bind(layer.kind.code())
-            .bind(i32::try_from(index).unwrap_or(i32::MAX))
-            .bind(hit.version_id)
-            .bind(hit.feature_id)
-            .bind(hit.overlap.m2)
-            .bind(&hit.attributes)
-            .bind(wkb)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| ApiError::db("storing a hit", e))?;
+            ids.push(Uuid::now_v7());
+            kinds.push(layer.kind.code().to_owned());
+            indexes.push(i32::try_from(index).unwrap_or(i32::MAX));
+            versions.push(hit.version_id);
+            features.push(hit.feature_id);
+            overlaps.push(hit.overlap.m2);
+            attributes.push(hit.attributes.clone());
+            shapes.push(wkb);
         }
     }
-    Ok(())
+    if !ids.is_empty() {
+        sqlx::query(
+            "insert into check_hits (id, check_id, layer_kind, hit_index, layer_version_id, feature_id,
+                                     overlap_m2, attributes, geom)
+             select h.id, $2, h.kind, h.index, h.version, h.feature, h.m2, h.attributes,
+                    st_geomfromwkb(h.wkb, 4490)
+               from unnest($1::uuid[], $3::text[], $4::int4[], $5::uuid[], $6::int8[], $7::float8[],
+                           $8::jsonb[], $9::bytea[])
+                    as h (id, kind, index, version, feature, m2, attributes, wkb)",
+        )
+        .bind(&ids)
+        .bind(check_id)
+        .bind(&kinds)
+        .bind(&indexes)
+        .bind(&versions)
+        .bind(&features)
+        .bind(&overlaps)
+        .bind(&attributes)
+        .bind(&shapes)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("storing the hits", e))?;
+    }
+    Ok(ids
+        .into_iter()
+        .zip(kinds)
+        .zip(indexes)
+        .map(|((id, layer_kind), hit_index)| HitRow {
+            id,
+            layer_kind,
+            hit_index,
+            dismissed_at: None,
+            dismissed_by: None,
+            dismiss_reason: None,
+        })
+        .collect())
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -268,6 +325,11 @@ async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> R
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| ApiError::db("loading the hits", e))?;
+    Ok(render_check(case_id, row, &hits))
+}
+
+/// A check as the API shows it: its row, and its report with each hit's id and dismissal.
+fn render_check(case_id: Uuid, row: CheckRow, hits: &[HitRow]) -> Value {
     let mut report = row.report;
     if let Some(layers) = report.get_mut("layers").and_then(Value::as_array_mut) {
         for layer in layers {
@@ -287,7 +349,7 @@ async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> R
             }
         }
     }
-    Ok(json!({
+    json!({
         "id": row.id,
         "case_id": case_id,
         "run_at": row.run_at,
@@ -298,7 +360,7 @@ async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> R
         "confirmed_at": row.confirmed_at,
         "confirmed_by": row.confirmed_by,
         "report": report,
-    }))
+    })
 }
 
 type CheckListRow = (Uuid, DateTime<Utc>, String, bool, Option<DateTime<Utc>>);
