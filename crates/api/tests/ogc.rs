@@ -629,7 +629,11 @@ async fn invalid_values_get_400_as_problem_json(pool: PgPool) {
         (format!("{layer_items}?limit=1&limit=2"), "limit"),
         (format!("{layer_items}?bbox=1,2,3"), "bbox"),
         (format!("{layer_items}?bbox=108,32,109,95"), "bbox"),
-        (format!("{layer_items}?bbox=109,32,108,33"), "bbox"),
+        (format!("{layer_items}?bbox=108,33,109,32"), "bbox"),
+        (
+            format!("{layer_items}?bbox-crs=EPSG:4524&bbox=3618000,36597000,3619000,36596000"),
+            "bbox",
+        ),
         (format!("{layer_items}?bbox=a,b,c,d"), "bbox"),
         (
             format!("{layer_items}?bbox-crs=EPSG:9999&bbox=1,2,3,4"),
@@ -1135,4 +1139,51 @@ async fn a_deep_page_reads_only_its_own_rows(pool: PgPool) {
         );
     }
     drop(app);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_bbox_across_the_antimeridian_selects_both_sides(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let square = |lon: f64, lat: f64, id: &str| json!({ "type": "Feature", "properties": { "name": id }, "geometry": common::square(lon, lat, 0.1) });
+    let features = json!({ "type": "FeatureCollection", "features": [
+        square(179.7, 0.0, "east of the antimeridian"),
+        square(-179.9, -0.5, "west of it"),
+        square(108.9, 32.6, "安康"),
+        square(170.0, 0.0, "too far east"),
+    ]});
+    import_reader(
+        &pool,
+        LayerKind::MineralDeposit,
+        CountyCode::parse("610900").unwrap(),
+        "pacific.geojson",
+        std::io::Cursor::new(features.to_string().into_bytes()),
+        &ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    let names = |page: &Answer| {
+        let mut names: Vec<String> = page.json["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let items = "/ogc/collections/mineral_deposit/items";
+    let across = get(&app, &format!("{items}?bbox=179.5,-1,-179.5,1"), "gis").await;
+    assert_eq!(across.status, 200, "{}", across.text);
+    assert_eq!(names(&across), ["east of the antimeridian", "west of it"]);
+    assert_eq!(across.json["numberMatched"], 2);
+    // The same box as EPSG:4490 (latitude first) and one that only reaches the west side.
+    let latlon = get(
+        &app,
+        &format!("{items}?bbox-crs=EPSG:4490&bbox=-1,179.5,1,-179.5"),
+        "gis",
+    )
+    .await;
+    assert_eq!(names(&latlon), names(&across));
+    let west = get(&app, &format!("{items}?bbox=179.95,-1,-179.85,-0.1"), "gis").await;
+    assert_eq!(names(&west), ["west of it"]);
 }

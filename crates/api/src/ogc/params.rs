@@ -229,11 +229,22 @@ impl Bbox {
         vec![self.xmin, self.ymin, self.xmax, self.ymax]
     }
 
+    /// Whether the box crosses the antimeridian (its west corner lies east of its east one),
+    /// as only a lon/lat box may.
+    pub fn crosses_antimeridian(&self) -> bool {
+        self.xmin > self.xmax
+    }
+
     /// The edge length the box is densified to before it is transformed to lon/lat, so its
     /// edges stay where the client drew them (a straight line in a projection is not one in
     /// lon/lat).
     pub fn segment(&self) -> f64 {
-        ((self.xmax - self.xmin).max(self.ymax - self.ymin) / 16.0).max(1e-9)
+        let width = if self.crosses_antimeridian() {
+            self.xmax + 360.0 - self.xmin
+        } else {
+            self.xmax - self.xmin
+        };
+        (width.max(self.ymax - self.ymin) / 16.0).max(1e-9)
     }
 
     /// Reads `bbox` (4 numbers, or 6 with heights that are ignored), in the axis order of
@@ -261,9 +272,15 @@ impl Bbox {
         }
         let (xmin, ymin) = crs.to_xy(a.0, a.1);
         let (xmax, ymax) = crs.to_xy(b.0, b.1);
-        if xmin > xmax || ymin > ymax {
+        if ymin > ymax {
             return Err(bad(
-                "the lower corner must come first and lie below and left of the upper one (boxes across the antimeridian are not supported)",
+                "the lower corner must come first and lie south of the upper one",
+            ));
+        }
+        // West east of east: a lon/lat box across the antimeridian; a projected one is wrong.
+        if xmin > xmax && !crs.is_geographic() {
+            return Err(bad(
+                "the lower corner must come first and lie west of the upper one (only a longitude/latitude box may cross the antimeridian)",
             ));
         }
         if crs.is_geographic() && !(xmin >= -180.0 && xmax <= 180.0 && ymin >= -90.0 && ymax <= 90.0) {
@@ -487,7 +504,23 @@ mod tests {
         let latlon = Bbox::parse("32.6,108.9,32.8,109.1", OgcCrs::parse("EPSG:4490").unwrap()).unwrap();
         assert_eq!(lonlat, latlon);
         assert_eq!(lonlat.srid, 4490);
-        assert!(Bbox::parse("109.1,32.6,108.9,32.8", OgcCrs::Crs84).is_err());
+        // West east of east: across the antimeridian, for lon/lat boxes only.
+        let across = Bbox::parse("179.5,-1,-179.5,1", OgcCrs::Crs84).unwrap();
+        assert!(across.crosses_antimeridian());
+        assert!(
+            (across.segment() - 2.0 / 16.0).abs() < 1e-12,
+            "{}",
+            across.segment()
+        );
+        assert!(
+            Bbox::parse("109.1,32.8,108.9,32.6", OgcCrs::Crs84).is_err(),
+            "north below south"
+        );
+        assert!(Bbox::parse(
+            "3618000,36597000,3619000,36596000",
+            OgcCrs::parse("EPSG:4524").unwrap()
+        )
+        .is_err());
         assert!(Bbox::parse("108.9,32.6,109.1,95", OgcCrs::Crs84).is_err());
         assert!(Bbox::parse("1,2,3", OgcCrs::Crs84).is_err());
         assert!(Bbox::parse("1,2,NaN,4", OgcCrs::Crs84).is_err());

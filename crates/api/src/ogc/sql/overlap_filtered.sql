@@ -27,8 +27,8 @@ where h.geom is not null
   and ($1::text[] is null or c.county_code = any($1))
   and ($14::uuid is null or h.id = $14)
   and ($2::float8[] is null or (
-        h.geom && st_transform(st_segmentize(st_makeenvelope($2[1], $2[2], $2[3], $2[4], $3::int4), $4::float8), 4490)
-        and st_intersects(h.geom, st_transform(st_segmentize(st_makeenvelope($2[1], $2[2], $2[3], $2[4], $3::int4), $4::float8), 4490))))
+        h.geom && landuse_bbox($2::float8[], $3::int4, $4::float8)
+        and st_intersects(h.geom, landuse_bbox($2::float8[], $3::int4, $4::float8))))
   and ($5::timestamptz is null or k.run_at >= $5)
   and ($6::timestamptz is null or k.run_at <= $6)
   and ($7::uuid is null or k.id = $7)

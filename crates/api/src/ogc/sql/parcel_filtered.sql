@@ -26,8 +26,8 @@ join cases c on c.id = p.case_id
 where ($1::text[] is null or c.county_code = any($1))
   and ($14::uuid is null or p.id = $14)
   and ($2::float8[] is null or (
-        p.geom && st_transform(st_segmentize(st_makeenvelope($2[1], $2[2], $2[3], $2[4], $3::int4), $4::float8), 4490)
-        and st_intersects(p.geom, st_transform(st_segmentize(st_makeenvelope($2[1], $2[2], $2[3], $2[4], $3::int4), $4::float8), 4490))))
+        p.geom && landuse_bbox($2::float8[], $3::int4, $4::float8)
+        and st_intersects(p.geom, landuse_bbox($2::float8[], $3::int4, $4::float8))))
   and ($5::timestamptz is null or p.created_at >= $5)
   and ($6::timestamptz is null or p.created_at <= $6)
   and ($7::uuid is null or p.case_id = $7)
