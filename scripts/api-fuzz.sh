@@ -29,20 +29,9 @@ fi
 cargo build -q -p landuse-api --bin landuse
 bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
 
-server=${DATABASE_URL%/*}
-db="landuse_fuzz_$$"
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  psql -q "$server/postgres" -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql -q "$server/postgres" -c "create database $db" >/dev/null
-export DATABASE_URL="$server/$db"
-"$bin" migrate >/dev/null
-"$bin" seed >/dev/null
+# shellcheck source=scripts/scratch-server.sh
+source "$root/scripts/scratch-server.sh"
+scratch_database landuse_fuzz
 
 token_for() { # name role county...
   local name=$1 role=$2
@@ -56,28 +45,8 @@ hanbin=$(token_for fuzz-hanbin officer 610902)
 hanyin=$(token_for fuzz-hanyin officer 610921)
 planner=$(token_for fuzz-planner planner)
 
+scratch_serve || exit 1
 # Each officer owns a project and a case, so that reads have objects to find and replay.
-# As in production: the service's role, held to each caller's counties by row-level security.
-LANDUSE_DB_ROLE=landuse_app "$bin" serve --listen 127.0.0.1:0 --log-format json >"$work/serve.log" 2>&1 &
-pid=$!
-base=""
-for _ in $(seq 1 100); do
-  base=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        event = json.loads(line)
-    except ValueError:
-        continue
-    if event.get("message") == "listening":
-        print(event["addr"])
-        break
-' "$work/serve.log")
-  [[ -n $base ]] && break
-  sleep 0.1
-done
-[[ -n $base ]] || { echo "api-fuzz: the server did not start:"; cat "$work/serve.log"; exit 1; }
-base="http://$base"
 for pair in "$hanbin 610902" "$hanyin 610921"; do
   read -r token county <<<"$pair"
   project=$(curl -sf -X POST "$base/api/v1/projects" -H "Authorization: Bearer $token" \
@@ -126,9 +95,5 @@ status=0
   --checks all --phases coverage,fuzzing,stateful --max-examples "$examples" --max-time "$fuzz_time" \
   --workers 1 --request-timeout 30 \
   --seed 7 --no-color) || status=$?
-if grep -q '"level":"ERROR"' "$work/serve.log"; then
-  echo "api-fuzz: the server logged errors:"
-  grep '"level":"ERROR"' "$work/serve.log" | head -20
-  status=1
-fi
+scratch_errors || status=1
 exit $status

@@ -34,24 +34,12 @@ else
   bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
 fi
 
-server=${DATABASE_URL%/*}
-db="landuse_load_$$"
-work=$(mktemp -d)
-pid=""
-sampler=""
-cleanup() {
-  [[ -n $sampler ]] && kill "$sampler" 2>/dev/null
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  psql -q "$server/postgres" -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-psql -q "$server/postgres" -c "create database $db" >/dev/null
-export DATABASE_URL="$server/$db"
-"$bin" migrate >/dev/null
-"$bin" seed >/dev/null
+# shellcheck source=scripts/scratch-server.sh
+source "$root/scripts/scratch-server.sh"
+scratch_database landuse_load
 "$bin" demo setup --dir "$work/demo" --tokens "$work/tokens.json" \
-  --cultivated 2000 --farmland 800 --projects 60 >/dev/null
+  --cultivated 2000 --farmland 800 --projects 60 >"$work/demo.log" 2>&1 ||
+  { echo "load-memory: the demo region did not load:"; cat "$work/demo.log"; exit 1; }
 reviewer=$(jq -r '.reviewer' "$work/tokens.json")
 officer=$(jq -r '."officer:610902"' "$work/tokens.json")
 
@@ -99,16 +87,7 @@ end
 LUA
 } >"$work/mix.lua"
 
-LANDUSE_DB_ROLE=landuse_app LANDUSE_RATE_LIMIT=1000000000 \
-  "$bin" serve --listen 127.0.0.1:0 --log-format json >"$work/serve.log" 2>&1 &
-pid=$!
-base=""
-for _ in $(seq 1 100); do
-  base=$(sed -n 's/.*"message":"listening".*"addr":"\([^"]*\)".*/http:\/\/\1/p' "$work/serve.log" | head -1)
-  [[ -n $base ]] && break
-  sleep 0.1
-done
-[[ -n $base ]] || { echo "load-memory: the server did not start:"; cat "$work/serve.log"; exit 1; }
+scratch_serve LANDUSE_RATE_LIMIT=1000000000 || exit 1
 # Every path answers 200 before the load starts: a broken path would only measure errors.
 for p in "${paths[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $reviewer" "$base$p")
@@ -132,7 +111,6 @@ sampler=$!
 total=$((warmup + seconds))
 wrk -t2 -c"$connections" -d"${total}s" --timeout 30s -s "$work/mix.lua" "$base" >"$work/wrk.txt" 2>&1
 kill "$sampler" 2>/dev/null || true
-sampler=""
 after=$(rss_kb)
 
 # Samples of the measured run (after the warm-up), in KiB.
@@ -174,9 +152,7 @@ fi
 if [[ -n $socket ]]; then
   echo "load-memory: connections failed: $socket"; status=1
 fi
-if grep -q '"level":"ERROR"' "$work/serve.log"; then
-  echo "load-memory: the server logged errors:"; grep '"level":"ERROR"' "$work/serve.log" | head -5; status=1
-fi
+scratch_errors || status=1
 if ((growth > growth_limit_mb)); then
   echo "load-memory: resident memory grew by $growth MiB under steady load"; status=1
 fi
