@@ -12,7 +12,6 @@ mod common;
 use std::{collections::BTreeSet, sync::Arc};
 
 use landuse_api::{
-    config::TimerArgs,
     db::{self, Scope},
     demo::{generate::generate, load::load, Sizes},
     timers::{sweep::sweep_once, TimerSettings},
@@ -160,18 +159,8 @@ async fn demo_region(pool: &PgPool, app: &PgPool) {
     let config = Arc::new(common::test_config("postgres://unused/none"));
     load(pool, config, &dir).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let settings = TimerSettings::from_args(&TimerArgs {
-        sweep_interval_s: 60,
-        webhook_urls: vec!["http://127.0.0.1:9/alerts".parse().unwrap()],
-        webhook_secret: Some(landuse_api::config::Secret::new("test-secret")),
-        webhook_max_attempts: 3,
-        webhook_backoff_s: 30,
-        webhook_timeout_s: 5,
-        dispatch_day: "mon".to_owned(),
-        dispatch_time: "09:00".to_owned(),
-        clock_start: None,
-    })
-    .unwrap();
+    let settings =
+        TimerSettings::from_args(&common::timer_args(&["http://127.0.0.1:9/alerts".to_owned()])).unwrap();
     // The demo records no project starts: one per county, written as the owner.
     sqlx::query(
         "insert into project_start_records (project_id, started_on, recorded_at)

@@ -37,17 +37,7 @@ fn settings() -> TimerSettings {
 }
 
 fn args(webhooks: &[String]) -> TimerArgs {
-    TimerArgs {
-        sweep_interval_s: 60,
-        webhook_urls: webhooks.iter().map(|u| u.parse().unwrap()).collect(),
-        webhook_secret: Some(landuse_api::config::Secret::new("test-secret")),
-        webhook_max_attempts: 3,
-        webhook_backoff_s: 30,
-        webhook_timeout_s: 5,
-        dispatch_day: "mon".to_owned(),
-        dispatch_time: "09:00".to_owned(),
-        clock_start: None,
-    }
+    common::timer_args(webhooks)
 }
 
 /// Alerts raised so far, as `(case id, kind)` pairs, read from the database.

@@ -111,15 +111,8 @@ async fn hook(
 
 fn settings(urls: &[String]) -> TimerSettings {
     TimerSettings::from_args(&TimerArgs {
-        sweep_interval_s: 60,
-        webhook_urls: urls.iter().map(|u| u.parse().unwrap()).collect(),
         webhook_secret: Some(Secret::new(SECRET)),
-        webhook_max_attempts: 3,
-        webhook_backoff_s: 30,
-        webhook_timeout_s: 5,
-        dispatch_day: "mon".to_owned(),
-        dispatch_time: "09:00".to_owned(),
-        clock_start: None,
+        ..common::timer_args(urls)
     })
     .unwrap()
 }

@@ -25,15 +25,8 @@ fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 
 fn settings() -> TimerSettings {
     TimerSettings::from_args(&TimerArgs {
-        sweep_interval_s: 60,
-        webhook_urls: Vec::new(),
         webhook_secret: None,
-        webhook_max_attempts: 3,
-        webhook_backoff_s: 30,
-        webhook_timeout_s: 5,
-        dispatch_day: "mon".to_owned(),
-        dispatch_time: "09:00".to_owned(),
-        clock_start: None,
+        ..common::timer_args(&[])
     })
     .unwrap()
 }

@@ -431,3 +431,19 @@ pub async fn import_every_layer_far_away(pool: &PgPool) {
         .await;
     }
 }
+
+/// The sweeper's options as the tests use them: a sweep a minute, webhooks to `urls` signed
+/// with "test-secret" (3 attempts, 30 s backoff), the dispatch snapshot on Mondays at 09:00.
+pub fn timer_args(urls: &[String]) -> landuse_api::config::TimerArgs {
+    landuse_api::config::TimerArgs {
+        sweep_interval_s: 60,
+        webhook_urls: urls.iter().map(|u| u.parse().unwrap()).collect(),
+        webhook_secret: Some(landuse_api::config::Secret::new("test-secret")),
+        webhook_max_attempts: 3,
+        webhook_backoff_s: 30,
+        webhook_timeout_s: 5,
+        dispatch_day: "mon".to_owned(),
+        dispatch_time: "09:00".to_owned(),
+        clock_start: None,
+    }
+}
