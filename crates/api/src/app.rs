@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
     BoxError, Router,
 };
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
@@ -24,7 +24,9 @@ use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{clock::Clock, config::Config, db, health, openapi, problem::Problem};
+use crate::{
+    auth::Caller, clock::Clock, config::Config, db, health, http::error::ApiError, openapi, problem::Problem,
+};
 
 /// The header that carries each request's id, set here when the client sends none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -47,13 +49,10 @@ impl AppState {
     ///
     /// # Errors
     /// Database failures, as 503.
-    pub async fn begin_for(
-        &self,
-        caller: &crate::auth::Caller,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, crate::http::error::ApiError> {
-        crate::db::begin_scoped(&self.db, &caller.scope())
+    pub async fn begin_for(&self, caller: &Caller) -> Result<Transaction<'static, Postgres>, ApiError> {
+        db::begin_scoped(&self.db, &caller.scope())
             .await
-            .map_err(|e| crate::http::error::ApiError::db("starting a transaction", e))
+            .map_err(|e| ApiError::db("starting a transaction", e))
     }
 }
 

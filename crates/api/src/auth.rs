@@ -76,8 +76,7 @@ impl Caller {
 
     /// What the caller's transactions may see under row-level security.
     pub fn scope(&self) -> crate::db::Scope {
-        self.county_filter()
-            .map_or(crate::db::Scope::All, crate::db::Scope::Counties)
+        self.county_filter().into()
     }
 
     /// Refuses unless the caller has one of `roles`.

@@ -81,7 +81,14 @@ impl Scope {
     }
 }
 
-/// Starts a transaction that sees what `scope` allows.
+/// The scope of a county filter: `None` (every county) is [`Scope::All`].
+impl From<Option<Vec<String>>> for Scope {
+    fn from(filter: Option<Vec<String>>) -> Self {
+        filter.map_or(Self::All, Self::Counties)
+    }
+}
+
+/// Starts a transaction that sees what `scope` allows, until it ends.
 ///
 /// # Errors
 /// Database failures.
@@ -90,20 +97,11 @@ pub async fn begin_scoped(
     scope: &Scope,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    set_scope(&mut tx, scope).await?;
-    Ok(tx)
-}
-
-/// Sets the scope of the transaction `conn` is in, until it ends.
-///
-/// # Errors
-/// Database failures.
-pub async fn set_scope(conn: &mut sqlx::PgConnection, scope: &Scope) -> Result<(), sqlx::Error> {
     sqlx::query("select set_config('landuse.counties', $1, true)")
         .bind(scope.setting())
-        .execute(conn)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    Ok(tx)
 }
 
 /// What `/readyz` reports when everything is in place.

@@ -282,47 +282,32 @@ async fn a_transaction_sees_and_writes_only_the_counties_it_names(pool: PgPool) 
     assert_eq!(deleted, 0, "nor delete its parcels");
     tx.commit().await.unwrap();
 
-    let mut tx = db::begin_scoped(&app, &counties(&[a])).await.unwrap();
-    let refused = sqlx::query(
+    let insert_project = sqlx::query(
         "insert into projects (id, name, county_code, level, category, year)
          values ($1, '越权项目', $2, 'county', 'industry', 2026)",
     )
     .bind(uuid::Uuid::now_v7())
-    .bind(b)
-    .execute(&mut *tx)
-    .await
-    .unwrap_err();
-    assert_row_security_refused(&refused);
-    drop(tx);
+    .bind(b);
+    assert_refused(&app, a, insert_project).await;
 
-    let mut tx = db::begin_scoped(&app, &counties(&[a])).await.unwrap();
     let other_case: uuid::Uuid = sqlx::query_scalar("select id from cases where county_code = $1 limit 1")
         .bind(b)
         .fetch_one(&pool)
         .await
         .unwrap();
-    let refused = sqlx::query(
+    let insert_event = sqlx::query(
         "insert into case_events (case_id, at, actor_role, kind) values ($1, now(), 'officer', 'note')",
     )
-    .bind(other_case)
-    .execute(&mut *tx)
-    .await
-    .unwrap_err();
-    assert_row_security_refused(&refused);
-    drop(tx);
+    .bind(other_case);
+    assert_refused(&app, a, insert_event).await;
 
     // A row of its own county may not be moved into another one either.
-    let mut tx = db::begin_scoped(&app, &counties(&[a])).await.unwrap();
-    let refused = sqlx::query(
+    let move_project = sqlx::query(
         "update projects set county_code = $2 where id = (select id from projects where county_code = $1 limit 1)",
     )
     .bind(a)
-    .bind(b)
-    .execute(&mut *tx)
-    .await
-    .unwrap_err();
-    assert_row_security_refused(&refused);
-    drop(tx);
+    .bind(b);
+    assert_refused(&app, a, move_project).await;
 
     let after = owner_count(
         &pool,
@@ -332,8 +317,16 @@ async fn a_transaction_sees_and_writes_only_the_counties_it_names(pool: PgPool) 
     assert_eq!(before, after, "nothing changed");
 }
 
-fn assert_row_security_refused(error: &sqlx::Error) {
-    let sqlx::Error::Database(db) = error else {
+/// Runs `write` as the app role in a transaction scoped to `county` and expects row-level
+/// security to refuse it (the transaction then rolls back).
+async fn assert_refused(
+    app: &PgPool,
+    county: &str,
+    write: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) {
+    let mut tx = db::begin_scoped(app, &counties(&[county])).await.unwrap();
+    let error = write.execute(&mut *tx).await.unwrap_err();
+    let sqlx::Error::Database(db) = &error else {
         panic!("expected a database refusal, got {error}");
     };
     assert_eq!(db.code().as_deref(), Some("42501"), "{db}");

@@ -131,7 +131,7 @@ async fn page(
         Since::Id(id) => (Some(id), None),
         Since::Instant(at) => (None, Some(at)),
     };
-    let scope = counties.map_or(Scope::All, |codes| Scope::Counties(codes.to_vec()));
+    let scope = Scope::from(counties.map(<[String]>::to_vec));
     let mut tx = db::begin_scoped(pool, &scope).await?;
     sqlx::query_as(&format!(
         "select {ALERT_COLUMNS} from alerts
