@@ -20,6 +20,25 @@ pub enum ProjectLevel {
 }
 
 impl ProjectLevel {
+    /// Every level, from the highest.
+    pub const ALL: [ProjectLevel; 4] = [
+        ProjectLevel::National,
+        ProjectLevel::Provincial,
+        ProjectLevel::Municipal,
+        ProjectLevel::County,
+    ];
+
+    /// Parses a level code, the one way the service reads a stored or submitted level.
+    ///
+    /// # Errors
+    /// [`UnknownCode`] when `code` is not exactly one of the codes of [`ProjectLevel::ALL`].
+    pub fn parse(code: &str) -> Result<Self, UnknownCode> {
+        Self::ALL
+            .into_iter()
+            .find(|level| level.code() == code)
+            .ok_or_else(|| UnknownCode::new("project level", code, Self::ALL.map(Self::code).as_slice()))
+    }
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
@@ -40,6 +59,29 @@ impl ProjectLevel {
 impl fmt::Display for ProjectLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+/// A text that is not one of a project attribute's codes: says which attribute, what was given
+/// and what is allowed, so the API can answer it and a stored value can be reported as corrupt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {given:?} is not one of {allowed}")]
+pub struct UnknownCode {
+    /// The attribute (`project level`, `project sector`).
+    pub what: &'static str,
+    /// The text given.
+    pub given: String,
+    /// The allowed codes, comma-separated.
+    pub allowed: String,
+}
+
+impl UnknownCode {
+    fn new(what: &'static str, given: &str, allowed: &[&str]) -> Self {
+        Self {
+            what,
+            given: given.to_owned(),
+            allowed: allowed.join(", "),
+        }
     }
 }
 
@@ -64,6 +106,28 @@ pub enum ProjectSector {
 }
 
 impl ProjectSector {
+    /// Every sector.
+    pub const ALL: [ProjectSector; 7] = [
+        ProjectSector::Energy,
+        ProjectSector::Transport,
+        ProjectSector::Water,
+        ProjectSector::Military,
+        ProjectSector::Industry,
+        ProjectSector::Livelihood,
+        ProjectSector::Other,
+    ];
+
+    /// Parses a sector code, the one way the service reads a stored or submitted sector.
+    ///
+    /// # Errors
+    /// [`UnknownCode`] when `code` is not exactly one of the codes of [`ProjectSector::ALL`].
+    pub fn parse(code: &str) -> Result<Self, UnknownCode> {
+        Self::ALL
+            .into_iter()
+            .find(|sector| sector.code() == code)
+            .ok_or_else(|| UnknownCode::new("project sector", code, Self::ALL.map(Self::code).as_slice()))
+    }
+
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
@@ -110,6 +174,22 @@ pub enum OutsideBoundaryUse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_and_sector_parses_back_from_its_code_and_nothing_else_parses() {
+        for level in ProjectLevel::ALL {
+            assert_eq!(ProjectLevel::parse(level.code()), Ok(level));
+        }
+        for sector in ProjectSector::ALL {
+            assert_eq!(ProjectSector::parse(sector.code()), Ok(sector));
+        }
+        let refused = ProjectLevel::parse("Provincial").unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "project level \"Provincial\" is not one of national, provincial, municipal, county"
+        );
+        assert!(ProjectSector::parse("").is_err());
+    }
 
     #[test]
     fn only_national_or_provincial_energy_transport_water_or_military_projects_qualify() {
