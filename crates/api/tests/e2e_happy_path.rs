@@ -256,14 +256,30 @@ async fn walk(client: &Client, key_project: bool, lon: f64) -> String {
         )
         .await;
     assert_eq!(refused.status, 409, "{}", refused.text);
-    assert_eq!(refused.json["rule"], "quota-not-allocated", "{}", refused.text);
+    assert_eq!(refused.json["rule"], "quota-short", "{}", refused.text);
+    // What the case needs is computed from its confirmed check; one mu typed by hand is refused.
+    let typed = client
+        .send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(json!({ "case_id": id, "year": 2026, "mu": 1 })),
+            None,
+        )
+        .await;
+    assert_eq!(typed.status, 422, "{}", typed.text);
+    assert_eq!(
+        typed.json["type"], "https://landuse.invalid/problems/below-need",
+        "{}",
+        typed.text
+    );
     client
         .expect(
             201,
             "POST",
             "/api/v1/quotas/allocations",
             "reviewer",
-            Some(json!({ "case_id": id, "year": 2026, "mu": 1 })),
+            Some(json!({ "case_id": id, "year": 2026 })),
             None,
         )
         .await;
@@ -373,7 +389,7 @@ async fn a_normal_and_a_green_case_go_from_draft_to_completed_over_http(
             "PUT",
             "/api/v1/quotas/2026/610902",
             "admin",
-            Some(json!({ "granted_mu": 100, "reason": "2026年度计划" })),
+            Some(json!({ "granted_mu": 200, "reason": "2026年度计划" })),
             None,
         )
         .await;

@@ -255,23 +255,16 @@ async fn officers_see_only_their_countys_ledgers_and_only_a_reviewer_transfers(p
     assert_eq!(hidden.status, 404);
 }
 
-/// A confirmed check of `case` that found `paddy` and `dry` m² of cultivated land.
-async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) {
-    let report = json!({
-        "layers": [{ "kind": "cultivated_land", "cultivated": { "paddy": paddy, "irrigated": 0.0, "dry": dry } }]
-    });
-    let summary = json!({ "worst": "needs_offset", "cultivated_land_found": true, "unchecked_layers": [] });
-    sqlx::query(
-        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
-         values ($1, $2, now(), 'needs_offset', $3, $4, now())",
-    )
-    .bind(Uuid::now_v7())
-    .bind(case)
-    .bind(report)
-    .bind(summary)
-    .execute(&mut *conn)
-    .await
-    .unwrap();
+/// A confirmed check of `case` (parcels of 10,000 m², no existing construction land: it needs
+/// 15 mu) that found `paddy` and `dry` m² of cultivated land.
+async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
+    let measured = common::Measured {
+        case_m2: 10_000.0,
+        paddy_m2: paddy,
+        dry_m2: dry,
+        construction_m2: 0.0,
+    };
+    common::stored_check(conn, case, measured, true).await
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -693,14 +686,14 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
     let refused = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
     assert_eq!(
         (refused.status, refused.json["rule"].as_str()),
-        (409, Some("quota-not-allocated"))
+        (409, Some("quota-short"))
     );
     let allocated = app
         .send(
             "POST",
             "/api/v1/quotas/allocations",
             "reviewer",
-            Some(json!({ "case_id": case, "year": 2026, "mu": 3 })),
+            Some(json!({ "case_id": case, "year": 2026 })),
             &[],
         )
         .await;
@@ -752,7 +745,10 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
     let before = app
         .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
         .await;
-    assert_eq!(before.json["account"]["balance_mu"], 90.0);
+    assert_eq!(
+        before.json["account"]["balance_mu"], 78.0,
+        "15 mu consumed, 7 held"
+    );
     let rejected = app
         .act(&other, "reviewer", "reject", &b.etag(), Some("不符合供地政策"))
         .await;
@@ -761,7 +757,7 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
         .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
         .await;
     assert_eq!(
-        after.json["account"]["balance_mu"], 97.0,
+        after.json["account"]["balance_mu"], 85.0,
         "the rejected case's 7 mu are back"
     );
 }

@@ -3,16 +3,17 @@
 //! return exactly what was held, and the stage rules that wait for both.
 #![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use landuse_api::quota::{
-    amount::Amount,
     cli, guarantees,
     offsets::{self, OffsetError},
-    plan::{Quantities, Quantity},
     store::{self, Holder, NextStep, QuotaError},
 };
+use landuse_domain::ledger::{rules::LedgerAction, Amount, Quantities, Quantity};
 use landuse_domain::{
     county::CountyCode,
     role::{Actor, Role},
@@ -374,22 +375,44 @@ async fn release_on_rejection_returns_exactly_the_allocation_and_twice_is_harmle
     set_stage(&mut conn, case, "supply").await;
     assert!(
         matches!(
-            store::release(&mut conn, case, None, None, now()).await,
+            store::release(
+                &mut conn,
+                case,
+                LedgerAction::ReturnOnClose,
+                (None, Role::Reviewer),
+                None,
+                now()
+            )
+            .await,
             Err(QuotaError::WrongStage { .. })
         ),
         "quota used by an approved conversion stays with the case"
     );
     set_stage(&mut conn, case, "rejected").await;
-    let released = store::release(&mut conn, case, Some(f.reviewer.0), Some("rejected"), now())
-        .await
-        .unwrap()
-        .unwrap();
+    let released = store::release(
+        &mut conn,
+        case,
+        LedgerAction::ReturnOnClose,
+        (Some(f.reviewer.0), Role::Reviewer),
+        Some("rejected"),
+        now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!((released.delta_mu - 12.34).abs() < 1e-9);
     assert_eq!(balance(&mut conn, hanbin).await, mu(100.0));
-    assert!(store::release(&mut conn, case, None, None, now())
-        .await
-        .unwrap()
-        .is_none());
+    assert!(store::release(
+        &mut conn,
+        case,
+        LedgerAction::ReturnOnClose,
+        (None, Role::Reviewer),
+        None,
+        now()
+    )
+    .await
+    .unwrap()
+    .is_none());
     assert!(!store::is_allocated(&mut conn, case).await.unwrap());
     assert!(
         store::waiting(&mut conn, None, None).await.unwrap().is_empty(),
@@ -617,9 +640,17 @@ async fn an_offset_lock_that_exactly_covers_the_case_takes_oldest_indicators_fir
     let old = indicator(&mut conn, &f, 1000.0, 200.0, 600.0).await;
     let new = indicator(&mut conn, &f, 1000.0, 800.0, 600.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let locked = offsets::lock(&mut conn, case, needs(2000.0, 1000.0, 1200.0), f.reviewer, now())
-        .await
-        .unwrap();
+    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let locked = offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(2000.0, 1000.0, 1200.0),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(locked.locked, needs(2000.0, 1000.0, 1200.0));
     assert_eq!(locked.lines.len(), 2);
     assert_eq!(locked.lines[0].indicator_id, old);
@@ -632,10 +663,40 @@ async fn an_offset_lock_that_exactly_covers_the_case_takes_oldest_indicators_fir
         assert_eq!(left, Quantities::ZERO, "an exact cover leaves nothing");
     }
     assert!(offsets::is_locked(&mut conn, case).await.unwrap());
-    assert!(matches!(
-        offsets::lock(&mut conn, case, needs(1.0, 0.0, 0.0), f.reviewer, now()).await,
-        Err(OffsetError::AlreadyLocked { .. })
-    ));
+    // Locking the same need again changes nothing; a smaller one gives the excess back from
+    // the newest indicator first.
+    let again = offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(2000.0, 1000.0, 1200.0),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.movements.len(), locked.movements.len());
+    let smaller = offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(1500.0, 1000.0, 1200.0),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(smaller.locked, needs(1500.0, 1000.0, 1200.0));
+    let new_left = offsets::indicator(&mut conn, new)
+        .await
+        .unwrap()
+        .unwrap()
+        .available;
+    assert_eq!(
+        new_left,
+        needs(500.0, 0.0, 0.0),
+        "the excess went back to the newest indicator"
+    );
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -645,12 +706,13 @@ async fn a_lock_short_on_area_paddy_or_capacity_says_which_and_by_how_much_and_t
     let a = indicator(&mut conn, &f, 1000.0, 300.0, 500.0).await;
     let b = indicator(&mut conn, &f, 500.0, 0.0, 500.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
+    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
     for (wanted, quantity, short_by, available) in [
         (needs(1600.0, 100.0, 100.0), Quantity::Area, 100.0, 1500.0),
         (needs(1000.0, 350.5, 100.0), Quantity::Paddy, 50.5, 300.0),
         (needs(1000.0, 100.0, 1250.0), Quantity::Capacity, 250.0, 1000.0),
     ] {
-        let err = offsets::lock(&mut conn, case, wanted, f.reviewer, now())
+        let err = offsets::lock(&mut conn, case, check, wanted, f.reviewer, now())
             .await
             .unwrap_err();
         let OffsetError::Shortfall { shortfalls, .. } = &err else {
@@ -662,9 +724,16 @@ async fn a_lock_short_on_area_paddy_or_capacity_says_which_and_by_how_much_and_t
         assert_eq!(shortfalls[0].available, mu(available));
         assert_eq!(err.code(), "offset-shortfall");
     }
-    let err = offsets::lock(&mut conn, case, needs(2000.0, 400.0, 1000.0), f.reviewer, now())
-        .await
-        .unwrap_err();
+    let err = offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(2000.0, 400.0, 1000.0),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "the offset indicators of 610902 do not cover the case: cultivated area short by 500.00 m² \
@@ -699,14 +768,30 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
         v
     };
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let locked = offsets::lock(&mut conn, case, needs(500.01, 200.02, 300.03), f.reviewer, now())
-        .await
-        .unwrap();
+    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let locked = offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(500.01, 200.02, 300.03),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap();
     // Someone else's lock in between must not be disturbed by this case's release.
     let other = case_in(&mut conn, "610902", false, "conversion").await;
-    offsets::lock(&mut conn, other, needs(10.0, 10.0, 10.0), f.reviewer, now())
-        .await
-        .unwrap();
+    let check = confirmed_check(&mut conn, other, 0.0, 0.0).await;
+    offsets::lock(
+        &mut conn,
+        other,
+        check,
+        needs(10.0, 10.0, 10.0),
+        f.reviewer,
+        now(),
+    )
+    .await
+    .unwrap();
 
     set_stage(&mut conn, case, "rejected").await;
     let reviewer = landuse_api::auth::Caller {
@@ -715,7 +800,7 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
         role: Role::Reviewer,
         counties: vec![],
     };
-    guarantees::release_for_closed_case(&mut conn, case, &reviewer, now())
+    guarantees::release_for_closed_case(&mut conn, case, Stage::Conversion, &reviewer, now())
         .await
         .unwrap();
     let released: Vec<Quantities> = offsets::case_offset(&mut conn, case)
@@ -751,9 +836,16 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
     );
     assert!(!offsets::is_locked(&mut conn, case).await.unwrap());
     assert_eq!(
-        offsets::release(&mut conn, case, None, None, now())
-            .await
-            .unwrap(),
+        offsets::release(
+            &mut conn,
+            case,
+            LedgerAction::ReturnOnClose,
+            (None, Role::Reviewer),
+            None,
+            now()
+        )
+        .await
+        .unwrap(),
         None,
         "releasing twice returns nothing more"
     );
@@ -765,20 +857,25 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     let f = fixture(&mut conn).await;
     let source = indicator(&mut conn, &f, 1000.0, 400.0, 800.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    offsets::lock(&mut conn, case, needs(100.0, 40.0, 80.0), f.reviewer, now())
-        .await
-        .unwrap();
-    assert!(matches!(
-        offsets::consume(&mut conn, case, f.reviewer, now()).await,
-        Err(OffsetError::NotApproved)
-    ));
-    sqlx::query(
-        "update cases set facts = '{\"conversion_approval\": \"陕政土批〔2026〕1号\"}' where id = $1",
+    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    offsets::lock(
+        &mut conn,
+        case,
+        check,
+        needs(100.0, 40.0, 80.0),
+        f.reviewer,
+        now(),
     )
-    .bind(case)
-    .execute(&mut *conn)
     .await
     .unwrap();
+    assert!(
+        matches!(
+            offsets::consume(&mut conn, case, f.reviewer, now()).await,
+            Err(OffsetError::WrongStage { .. })
+        ),
+        "only the approval (or a reviewer after it) consumes"
+    );
+    set_stage(&mut conn, case, "supply").await;
     let consumed = offsets::consume(&mut conn, case, f.reviewer, now())
         .await
         .unwrap();
@@ -792,9 +889,16 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     );
     set_stage(&mut conn, case, "rejected").await;
     assert_eq!(
-        offsets::release(&mut conn, case, None, None, now())
-            .await
-            .unwrap(),
+        offsets::release(
+            &mut conn,
+            case,
+            LedgerAction::ReturnOnClose,
+            (None, Role::Reviewer),
+            None,
+            now()
+        )
+        .await
+        .unwrap(),
         None
     );
 
@@ -839,48 +943,33 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     );
 }
 
-/// A confirmed check of `case` that found `paddy` and `dry` m² of cultivated land.
-async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) {
-    let found = paddy + dry > 0.0;
-    let report = json!({
-        "summary": {
-            "worst": if found { "needs_offset" } else { "ok" },
-            "cultivated_land_found": found,
-            "unchecked_layers": []
-        },
-        "layers": [{
-            "kind": "cultivated_land",
-            "cultivated": { "paddy": paddy, "irrigated": 0.0, "dry": dry }
-        }]
-    });
-    sqlx::query(
-        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
-         values ($1, $2, $3, $4, $5, $5->'summary', $3)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(case)
-    .bind(now())
-    .bind(if found { "needs_offset" } else { "ok" })
-    .bind(report)
-    .execute(&mut *conn)
-    .await
-    .unwrap();
+/// A confirmed check of `case` (parcels of 10,000 m²) that found `paddy` and `dry` m² of
+/// cultivated land; its id.
+async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
+    let measured = common::Measured {
+        case_m2: 10_000.0,
+        paddy_m2: paddy,
+        dry_m2: dry,
+        construction_m2: 0.0,
+    };
+    common::stored_check(conn, case, measured, true).await
 }
 
 /// The facts the workflow would load: the stored check summary and the ledgers' answers.
 async fn facts(conn: &mut PgConnection, case: Uuid, documents: &serde_json::Value) -> CaseFacts {
-    let report: serde_json::Value =
-        sqlx::query_scalar("select report from checks where case_id = $1 order by run_at desc limit 1")
-            .bind(case)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-    let summary: CheckSummary = serde_json::from_value(report["summary"].clone()).unwrap();
-    let (quota_allocated, offset_locked) = guarantees::case_guarantees(conn, case).await.unwrap();
+    let summary: serde_json::Value = sqlx::query_scalar(
+        "select summary from checks where case_id = $1 order by run_at desc, id desc limit 1",
+    )
+    .bind(case)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let summary: CheckSummary = serde_json::from_value(summary).unwrap();
+    let positions = guarantees::positions(conn, case).await.unwrap();
     let mut facts: CaseFacts = serde_json::from_value(documents.clone()).unwrap();
     facts.check = CheckFacts::Confirmed(summary);
-    facts.quota_allocated = quota_allocated;
-    facts.offset_locked = offset_locked;
+    facts.quota = positions.quota;
+    facts.offset = positions.offset;
     facts
 }
 
@@ -908,8 +997,8 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
 
     // Approval recorded, but neither quota nor offset: refused on the quota first.
     let refused = step(&state, &facts(&mut conn, case, &documents).await).unwrap_err();
-    assert_eq!(refused.code(), "quota-not-allocated");
-    store::request(&mut conn, case, 2026, mu(3.0), f.officer, now())
+    assert_eq!(refused.code(), "quota-short");
+    store::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
         .await
         .unwrap();
     store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
@@ -917,11 +1006,11 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
     assert_eq!(refused.code(), "offset-not-locked");
 
     // The lock's areas come from the check report: 2000 m² cultivated, 1200 m² of it paddy.
-    let wanted = offsets::needs_from_check(&mut conn, case, mu(1500.0))
+    let (check, wanted) = offsets::needs_from_check(&mut conn, case, mu(1500.0))
         .await
         .unwrap();
     assert_eq!(wanted, needs(2000.0, 1200.0, 1500.0));
-    offsets::lock(&mut conn, case, wanted, f.reviewer, now())
+    offsets::lock(&mut conn, case, check, wanted, f.reviewer, now())
         .await
         .unwrap();
     let to_supply = step(&state, &facts(&mut conn, case, &documents).await).unwrap();
@@ -945,7 +1034,7 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
 async fn a_case_without_cultivated_land_needs_quota_but_no_offset(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
-    store::set_yearly(&mut conn, county("610902"), 2026, mu(10.0), None, None, now())
+    store::set_yearly(&mut conn, county("610902"), 2026, mu(20.0), None, None, now())
         .await
         .unwrap();
     let case = case_in(&mut conn, "610902", false, "conversion").await;
@@ -954,7 +1043,7 @@ async fn a_case_without_cultivated_land_needs_quota_but_no_offset(pool: PgPool) 
         offsets::needs_from_check(&mut conn, case, mu(0.0)).await,
         Err(OffsetError::NothingToLock)
     ));
-    store::request(&mut conn, case, 2026, mu(1.0), f.officer, now())
+    store::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
         .await
         .unwrap();
     store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
@@ -1016,7 +1105,8 @@ async fn a_dismissed_cultivated_hit_is_left_out_of_what_must_be_locked(pool: PgP
     assert_eq!(
         offsets::needs_from_check(&mut conn, case, mu(10.0))
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         needs(2500.0, 1700.0, 10.0)
     );
     sqlx::query(
@@ -1032,7 +1122,8 @@ async fn a_dismissed_cultivated_hit_is_left_out_of_what_must_be_locked(pool: PgP
     assert_eq!(
         offsets::needs_from_check(&mut conn, case, mu(10.0))
             .await
-            .unwrap(),
+            .unwrap()
+            .1,
         needs(2000.0, 1200.0, 10.0),
         "the dismissed 500 m² of paddy no longer needs an offset"
     );

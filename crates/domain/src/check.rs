@@ -59,6 +59,9 @@ pub enum LayerKind {
     MineralDeposit,
     /// 压覆矿产白名单: areas where no overlay query is needed.
     MineralWhitelist,
+    /// 现状建设用地: existing construction land from the land survey (三调 DLTB polygons of the
+    /// construction classes). Not a restriction: the part of a case on it needs no new quota.
+    ConstructionLand,
 }
 
 /// The text is not one of the layer codes.
@@ -68,7 +71,7 @@ pub struct UnknownLayerKind(pub String);
 
 impl LayerKind {
     /// Every layer kind.
-    pub const ALL: [LayerKind; 12] = [
+    pub const ALL: [LayerKind; 13] = [
         LayerKind::PermanentFarmland,
         LayerKind::EcologicalRedline,
         LayerKind::UrbanBoundary,
@@ -81,6 +84,7 @@ impl LayerKind {
         LayerKind::Geohazard,
         LayerKind::MineralDeposit,
         LayerKind::MineralWhitelist,
+        LayerKind::ConstructionLand,
     ];
 
     /// Every layer kind, as a slice.
@@ -103,7 +107,15 @@ impl LayerKind {
             LayerKind::Geohazard => "geohazard",
             LayerKind::MineralDeposit => "mineral_deposit",
             LayerKind::MineralWhitelist => "mineral_whitelist",
+            LayerKind::ConstructionLand => "construction_land",
         }
+    }
+
+    /// Whether a case's check is incomplete without this layer. Existing construction land only
+    /// lowers the quota a case needs: a region without it needs quota for the whole area (the
+    /// layer is reported `not_checked`, but the case's result and completeness ignore it).
+    pub fn required(self) -> bool {
+        self != LayerKind::ConstructionLand
     }
 
     /// Parses a layer code.
@@ -514,6 +526,23 @@ pub struct CheckInput {
     pub context: CaseContext,
 }
 
+impl CheckInput {
+    /// The same input with the `dismissed` hits marked dismissed: each is a layer and the
+    /// index of the hit among that layer's hits, as a planner's dismissals are stored. An index
+    /// that names no hit changes nothing.
+    #[must_use]
+    pub fn with_dismissed(mut self, dismissed: &[(LayerKind, usize)]) -> Self {
+        for figures in &mut self.layers {
+            for (index, hit) in figures.hits.iter_mut().enumerate() {
+                if dismissed.contains(&(figures.kind, index)) {
+                    hit.dismissed = true;
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Why check figures cannot be decided on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckInputError {
@@ -634,6 +663,24 @@ impl CheckVerdict {
     pub fn layer(&self, kind: LayerKind) -> Option<&LayerVerdict> {
         self.layers.iter().find(|l| l.kind == kind)
     }
+
+    /// The counted cultivated area by land class (dismissals and slivers left out): what the
+    /// farmland offset must cover.
+    pub fn cultivated(&self) -> CultivatedSplit {
+        self.layer(LayerKind::CultivatedLand)
+            .and_then(|l| l.cultivated)
+            .unwrap_or_default()
+    }
+
+    /// The construction-land quota a case of `case_area` needs: the area less its counted part
+    /// on existing construction land (see [`crate::ledger::quota`]). Without a construction-land
+    /// layer, the whole area.
+    pub fn quota_need_mu(&self, case_area: SquareMetres) -> crate::ledger::Amount {
+        let on_construction_land = self
+            .layer(LayerKind::ConstructionLand)
+            .map_or(SquareMetres::ZERO, |l| l.counted_area);
+        crate::ledger::quota::need_mu(case_area, on_construction_land)
+    }
 }
 
 /// The result a layer gives for a counted overlap, given the case.
@@ -674,8 +721,9 @@ fn result_for_overlap(kind: LayerKind, context: CaseContext) -> LayerResult {
                 LayerResult::NeedsOverlayApproval
             }
         }
-        // The whitelist only informs the mineral-deposit verdict.
-        LayerKind::MineralWhitelist => LayerResult::Ok,
+        // The whitelist only informs the mineral-deposit verdict; existing construction land
+        // only lowers the quota the case needs.
+        LayerKind::MineralWhitelist | LayerKind::ConstructionLand => LayerResult::Ok,
     }
 }
 
@@ -769,14 +817,19 @@ pub fn evaluate(input: &CheckInput, rules: &VerdictRules) -> Result<CheckVerdict
     }
     let unchecked = layers
         .iter()
-        .filter(|l| l.result == LayerResult::NotChecked)
+        .filter(|l| l.result == LayerResult::NotChecked && l.kind.required())
         .map(|l| l.kind)
         .collect();
     let cultivated_land_found = layers
         .iter()
         .any(|l| l.kind == LayerKind::CultivatedLand && l.result == LayerResult::NeedsOffset);
     Ok(CheckVerdict {
-        result: worst_of(layers.iter().map(|l| l.result)),
+        result: worst_of(
+            layers
+                .iter()
+                .filter(|l| l.kind.required() || l.result != LayerResult::NotChecked)
+                .map(|l| l.result),
+        ),
         layers,
         unchecked,
         cultivated_land_found,

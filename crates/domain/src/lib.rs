@@ -25,6 +25,7 @@
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
 //! | [`start_rate`] | key-project start rates per quarter and county |
+//! | [`ledger`] | the quota and farmland-offset ledgers: needs, positions, lock plans, who acts when |
 
 pub mod alerts;
 pub mod calendar;
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod county;
 pub mod dispatch;
 pub mod green;
+pub mod ledger;
 pub mod limits;
 pub mod project;
 pub mod reason;

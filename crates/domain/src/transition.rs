@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckVerdict, LayerKind, LayerResult};
+use crate::ledger::{Amount, OffsetPosition, QuotaPosition, Shortfall};
 use crate::reason::Reason;
 use crate::role::{Actor, Role};
 use crate::stage::{CaseState, Stage};
@@ -107,9 +108,11 @@ pub enum Precondition {
     CheckPassed,
     /// The pre-review and site-selection opinion is issued.
     OpinionIssued,
-    /// New construction-land quota is allocated to the case.
+    /// The construction-land quota the case holds covers what its confirmed check says it
+    /// needs (配足).
     QuotaAllocated,
-    /// Farmland offset indicators are locked, when the check found cultivated land.
+    /// When the check found cultivated land: the locked offset covers the cultivated area, the
+    /// paddy area and the grain capacity of the latest confirmed check.
     OffsetLockedIfCultivated,
     /// The conversion and expropriation approval is recorded.
     ConversionApproved,
@@ -140,11 +143,23 @@ impl Precondition {
                 facts.pre_review_opinion.as_deref(),
                 TransitionError::OpinionNotIssued,
             ),
-            Precondition::QuotaAllocated if !facts.quota_allocated => Err(TransitionError::QuotaNotAllocated),
-            Precondition::OffsetLockedIfCultivated
-                if facts.check.cultivated_land_found() && !facts.offset_locked =>
-            {
-                Err(TransitionError::OffsetNotLocked)
+            Precondition::QuotaAllocated => match facts.quota.shortfall() {
+                None => Err(TransitionError::QuotaNeedUnknown),
+                Some(short_by) if !short_by.is_zero() => Err(TransitionError::QuotaShort {
+                    needed: facts.quota.needed_mu.unwrap_or_default(),
+                    held: facts.quota.held_mu + facts.quota.consumed_mu,
+                    short_by,
+                }),
+                Some(_) => Ok(()),
+            },
+            Precondition::OffsetLockedIfCultivated if facts.check.cultivated_land_found() => {
+                match facts.offset.shortfalls() {
+                    None => Err(TransitionError::OffsetNeedUnknown),
+                    Some(shortfalls) if !shortfalls.is_empty() => {
+                        Err(TransitionError::OffsetShort { shortfalls })
+                    }
+                    Some(_) => Ok(()),
+                }
             }
             Precondition::ConversionApproved => present(
                 facts.conversion_approval.as_deref(),
@@ -161,7 +176,7 @@ impl Precondition {
                 facts.certificate_number.as_deref(),
                 TransitionError::CertificateMissing,
             ),
-            Precondition::QuotaAllocated | Precondition::OffsetLockedIfCultivated => Ok(()),
+            Precondition::OffsetLockedIfCultivated => Ok(()),
         }
     }
 }
@@ -396,12 +411,12 @@ pub struct CaseFacts {
     /// Number of the pre-review and site-selection opinion, once issued.
     #[serde(default)]
     pub pre_review_opinion: Option<String>,
-    /// Whether construction-land quota is allocated to the case.
+    /// The case's quota: needed (from the confirmed check), held, consumed.
     #[serde(default)]
-    pub quota_allocated: bool,
-    /// Whether farmland offset indicators are locked for the case.
+    pub quota: QuotaPosition,
+    /// The case's farmland offset: needed, locked, consumed.
     #[serde(default)]
-    pub offset_locked: bool,
+    pub offset: OffsetPosition,
     /// Number of the conversion and expropriation approval, once recorded.
     #[serde(default)]
     pub conversion_approval: Option<String>,
@@ -465,12 +480,33 @@ pub enum TransitionError {
     /// The pre-review opinion is not issued.
     #[error("the pre-review and site-selection opinion is not issued")]
     OpinionNotIssued,
-    /// No construction-land quota is allocated.
-    #[error("no construction-land quota is allocated to the case")]
-    QuotaNotAllocated,
-    /// The check found cultivated land and no offset is locked.
-    #[error("the case takes cultivated land and no farmland offset is locked")]
-    OffsetNotLocked,
+    /// What the case needs is not known: it is computed from a confirmed check.
+    #[error("the quota the case needs is not known: it is computed from a confirmed spatial check")]
+    QuotaNeedUnknown,
+    /// The quota held does not cover the need.
+    #[error(
+        "the case holds {held} mu of construction-land quota and needs {needed} mu: {short_by} mu short"
+    )]
+    QuotaShort {
+        /// What the confirmed check says the case needs, in mu.
+        needed: Amount,
+        /// What it holds (or has consumed), in mu.
+        held: Amount,
+        /// The difference.
+        short_by: Amount,
+    },
+    /// The offset the case needs is not known: no grain capacity was ever stated for it.
+    #[error("the case takes cultivated land and no farmland offset is locked: lock it with the grain capacity from the land-quality grading")]
+    OffsetNeedUnknown,
+    /// The locked offset does not cover what the latest confirmed check measures.
+    #[error(
+        "the locked farmland offset does not cover the latest confirmed check: {}",
+        join_shortfalls(shortfalls)
+    )]
+    OffsetShort {
+        /// Each quantity short, with what is needed and locked.
+        shortfalls: Vec<Shortfall>,
+    },
     /// The conversion approval is not recorded.
     #[error("the conversion and expropriation approval is not recorded")]
     ConversionNotApproved,
@@ -483,6 +519,14 @@ pub enum TransitionError {
     /// No certificate number is recorded.
     #[error("no real-estate certificate number is recorded")]
     CertificateMissing,
+}
+
+fn join_shortfalls(shortfalls: &[Shortfall]) -> String {
+    shortfalls
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn join_codes(layers: &[LayerKind]) -> String {
@@ -515,8 +559,10 @@ impl TransitionError {
             TransitionError::CheckProhibited => "check-prohibited",
             TransitionError::CheckIncomplete { .. } => "check-incomplete",
             TransitionError::OpinionNotIssued => "opinion-not-issued",
-            TransitionError::QuotaNotAllocated => "quota-not-allocated",
-            TransitionError::OffsetNotLocked => "offset-not-locked",
+            TransitionError::QuotaNeedUnknown => "quota-need-unknown",
+            TransitionError::QuotaShort { .. } => "quota-short",
+            TransitionError::OffsetNeedUnknown => "offset-not-locked",
+            TransitionError::OffsetShort { .. } => "offset-short",
             TransitionError::ConversionNotApproved => "conversion-not-approved",
             TransitionError::SupplyDecisionMissing => "supply-decision-missing",
             TransitionError::StandardLandIndicatorsMissing => "standard-land-indicators-missing",

@@ -5,6 +5,7 @@ mod common;
 
 use common::local;
 use landuse_domain::check::{LayerKind, LayerResult};
+use landuse_domain::ledger::{Amount, OffsetPosition, Quantities, Quantity, QuotaPosition, Shortfall};
 use landuse_domain::role::{Actor, Role};
 use landuse_domain::stage::{CaseState, Stage};
 use landuse_domain::transition::{
@@ -52,6 +53,18 @@ fn actor(role: Role) -> Actor {
     Actor::new(Uuid::from_u128(0x0fac_e000 + role as u128), role)
 }
 
+fn amount(hundredths: i64) -> Amount {
+    Amount::from_hundredths(hundredths)
+}
+
+fn quantities(area: i64, paddy: i64, capacity: i64) -> Quantities {
+    Quantities {
+        area_m2: amount(area * 100),
+        paddy_m2: amount(paddy * 100),
+        capacity_kg: amount(capacity * 100),
+    }
+}
+
 /// Facts that satisfy every precondition.
 fn complete_facts() -> CaseFacts {
     CaseFacts {
@@ -61,8 +74,16 @@ fn complete_facts() -> CaseFacts {
             unchecked_layers: vec![],
         }),
         pre_review_opinion: Some("安自然资预〔2026〕12号".into()),
-        quota_allocated: true,
-        offset_locked: true,
+        quota: QuotaPosition {
+            needed_mu: Some(amount(1_125)),
+            held_mu: amount(1_125),
+            consumed_mu: Amount::ZERO,
+        },
+        offset: OffsetPosition {
+            needed: Some(quantities(800, 200, 500)),
+            locked: quantities(800, 200, 500),
+            consumed: Quantities::ZERO,
+        },
         conversion_approval: Some("陕政土批〔2026〕34号".into()),
         supply_decision: Some(SupplyDecision {
             method: SupplyMethod::Transfer,
@@ -372,24 +393,79 @@ fn conversion_to_supply_needs_quota_offset_when_cultivated_and_approval() {
         (
             "quota not allocated",
             CaseFacts {
-                quota_allocated: false,
+                quota: QuotaPosition {
+                    held_mu: Amount::ZERO,
+                    ..complete_facts().quota
+                },
                 ..complete_facts()
             },
-            Err(TransitionError::QuotaNotAllocated),
+            Err(TransitionError::QuotaShort {
+                needed: amount(1_125),
+                held: Amount::ZERO,
+                short_by: amount(1_125),
+            }),
+        ),
+        (
+            "quota held a hundredth short of the need",
+            CaseFacts {
+                quota: QuotaPosition {
+                    held_mu: amount(1_124),
+                    ..complete_facts().quota
+                },
+                ..complete_facts()
+            },
+            Err(TransitionError::QuotaShort {
+                needed: amount(1_125),
+                held: amount(1_124),
+                short_by: amount(1),
+            }),
+        ),
+        (
+            "quota need unknown",
+            CaseFacts {
+                quota: QuotaPosition {
+                    needed_mu: None,
+                    ..complete_facts().quota
+                },
+                ..complete_facts()
+            },
+            Err(TransitionError::QuotaNeedUnknown),
         ),
         (
             "cultivated land and no offset",
             CaseFacts {
-                offset_locked: false,
+                offset: OffsetPosition {
+                    needed: None,
+                    ..OffsetPosition::default()
+                },
                 ..complete_facts()
             },
-            Err(TransitionError::OffsetNotLocked),
+            Err(TransitionError::OffsetNeedUnknown),
+        ),
+        (
+            "a lock made against an older, smaller check",
+            CaseFacts {
+                offset: OffsetPosition {
+                    needed: Some(quantities(40_000, 200, 500)),
+                    ..complete_facts().offset
+                },
+                ..complete_facts()
+            },
+            Err(TransitionError::OffsetShort {
+                shortfalls: vec![Shortfall {
+                    quantity: Quantity::Area,
+                    needed: amount(4_000_000),
+                    available: amount(80_000),
+                    short_by: amount(3_920_000),
+                    unit: "m²",
+                }],
+            }),
         ),
         (
             "no cultivated land, no offset needed",
             CaseFacts {
                 check: confirmed(LayerResult::Ok, false, vec![]),
-                offset_locked: false,
+                offset: OffsetPosition::default(),
                 ..complete_facts()
             },
             Ok(()),
@@ -508,8 +584,14 @@ fn every_refusal_has_a_distinct_stable_code() {
         TransitionError::CheckProhibited,
         TransitionError::CheckIncomplete { layers: vec![] },
         TransitionError::OpinionNotIssued,
-        TransitionError::QuotaNotAllocated,
-        TransitionError::OffsetNotLocked,
+        TransitionError::QuotaNeedUnknown,
+        TransitionError::QuotaShort {
+            needed: Amount::ZERO,
+            held: Amount::ZERO,
+            short_by: Amount::ZERO,
+        },
+        TransitionError::OffsetNeedUnknown,
+        TransitionError::OffsetShort { shortfalls: vec![] },
         TransitionError::ConversionNotApproved,
         TransitionError::SupplyDecisionMissing,
         TransitionError::StandardLandIndicatorsMissing,

@@ -143,7 +143,7 @@ pub struct DemoPlan {
 }
 
 /// The control-layer files, by layer-kind code, in the order they are loaded.
-pub const LAYER_FILES: [&str; 12] = [
+pub const LAYER_FILES: [&str; 13] = [
     "permanent_farmland",
     "cultivated_land",
     "urban_boundary",
@@ -156,6 +156,7 @@ pub const LAYER_FILES: [&str; 12] = [
     "geohazard",
     "mineral_deposit",
     "mineral_whitelist",
+    "construction_land",
 ];
 
 /// What `generate` wrote.
@@ -603,6 +604,73 @@ fn layers(rng: &mut ChaCha8Rng, sizes: &Sizes, region: &Region) -> Result<(Layer
     Ok((out, sites))
 }
 
+/// Existing construction land (三调 DLTB polygons of the construction classes) under some of the
+/// cases' parcels: a village plot (0702 农村宅基地) inside every third parcel and a road strip
+/// (1003 公路用地) across every fifth, so those cases need less quota than their area. Drawn
+/// after the parcels, from the same seed.
+fn construction_land(rng: &mut ChaCha8Rng, parcels: &[Feature]) -> Vec<Feature> {
+    let mut out = Vec::new();
+    for (n, parcel) in parcels.iter().enumerate() {
+        let Shape::Polygon(rings) = &parcel.shape else {
+            continue;
+        };
+        let Some(outer) = rings.first().filter(|r| r.len() > 3) else {
+            continue;
+        };
+        let points = &outer[..outer.len() - 1];
+        let count = points.len() as f64;
+        let centre = (
+            points.iter().map(|p| p.0).sum::<f64>() / count,
+            points.iter().map(|p| p.1).sum::<f64>() / count,
+        );
+        // Half the smallest reach of the parcel from its centre, in degrees of latitude.
+        let lon_scale = centre.1.to_radians().cos();
+        let reach = points
+            .iter()
+            .map(|p| ((p.0 - centre.0) * lon_scale).hypot(p.1 - centre.1))
+            .fold(f64::INFINITY, f64::min);
+        let bsm = 900_000 + n as i64;
+        if n % 3 == 0 {
+            let star = Star {
+                centre,
+                radius: reach * 0.5,
+                vertices: 12,
+                stretch: 1.0,
+                heading: rng.random_range(0.0..PI),
+            };
+            out.push(Feature::new(
+                Shape::Polygon(star_polygon(rng, &star, false)),
+                [
+                    ("BSM", Prop::from(bsm)),
+                    ("DLBM", Prop::from("0702")),
+                    ("DLMC", Prop::from("农村宅基地")),
+                ],
+            ));
+        } else if n % 5 == 1 {
+            // A strip 12 m wide running east–west through the parcel's centre and beyond it.
+            let half_width = 6.0 / 111_000.0;
+            let half_length = reach * 3.0 / lon_scale;
+            let (x, y) = centre;
+            let strip = vec![
+                (x - half_length, y - half_width),
+                (x + half_length, y - half_width),
+                (x + half_length, y + half_width),
+                (x - half_length, y + half_width),
+                (x - half_length, y - half_width),
+            ];
+            out.push(Feature::new(
+                Shape::Polygon(vec![strip]),
+                [
+                    ("BSM", Prop::from(bsm)),
+                    ("DLBM", Prop::from("1003")),
+                    ("DLMC", Prop::from("公路用地")),
+                ],
+            ));
+        }
+    }
+    out
+}
+
 const LEADERS: [&str; 6] = ["王建华", "李志刚", "陈晓东", "刘红梅", "张立新", "赵文斌"];
 
 fn project_name(rng: &mut ChaCha8Rng, county: &str, category: &str, sector: &str) -> String {
@@ -827,8 +895,9 @@ pub fn generate(seed: u64, sizes: &Sizes, out: &Path) -> Result<GenerateReport, 
     let region = Region {
         urban: COUNTIES.iter().map(|_| rng.random_range(0.03..0.045)).collect(),
     };
-    let (layers, sites) = layers(&mut rng, sizes, &region)?;
+    let (mut layers, sites) = layers(&mut rng, sizes, &region)?;
     let (projects, cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &sites);
+    layers.push(("construction_land", construction_land(&mut rng, &parcels)));
 
     let layer_dir = out.join("layers");
     std::fs::create_dir_all(&layer_dir)

@@ -326,27 +326,6 @@ fn steps(plan: Plan) -> &'static [Step] {
     }
 }
 
-/// The case's parcel area in mu, rounded up to the hundredth (what its quota request asks for).
-async fn parcel_mu(driver: &Driver, id: &str) -> Result<f64, DemoError> {
-    let parcels = driver
-        .call(
-            200,
-            "GET",
-            &format!("/api/v1/cases/{id}/parcels"),
-            "reviewer",
-            None,
-            None,
-        )
-        .await?;
-    let m2: f64 = parcels.json["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["properties"]["area_m2"].as_f64())
-        .sum();
-    Ok((m2 / (10_000.0 / 15.0) * 100.0).ceil() / 100.0)
-}
-
 /// One worker's share of the cases: each case, its project id, county and parcels.
 type Share<'a> = Vec<(&'a PlannedCase, String, String, Vec<Value>)>;
 
@@ -536,14 +515,15 @@ async fn drive_case(
                     .await?
             }
             Step::QuotaAndOffset => {
-                let mu = parcel_mu(driver, &id).await?;
+                // What the case needs is computed from its confirmed check (its area less the
+                // existing construction land under it), so the request states no amount.
                 driver
                     .call(
                         201,
                         "POST",
                         "/api/v1/quotas/allocations",
                         "reviewer",
-                        Some(&json!({ "case_id": id, "year": year, "mu": mu })),
+                        Some(&json!({ "case_id": id, "year": year })),
                         None,
                     )
                     .await?;

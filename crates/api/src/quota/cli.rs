@@ -17,10 +17,9 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use sqlx::{Connection, PgConnection};
 
-use super::{
-    amount::Amount,
-    store::{self, Account, Holder, QuotaError},
-};
+use landuse_domain::ledger::Amount;
+
+use super::store::{self, Account, Holder, QuotaError};
 use crate::admin;
 
 /// `landuse quota …`

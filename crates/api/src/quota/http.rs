@@ -17,14 +17,17 @@ use axum::{
 };
 use chrono::{Datelike, NaiveDate};
 use landuse_domain::{calendar::bureau_date, county::CountyCode, role::Role, start_rate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use landuse_domain::ledger::{Amount, Quantities, Shortfall};
+
+use landuse_domain::ledger::rules::LedgerAction;
+
 use super::{
-    amount::Amount,
+    guarantees,
     offsets::{self, OffsetError},
-    plan::{Quantities, Shortfall},
     report,
     starts::{self, StartError},
     store::{self, Holder, QuotaError},
@@ -389,9 +392,14 @@ pub async fn waiting(
     )?;
     let mut conn = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
-    Ok(Json(
-        store::waiting(&mut conn, q.year, counties.as_deref()).await?,
-    ))
+    let mut waiting = store::waiting(&mut conn, q.year, counties.as_deref()).await?;
+    for case in &mut waiting {
+        if let Ok(needs) = offsets::confirmed_needs(&mut conn, case.case_id).await? {
+            case.needed_mu = Some(needs.quota_mu);
+            case.below_need_mu = Some(needs.quota_mu - case.mu);
+        }
+    }
+    Ok(Json(waiting))
 }
 
 // ----- quota and cases ------------------------------------------------------------------
@@ -404,8 +412,13 @@ pub struct RequestBody {
     pub case_id: Uuid,
     /// The quota year.
     pub year: i32,
-    /// The amount, in mu.
-    pub mu: f64,
+    /// The amount, in mu. Leave it out to record what the case's confirmed check says it
+    /// needs (its area less the part on existing construction land); a stated amount may not
+    /// be less than that need. Without a confirmed check a stated amount is recorded as it is,
+    /// and the conversion approval still asks that the case hold its need.
+    #[serde(default)]
+    #[schema(minimum = 0.01, multiple_of = 0.01)]
+    pub mu: Option<f64>,
 }
 
 /// `POST /api/v1/quotas/requests`: the case's officer or a reviewer records what it needs; the
@@ -422,9 +435,10 @@ pub async fn request_quota(
         return Ok(replay);
     }
     let b = &body.value;
-    let (year, mu) = (year("year", b.year)?, amount("mu", b.mu)?);
+    let year = year("year", b.year)?;
     case_county(&state, &caller, b.case_id).await?;
     let mut tx = state.begin_for(&caller).await?;
+    let mu = requested_amount(&mut tx, b.case_id, b.mu).await?;
     let recorded = store::request(&mut tx, b.case_id, year, mu, actor(&caller), state.clock.now()).await?;
     let reply = json_reply(StatusCode::OK, &recorded)?;
     Ok(idem.finish(tx, &state.db, &caller, &body.digest, reply).await?)
@@ -436,11 +450,13 @@ pub async fn request_quota(
 pub struct AllocationBody {
     /// The case.
     pub case_id: Uuid,
-    /// With `mu`: record (or change) the request in the same call.
+    /// Record (or change) the request in the same call, for this quota year.
     #[serde(default)]
     pub year: Option<i32>,
-    /// With `year`: the amount, in mu.
+    /// With `year`: the amount, in mu; left out, what the confirmed check says the case needs
+    /// (as for `POST /quotas/requests`).
     #[serde(default)]
+    #[schema(minimum = 0.01, multiple_of = 0.01)]
     pub mu: Option<f64>,
 }
 
@@ -460,18 +476,17 @@ pub async fn allocate(
     }
     let b = &body.value;
     let ask = match (b.year, b.mu) {
-        (Some(y), Some(m)) => Some((year("year", y)?, amount("mu", m)?)),
+        (Some(y), stated) => Some((year("year", y)?, stated)),
         (None, None) => None,
-        _ => {
-            return Err(
-                ApiError::invalid("invalid-field", "mu", "give year and mu together, or neither").into(),
-            )
+        (None, Some(_)) => {
+            return Err(ApiError::invalid("invalid-field", "year", "give the year with mu").into());
         }
     };
     case_county(&state, &caller, b.case_id).await?;
     let now = state.clock.now();
     let mut tx = state.begin_for(&caller).await?;
-    if let Some((year, mu)) = ask {
+    if let Some((year, stated)) = ask {
+        let mu = requested_amount(&mut tx, b.case_id, stated).await?;
         store::request(&mut tx, b.case_id, year, mu, actor(&caller), now).await?;
     }
     match store::allocate(&mut tx, b.case_id, actor(&caller), now).await {
@@ -490,16 +505,70 @@ pub async fn allocate(
     }
 }
 
+/// The amount a quota request records: the need the case's confirmed check computes, or a
+/// stated amount that is not less than it (422 naming the need); without a confirmed check, the
+/// stated amount, and without either a refusal saying why the need is unknown.
+async fn requested_amount(
+    conn: &mut sqlx::PgConnection,
+    case_id: Uuid,
+    stated: Option<f64>,
+) -> Result<Amount> {
+    let stated = stated.map(|mu| amount("mu", mu)).transpose()?;
+    match (offsets::confirmed_needs(conn, case_id).await?, stated) {
+        (Ok(needs), None) if needs.quota_mu.is_zero() => Err(ApiError::conflict(
+            "quota-not-needed",
+            "the case's parcels lie wholly on existing construction land: it needs no new quota",
+        )
+        .into()),
+        (Ok(needs), None) => Ok(needs.quota_mu),
+        (Ok(needs), Some(mu)) if mu < needs.quota_mu => Err(ApiError::invalid(
+            "below-need",
+            "mu",
+            format!(
+                "{mu} mu is less than the {} mu the confirmed check says the case needs (its area less existing construction land)",
+                needs.quota_mu
+            ),
+        )
+        .into()),
+        (_, Some(mu)) => Ok(mu),
+        (Err(state), None) => Err(ApiError::conflict(
+            "quota-need-unknown",
+            format!("the case's latest check is {state}; what it needs is computed from a confirmed check (or state mu)"),
+        )
+        .into()),
+    }
+}
+
 /// `GET /api/v1/cases/{id}/quota`: the case's request, what it holds and its ledger entries.
-#[utoipa::path(get, path = "/cases/{id}/quota", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's request, holding and ledger entries", body = store::CaseQuota)))]
+#[utoipa::path(get, path = "/cases/{id}/quota", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's request, holding and ledger entries, with what it needs", body = CaseQuotaView)))]
 pub async fn case_quota(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
-) -> Result<Json<store::CaseQuota>> {
+) -> Result<Json<CaseQuotaView>> {
     case_county(&state, &caller, id).await?;
     let mut conn = state.begin_for(&caller).await?;
-    Ok(Json(store::case_quota(&mut conn, id).await?))
+    let ledger = store::case_quota(&mut conn, id).await?;
+    let position = guarantees::positions(&mut conn, id).await?.quota;
+    Ok(Json(CaseQuotaView {
+        ledger,
+        shortfall_mu: position.shortfall(),
+        position,
+    }))
+}
+
+/// A case's quota as `GET /api/v1/cases/{id}/quota` shows it: the ledger side, and what it
+/// needs against what it holds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseQuotaView {
+    /// The request, the holding and the ledger entries.
+    #[serde(flatten)]
+    pub ledger: store::CaseQuota,
+    /// Needed (from the latest confirmed check), held and consumed, in mu.
+    pub position: landuse_domain::ledger::QuotaPosition,
+    /// How much more the case must hold before its conversion can be approved; absent while
+    /// the need is unknown (no confirmed check).
+    pub shortfall_mu: Option<Amount>,
 }
 
 /// The body of releases and cancellations.
@@ -530,7 +599,8 @@ pub async fn release_quota(
     let released = store::release(
         &mut tx,
         id,
-        Some(caller.user_id),
+        LedgerAction::ReleaseQuota,
+        (Some(caller.user_id), caller.role),
         Some(body.value.reason.trim()),
         state.clock.now(),
     )
@@ -779,11 +849,14 @@ pub async fn case_offset(
     let mut conn = state.begin_for(&caller).await?;
     let held = offsets::case_offset(&mut conn, id).await?;
     let needs = match offsets::needs_from_check(&mut conn, id, Amount::ZERO).await {
-        Ok(q) => json!({ "area_m2": q.area_m2, "paddy_m2": q.paddy_m2 }),
+        Ok((_, q)) => json!({ "area_m2": q.area_m2, "paddy_m2": q.paddy_m2 }),
         Err(OffsetError::Db { doing, source }) => return Err(ApiError::db(doing, source).into()),
         Err(other) => json!({ "unavailable": other.to_string() }),
     };
+    let position = guarantees::positions(&mut conn, id).await?.offset;
     Ok(Json(json!({
+        "needed": position.needed,
+        "shortfalls": position.shortfalls(),
         "locked": held.locked,
         "consumed": held.consumed,
         "in_place": held.in_place(),
@@ -818,8 +891,8 @@ pub async fn lock_offset(
     let capacity = amount("capacity_kg", body.value.capacity_kg)?;
     case_county(&state, &caller, id).await?;
     let mut tx = state.begin_for(&caller).await?;
-    let needs = offsets::needs_from_check(&mut tx, id, capacity).await?;
-    let locked = offsets::lock(&mut tx, id, needs, actor(&caller), state.clock.now()).await?;
+    let (check_id, needs) = offsets::needs_from_check(&mut tx, id, capacity).await?;
+    let locked = offsets::lock(&mut tx, id, check_id, needs, actor(&caller), state.clock.now()).await?;
     let reply = json_reply(StatusCode::CREATED, &locked)?;
     Ok(idem.finish(tx, &state.db, &caller, &body.digest, reply).await?)
 }
@@ -843,7 +916,8 @@ pub async fn release_offset(
     let released = offsets::release(
         &mut tx,
         id,
-        Some(caller.user_id),
+        LedgerAction::ReleaseOffset,
+        (Some(caller.user_id), caller.role),
         Some(body.value.reason.trim()),
         state.clock.now(),
     )

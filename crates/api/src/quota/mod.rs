@@ -3,9 +3,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`amount`] | exact two-decimal amounts (mu, m², kg) |
 //! | [`store`] | the construction-quota ledger: yearly amounts, requests, allocation (key projects first), release, transfers, the waiting list |
-//! | [`plan`] | which offset indicators a lock takes from (pure) |
 //! | [`offsets`] | the farmland-offset ledger: indicators, lock, release, consume, transfers |
 //! | [`starts`] | key-project starts and what the start-rate report reads |
 //! | [`guarantees`] | what the case workflow asks of the ledgers: the stage facts, and release on rejection or withdrawal |
@@ -13,12 +11,10 @@
 //! | [`report`] | the start-rate report as CSV and .xlsx |
 //! | [`cli`] | `landuse quota import` |
 
-pub mod amount;
 pub mod cli;
 pub mod guarantees;
 pub mod http;
 pub mod offsets;
-pub mod plan;
 pub mod report;
 pub mod starts;
 pub mod store;

@@ -16,21 +16,24 @@
 
 use chrono::{DateTime, Utc};
 use landuse_domain::{
-    check::{self, CheckInput, CultivatedSplit, LayerKind, VerdictRules},
+    check::{self, CheckInput, CheckVerdict, LayerKind, VerdictRules},
     county::CountyCode,
+    ledger::rules::{self, LedgerAction, LedgerRefusal},
     role::Role,
     stage::Stage,
+    units::SquareMetres,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::{
-    amount::{Amount, AmountError},
-    plan::{plan_lock, Quantities, Shortfall},
-    store::{lock_case, DbFailure},
+use landuse_domain::ledger::{
+    offset::{plan_lock, plan_release},
+    Amount, AmountError, LockAdjustment, Quantities, Shortfall, Take,
 };
+
+use super::store::{lock_case, DbFailure};
 
 /// Why an offset operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +51,7 @@ pub enum OffsetError {
     #[error("{0}")]
     InvalidIndicator(&'static str),
     /// The case is in a stage where this is not done.
-    #[error("the case is {stage}; offset indicators cannot be {doing} at that stage")]
+    #[error("the case is {stage}; cannot {doing} at that stage")]
     WrongStage {
         /// The case's stage.
         stage: Stage,
@@ -61,18 +64,9 @@ pub enum OffsetError {
     /// The check found no cultivated land: nothing to lock.
     #[error("the confirmed check found no cultivated land; the case needs no offset")]
     NothingToLock,
-    /// The case already holds a lock.
-    #[error("the case already holds a lock (cultivated area {area} m²); release it first")]
-    AlreadyLocked {
-        /// The cultivated area it holds.
-        area: Amount,
-    },
     /// The case holds no lock.
     #[error("the case holds no offset lock")]
     NothingLocked,
-    /// The conversion approval is not recorded yet.
-    #[error("indicators are consumed once the conversion approval is recorded")]
-    NotApproved,
     /// The county's indicators do not cover the case.
     #[error(
         "the offset indicators of {county} do not cover the case: {}",
@@ -137,9 +131,7 @@ impl OffsetError {
             Self::WrongStage { .. } => "offset-wrong-stage",
             Self::CheckNotConfirmed(_) => "check-not-confirmed",
             Self::NothingToLock => "offset-not-needed",
-            Self::AlreadyLocked { .. } => "offset-already-locked",
             Self::NothingLocked => "offset-nothing-locked",
-            Self::NotApproved => "conversion-not-approved",
             Self::Shortfall { .. } => "offset-shortfall",
             Self::TransferExceedsAvailable { .. } => "offset-transfer-exceeds-available",
             Self::SameCounty(_) => "offset-same-county",
@@ -156,6 +148,21 @@ impl From<DbFailure> for OffsetError {
         Self::Db {
             doing: f.doing,
             source: f.source,
+        }
+    }
+}
+
+impl From<LedgerRefusal> for OffsetError {
+    fn from(refusal: LedgerRefusal) -> Self {
+        match refusal {
+            LedgerRefusal::RoleMayNot { role, action } => Self::RoleMayNot {
+                role,
+                doing: action.doing(),
+            },
+            LedgerRefusal::WrongStage { stage, action } => Self::WrongStage {
+                stage,
+                doing: action.doing(),
+            },
         }
     }
 }
@@ -605,23 +612,30 @@ pub async fn register(
     Ok(registered)
 }
 
-/// What the latest check of a case says it takes of cultivated land, with the grain capacity
-/// that land produces (which the check cannot measure: the reviewer states it from the land
-/// quality grading).
-///
-/// The areas are the counted cultivated-land overlap of the latest check, decided again from
-/// the report's stored input with every planner's dismissal applied (as the workflow decides
-/// the check's result): the total of DLBM 0101, 0102 and 0103 as the cultivated area, 0101 as
-/// the paddy area. The check must be confirmed by a planner and not stale.
+/// What the latest confirmed check of a case says it needs: the quota for its new construction
+/// land, and the cultivated and paddy area the offset must cover. Decided again from the stored
+/// report's input with every planner's dismissal applied, so a dismissed sliver of cultivated
+/// land lowers the offset and a dismissed construction-land hit raises the quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckNeeds {
+    /// The confirmed check.
+    pub check_id: Uuid,
+    /// The construction-land quota the case needs, in mu.
+    pub quota_mu: Amount,
+    /// Cultivated area (0101 + 0102 + 0103) and paddy area (0101); capacity is not measured.
+    pub cultivated: Quantities,
+}
+
+/// The needs of the case's latest check, or why there are none: `Err` with the check's state
+/// (`missing`, `stale`, `not confirmed`) when the latest check is not a confirmed, current one.
 ///
 /// # Errors
-/// [`OffsetError::CheckNotConfirmed`], [`OffsetError::NothingToLock`] when the check found no
-/// cultivated land, [`OffsetError::BadFigure`], database failures.
-pub async fn needs_from_check(
+/// The outer `Err`: database failures, and a stored report that cannot be read or decided on
+/// (a corrupt record is an error, never a default).
+pub async fn confirmed_needs(
     conn: &mut PgConnection,
     case_id: Uuid,
-    capacity_kg: Amount,
-) -> Result<Quantities, OffsetError> {
+) -> Result<Result<CheckNeeds, &'static str>, OffsetError> {
     let latest: Option<(Uuid, bool, Option<DateTime<Utc>>, Value)> = sqlx::query_as(
         "select id, stale, confirmed_at, report from checks where case_id = $1
           order by run_at desc, id desc limit 1",
@@ -631,11 +645,44 @@ pub async fn needs_from_check(
     .await
     .map_err(db("reading the latest check"))?;
     let (check_id, report) = match latest {
-        None => return Err(OffsetError::CheckNotConfirmed("missing")),
-        Some((_, true, _, _)) => return Err(OffsetError::CheckNotConfirmed("stale")),
-        Some((_, false, None, _)) => return Err(OffsetError::CheckNotConfirmed("not confirmed")),
+        None => return Ok(Err("missing")),
+        Some((_, true, _, _)) => return Ok(Err("stale")),
+        Some((_, false, None, _)) => return Ok(Err("not confirmed")),
         Some((id, false, Some(_), report)) => (id, report),
     };
+    let verdict = decide_with_dismissals(conn, check_id, &report).await?;
+    let split = verdict.verdict.cultivated();
+    let area_m2 = Amount::round(split.total().value())?;
+    Ok(Ok(CheckNeeds {
+        check_id,
+        quota_mu: verdict.verdict.quota_need_mu(verdict.case_area),
+        cultivated: Quantities {
+            area_m2,
+            paddy_m2: Amount::round(split.paddy.value())?.min(area_m2),
+            capacity_kg: Amount::ZERO,
+        },
+    }))
+}
+
+/// A stored report decided again, with the case area it was decided for.
+pub(crate) struct Decided {
+    /// The verdict with every dismissal applied.
+    pub verdict: CheckVerdict,
+    /// The area of the case's parcels.
+    pub case_area: SquareMetres,
+}
+
+/// Decides the stored report of check `check_id` again with every planner's dismissal of it
+/// applied: the one way the service re-decides a check (a dismissal's new result, the needs
+/// of the ledgers).
+///
+/// # Errors
+/// Database failures; a report or dismissal that cannot be read.
+pub(crate) async fn decide_with_dismissals(
+    conn: &mut PgConnection,
+    check_id: Uuid,
+    report: &Value,
+) -> Result<Decided, OffsetError> {
     let dismissed: Vec<(String, i32)> = sqlx::query_as(
         "select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null",
     )
@@ -643,49 +690,75 @@ pub async fn needs_from_check(
     .fetch_all(&mut *conn)
     .await
     .map_err(db("reading the check's dismissals"))?;
-    let split = cultivated_split(&report, &dismissed).unwrap_or_default();
-    let area = Amount::round(split.total().value())?;
-    if area.is_zero() {
-        return Err(OffsetError::NothingToLock);
-    }
-    Ok(Quantities {
-        area_m2: area,
-        paddy_m2: Amount::round(split.paddy.value())?.min(area),
-        capacity_kg,
+    let dismissed = dismissed
+        .into_iter()
+        .map(|(kind, index)| {
+            let kind = LayerKind::parse(&kind).map_err(|e| corrupt("reading a dismissal", &e))?;
+            let index = usize::try_from(index).map_err(|e| corrupt("reading a dismissal", &e))?;
+            Ok((kind, index))
+        })
+        .collect::<Result<Vec<_>, OffsetError>>()?;
+    decide_again(report, &dismissed)
+}
+
+/// Decides a stored check report (the spatial crate's `CheckReport`) again from its `input` and
+/// `rules`, with the `dismissed` hits left out.
+fn decide_again(report: &Value, dismissed: &[(LayerKind, usize)]) -> Result<Decided, OffsetError> {
+    let reading = "reading the stored check report";
+    let input = CheckInput::deserialize(&report["input"]).map_err(|e| corrupt(reading, &e))?;
+    let rules = VerdictRules::deserialize(&report["rules"]).map_err(|e| corrupt(reading, &e))?;
+    let input = input.with_dismissed(dismissed);
+    let verdict = check::evaluate(&input, &rules).map_err(|e| corrupt(reading, &e))?;
+    Ok(Decided {
+        verdict,
+        case_area: input.case_area,
     })
 }
 
-/// The counted cultivated area by DLBM of a stored check report (the spatial crate's
-/// `CheckReport`). When the report carries its `input` and `rules`, the verdict is decided
-/// again with the `dismissed` hits (layer code, index among that layer's hits) left out, so a
-/// planner's dismissal of a cultivated-land sliver lowers what must be locked; otherwise the
-/// `cultivated` member of the report's `cultivated_land` layer is read as stored.
-pub fn cultivated_split(report: &Value, dismissed: &[(String, i32)]) -> Option<CultivatedSplit> {
-    let input = serde_json::from_value::<CheckInput>(report["input"].clone());
-    let rules = serde_json::from_value::<VerdictRules>(report["rules"].clone());
-    if let (Ok(mut input), Ok(rules)) = (input, rules) {
-        for figures in &mut input.layers {
-            for (index, hit) in figures.hits.iter_mut().enumerate() {
-                if dismissed
-                    .iter()
-                    .any(|(kind, i)| kind == figures.kind.code() && usize::try_from(*i).ok() == Some(index))
-                {
-                    hit.dismissed = true;
-                }
-            }
-        }
-        if let Ok(verdict) = check::evaluate(&input, &rules) {
-            return Some(
-                verdict
-                    .layer(LayerKind::CultivatedLand)?
-                    .cultivated
-                    .unwrap_or_default(),
-            );
-        }
+/// What a lock needs: the confirmed check's cultivated and paddy area with `capacity_kg`, the
+/// grain capacity the reviewer states from the land-quality grading (the check cannot measure
+/// it).
+///
+/// # Errors
+/// [`OffsetError::CheckNotConfirmed`], [`OffsetError::NothingToLock`] when the check found no
+/// cultivated land, [`OffsetError::BadFigure`], database failures and unreadable reports.
+pub async fn needs_from_check(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    capacity_kg: Amount,
+) -> Result<(Uuid, Quantities), OffsetError> {
+    let needs = confirmed_needs(conn, case_id)
+        .await?
+        .map_err(OffsetError::CheckNotConfirmed)?;
+    if needs.cultivated.area_m2.is_zero() {
+        return Err(OffsetError::NothingToLock);
     }
-    let layers = report["layers"].as_array()?;
-    let layer = layers.iter().find(|l| l["kind"] == "cultivated_land")?;
-    serde_json::from_value(layer["cultivated"].clone()).ok()
+    Ok((
+        needs.check_id,
+        Quantities {
+            capacity_kg,
+            ..needs.cultivated
+        },
+    ))
+}
+
+/// The need in force for the case's lock: the latest one a lock or an adjustment recorded.
+///
+/// # Errors
+/// Database failures.
+pub async fn need_in_force(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Option<(Uuid, Quantities)>, OffsetError> {
+    let row: Option<(Uuid, i64, i64, i64)> = sqlx::query_as(
+        "select check_id, (area_m2 * 100)::bigint, (paddy_m2 * 100)::bigint, (capacity_kg * 100)::bigint
+           from offset_needs where case_id = $1 order by id desc limit 1",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("reading the case's offset need"))?;
+    Ok(row.map(|(check, a, p, c)| (check, quantities(a, p, c))))
 }
 
 /// One indicator's part of a case's lock.
@@ -777,26 +850,26 @@ pub async fn is_locked(conn: &mut PgConnection, case_id: Uuid) -> Result<bool, O
     Ok(case_offset(conn, case_id).await?.in_place())
 }
 
-const LOCK_STAGES: [Stage; 3] = [Stage::PreReview, Stage::Conversion, Stage::Correction];
-
-/// Locks indicators of the case's county covering `needs` (usually from [`needs_from_check`]),
-/// chosen by [`plan_lock`]: oldest first, each quantity filled independently. Only a reviewer
-/// locks. All or nothing: when the county falls short nothing is taken and the error names each
+/// Brings the case's lock to `needs`, measured on the confirmed check `check_id`: locks
+/// indicators of the case's county where the lock falls short ([`plan_lock`]: oldest first,
+/// each quantity filled independently) and returns what exceeds the need ([`plan_release`]:
+/// newest first). The need is recorded, so the ledger shows what every lock was measured
+/// against. A first lock and a re-lock after the parcels changed are the same operation. All or
+/// nothing: when the county falls short nothing is taken or returned and the error names each
 /// quantity short and by how much.
 ///
 /// # Errors
-/// [`OffsetError::NoSuchCase`], [`OffsetError::WrongStage`], [`OffsetError::AlreadyLocked`],
-/// [`OffsetError::NothingToLock`], [`OffsetError::Shortfall`], [`OffsetError::RoleMayNot`],
-/// database failures.
+/// [`OffsetError::NoSuchCase`], [`OffsetError::WrongStage`], [`OffsetError::NothingToLock`],
+/// [`OffsetError::Shortfall`], [`OffsetError::RoleMayNot`], database failures.
 #[tracing::instrument(skip(conn))]
 pub async fn lock(
     conn: &mut PgConnection,
     case_id: Uuid,
+    check_id: Uuid,
     needs: Quantities,
     actor: (Uuid, Role),
     now: DateTime<Utc>,
 ) -> Result<CaseOffset, OffsetError> {
-    require(actor.1, &[Role::Reviewer], "lock offset indicators")?;
     if needs.area_m2.is_zero() && needs.paddy_m2.is_zero() && needs.capacity_kg.is_zero() {
         return Err(OffsetError::NothingToLock);
     }
@@ -804,83 +877,183 @@ pub async fn lock(
     let case = lock_case(&mut tx, case_id)
         .await?
         .ok_or(OffsetError::NoSuchCase)?;
-    if !LOCK_STAGES.contains(&case.stage) {
-        return Err(OffsetError::WrongStage {
-            stage: case.stage,
-            doing: "locked",
-        });
-    }
+    rules::decide(LedgerAction::LockOffset, actor.1, case.stage)?;
     let current = case_offset(&mut tx, case_id).await?;
-    if current.in_place() {
-        return Err(OffsetError::AlreadyLocked {
-            area: current.locked.area_m2 + current.consumed.area_m2,
-        });
-    }
-    // Every balance row of the county, locked in registration order: concurrent locks in one
-    // county take turns, and each sees what the previous one left.
-    let rows: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(
-        "select b.indicator_id, (b.area_m2 * 100)::bigint, (b.paddy_m2 * 100)::bigint, (b.capacity_kg * 100)::bigint
-           from offset_balances b join offset_indicators i on i.id = b.indicator_id
-          where b.county_code = $1
-          order by i.registered_at, i.id
-            for update of b",
-    )
-    .bind(case.county.as_str())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(db("locking the county's indicators"))?;
-    let available: Vec<(Uuid, Quantities)> = rows
-        .into_iter()
-        .map(|(id, a, p, c)| (id, quantities(a, p, c)))
-        .collect();
-    let takes = plan_lock(needs, &available).map_err(|shortfalls| OffsetError::Shortfall {
-        county: case.county,
-        shortfalls,
-    })?;
-    for take in &takes {
-        change_balance(&mut tx, take.indicator_id, &take.amounts, -1)
-            .await
-            .map_err(db("taking from an indicator"))?;
-        append(
-            &mut tx,
-            NewOffsetMovement {
-                indicator_id: take.indicator_id,
-                kind: "lock",
-                case_id: Some(case_id),
-                transfer_id: None,
-                amounts: take.amounts,
-                actor: Some(actor.0),
-                reason: None,
-                at: now,
-            },
+    let adjustment = LockAdjustment::between(&needs, &current.locked);
+    if !adjustment.top_up.is_zero() {
+        // Every balance row of the county, locked in registration order: concurrent locks in
+        // one county take turns, and each sees what the previous one left.
+        let rows: Vec<(Uuid, i64, i64, i64)> = sqlx::query_as(
+            "select b.indicator_id, (b.area_m2 * 100)::bigint, (b.paddy_m2 * 100)::bigint, (b.capacity_kg * 100)::bigint
+               from offset_balances b join offset_indicators i on i.id = b.indicator_id
+              where b.county_code = $1
+              order by i.registered_at, i.id
+                for update of b",
         )
-        .await?;
+        .bind(case.county.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("locking the county's indicators"))?;
+        let available: Vec<(Uuid, Quantities)> = rows
+            .into_iter()
+            .map(|(id, a, p, c)| (id, quantities(a, p, c)))
+            .collect();
+        let takes =
+            plan_lock(adjustment.top_up, &available).map_err(|shortfalls| OffsetError::Shortfall {
+                county: case.county,
+                shortfalls,
+            })?;
+        for take in &takes {
+            move_lock(&mut tx, case_id, take, "lock", Some(actor.0), None, now).await?;
+        }
     }
+    if !adjustment.excess.is_zero() {
+        let reason = Some("the lock follows the latest confirmed check");
+        for take in plan_release(adjustment.excess, &lock_lines(&current)) {
+            move_lock(&mut tx, case_id, &take, "release", Some(actor.0), reason, now).await?;
+        }
+    }
+    record_need(&mut tx, case_id, check_id, &needs, Some(actor.0), now).await?;
     let locked = case_offset(&mut tx, case_id).await?;
     tx.commit().await.map_err(db("committing the lock"))?;
     Ok(locked)
 }
 
-const RELEASE_STAGES: [Stage; 6] = [
-    Stage::Rejected,
-    Stage::Withdrawn,
-    Stage::PreReview,
-    Stage::Conversion,
-    Stage::Correction,
-    Stage::Accepted,
-];
+/// After a new check of a case is confirmed: brings a lock made against an older check to what
+/// the new one measures, keeping the grain capacity stated last. What exceeds the new need goes
+/// back at once; a top-up the county's indicators cannot cover is left undone, and the
+/// conversion approval is refused naming the shortfall until a reviewer locks again. Does
+/// nothing for a case that never locked, and nothing once the case is past its approval.
+///
+/// # Errors
+/// Database failures and unreadable reports.
+pub async fn follow_check(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    actor: (Uuid, Role),
+    now: DateTime<Utc>,
+) -> Result<Option<CaseOffset>, OffsetError> {
+    let Some((_, stated)) = need_in_force(conn, case_id).await? else {
+        return Ok(None);
+    };
+    let Ok(measured) = confirmed_needs(conn, case_id).await? else {
+        return Ok(None);
+    };
+    let needs = Quantities {
+        capacity_kg: stated.capacity_kg,
+        ..measured.cultivated
+    };
+    match lock(
+        conn,
+        case_id,
+        measured.check_id,
+        needs,
+        (actor.0, Role::Reviewer),
+        now,
+    )
+    .await
+    {
+        Ok(offset) => Ok(Some(offset)),
+        Err(OffsetError::Shortfall { .. }) => {
+            // Give back what the smaller need leaves over, and record the need, so the approval
+            // measures against it; the top-up waits for the county's indicators.
+            let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
+            let current = case_offset(&mut tx, case_id).await?;
+            let excess = LockAdjustment::between(&needs, &current.locked).excess;
+            let reason = Some("the lock follows the latest confirmed check");
+            for take in plan_release(excess, &lock_lines(&current)) {
+                move_lock(&mut tx, case_id, &take, "release", Some(actor.0), reason, now).await?;
+            }
+            record_need(&mut tx, case_id, measured.check_id, &needs, Some(actor.0), now).await?;
+            let after = case_offset(&mut tx, case_id).await?;
+            tx.commit().await.map_err(db("committing the adjustment"))?;
+            Ok(Some(after))
+        }
+        Err(OffsetError::WrongStage { .. } | OffsetError::NothingToLock) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// The case's outstanding lock per indicator, oldest line first.
+fn lock_lines(offset: &CaseOffset) -> Vec<(Uuid, Quantities)> {
+    offset
+        .lines
+        .iter()
+        .filter(|l| !l.locked.is_zero())
+        .map(|l| (l.indicator_id, l.locked))
+        .collect()
+}
+
+/// One `lock` (taken from the indicator's balance) or `release` (given back to it) movement.
+async fn move_lock(
+    tx: &mut PgConnection,
+    case_id: Uuid,
+    take: &Take,
+    kind: &'static str,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), OffsetError> {
+    let sign = if kind == "lock" { -1 } else { 1 };
+    change_balance(tx, take.indicator_id, &take.amounts, sign)
+        .await
+        .map_err(db("changing an indicator's balance"))?;
+    append(
+        tx,
+        NewOffsetMovement {
+            indicator_id: take.indicator_id,
+            kind,
+            case_id: Some(case_id),
+            transfer_id: None,
+            amounts: take.amounts,
+            actor,
+            reason,
+            at: now,
+        },
+    )
+    .await
+}
+
+async fn record_need(
+    tx: &mut PgConnection,
+    case_id: Uuid,
+    check_id: Uuid,
+    needs: &Quantities,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), OffsetError> {
+    sqlx::query(
+        "insert into offset_needs (case_id, check_id, area_m2, paddy_m2, capacity_kg, stated_by, at)
+         values ($1, $2, $3::bigint::numeric / 100, $4::bigint::numeric / 100, $5::bigint::numeric / 100, $6, $7)",
+    )
+    .bind(case_id)
+    .bind(check_id)
+    .bind(needs.area_m2.hundredths())
+    .bind(needs.paddy_m2.hundredths())
+    .bind(needs.capacity_kg.hundredths())
+    .bind(actor)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("recording the offset need"))?;
+    Ok(())
+}
 
 /// Returns a case's outstanding lock to the indicators it came from, exactly as locked, one
 /// `release` movement per indicator. `Ok(None)` when nothing is locked (releasing twice is
-/// harmless). What was already consumed stays consumed.
+/// harmless). What was consumed stays consumed: after the approval nothing is locked.
+///
+/// `action` says why: a reviewer's [`LedgerAction::ReleaseOffset`] before the approval, or
+/// [`LedgerAction::ReturnOnClose`] when the case was rejected or withdrawn before it.
 ///
 /// # Errors
-/// [`OffsetError::NoSuchCase`], [`OffsetError::WrongStage`] (past conversion), database failures.
+/// [`OffsetError::NoSuchCase`], [`OffsetError::WrongStage`], database failures.
 #[tracing::instrument(skip(conn))]
 pub async fn release(
     conn: &mut PgConnection,
     case_id: Uuid,
-    actor: Option<Uuid>,
+    action: LedgerAction,
+    actor: (Option<Uuid>, Role),
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Quantities>, OffsetError> {
@@ -892,40 +1065,20 @@ pub async fn release(
     if current.locked.is_zero() {
         return Ok(None);
     }
-    if !RELEASE_STAGES.contains(&case.stage) {
-        return Err(OffsetError::WrongStage {
-            stage: case.stage,
-            doing: "released",
-        });
-    }
-    for line in current.lines.iter().filter(|l| !l.locked.is_zero()) {
-        change_balance(&mut tx, line.indicator_id, &line.locked, 1)
-            .await
-            .map_err(db("returning to an indicator"))?;
-        append(
-            &mut tx,
-            NewOffsetMovement {
-                indicator_id: line.indicator_id,
-                kind: "release",
-                case_id: Some(case_id),
-                transfer_id: None,
-                amounts: line.locked,
-                actor,
-                reason,
-                at: now,
-            },
-        )
-        .await?;
+    rules::decide(action, actor.1, case.stage)?;
+    for take in plan_release(current.locked, &lock_lines(&current)) {
+        move_lock(&mut tx, case_id, &take, "release", actor.0, reason, now).await?;
     }
     tx.commit().await.map_err(db("committing the release"))?;
     Ok(Some(current.locked))
 }
 
-/// Uses up a case's lock once its conversion is approved (核销): the indicators' locked amounts
-/// become consumed for good. Only a reviewer consumes.
+/// Uses up a case's lock (核销): the indicators' locked amounts become consumed for good. The
+/// conversion approval does this by itself, in the transaction that moves the case to
+/// `supply`; a reviewer may consume a lock still left after it.
 ///
 /// # Errors
-/// [`OffsetError::NoSuchCase`], [`OffsetError::NotApproved`] (no conversion approval recorded),
+/// [`OffsetError::NoSuchCase`], [`OffsetError::WrongStage`] (before the approval),
 /// [`OffsetError::NothingLocked`], [`OffsetError::RoleMayNot`], database failures.
 #[tracing::instrument(skip(conn))]
 pub async fn consume(
@@ -934,22 +1087,11 @@ pub async fn consume(
     actor: (Uuid, Role),
     now: DateTime<Utc>,
 ) -> Result<CaseOffset, OffsetError> {
-    require(actor.1, &[Role::Reviewer], "consume offset indicators")?;
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
     let case = lock_case(&mut tx, case_id)
         .await?
         .ok_or(OffsetError::NoSuchCase)?;
-    let approved: bool = sqlx::query_scalar(
-        "select coalesce(length(trim(facts->>'conversion_approval')), 0) > 0 from cases where id = $1",
-    )
-    .bind(case_id)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db("reading the conversion approval"))?;
-    let past_conversion = matches!(case.stage, Stage::Supply | Stage::Registration | Stage::Completed);
-    if !approved && !past_conversion {
-        return Err(OffsetError::NotApproved);
-    }
+    rules::decide(LedgerAction::ConsumeOffset, actor.1, case.stage)?;
     let current = case_offset(&mut tx, case_id).await?;
     if current.locked.is_zero() {
         return Err(OffsetError::NothingLocked);

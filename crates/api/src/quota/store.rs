@@ -38,7 +38,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::amount::Amount;
+use landuse_domain::ledger::{
+    rules::{self, LedgerAction, LedgerRefusal},
+    Amount,
+};
 
 /// The name of the constraint that keeps a quota balance from going below zero.
 pub const BALANCE_CONSTRAINT: &str = "quota_accounts_balance_not_negative";
@@ -131,7 +134,7 @@ pub enum QuotaError {
     #[error("no such case")]
     NoSuchCase,
     /// The case is in a stage where quota is not requested, allocated or released.
-    #[error("the case is {stage}; quota cannot be {doing} at that stage")]
+    #[error("the case is {stage}; cannot {doing} at that stage")]
     WrongStage {
         /// The case's stage.
         stage: Stage,
@@ -270,6 +273,21 @@ pub(crate) fn violates(error: &sqlx::Error, name: &str) -> bool {
 }
 
 /// Refuses unless `role` is one of `allowed`.
+impl From<LedgerRefusal> for QuotaError {
+    fn from(refusal: LedgerRefusal) -> Self {
+        match refusal {
+            LedgerRefusal::RoleMayNot { role, action } => Self::RoleMayNot {
+                role,
+                doing: action.doing(),
+            },
+            LedgerRefusal::WrongStage { stage, action } => Self::WrongStage {
+                stage,
+                doing: action.doing(),
+            },
+        }
+    }
+}
+
 fn require(role: Role, allowed: &[Role], doing: &'static str) -> Result<(), QuotaError> {
     if allowed.contains(&role) {
         Ok(())
@@ -375,6 +393,9 @@ pub enum MovementKind {
     Allocate,
     /// Returned by a case.
     Release,
+    /// Used by the case's approved conversion: the balance stays (the allocation took it), the
+    /// case holds it no longer, and it never returns.
+    Consume,
     /// Sent to the other side of a transfer.
     TransferOut,
     /// Received from the other side of a transfer.
@@ -387,6 +408,7 @@ impl MovementKind {
             "grant" => Self::Grant,
             "allocate" => Self::Allocate,
             "release" => Self::Release,
+            "consume" => Self::Consume,
             "transfer_out" => Self::TransferOut,
             "transfer_in" => Self::TransferIn,
             _ => return None,
@@ -409,6 +431,8 @@ pub struct Movement {
     pub delta_mu: f64,
     /// The balance after it.
     pub balance_after_mu: Amount,
+    /// For a consumption: the amount the approval used.
+    pub consumed_mu: Option<Amount>,
     /// The case, for allocations and releases.
     pub case_id: Option<Uuid>,
     /// Pairs the two entries of a transfer.
@@ -433,15 +457,16 @@ type MovementRow = (
     Option<Uuid>,
     Option<String>,
     DateTime<Utc>,
+    Option<i64>,
 );
 
 const MOVEMENT_SELECT: &str =
     "select id, holder, year, kind, (delta_mu * 100)::bigint, (balance_after_mu * 100)::bigint,
-        case_id, transfer_id, actor_id, reason, at
+        case_id, transfer_id, actor_id, reason, at, (consumed_mu * 100)::bigint
    from quota_movements";
 
 fn movement_from(row: MovementRow) -> Result<Movement, QuotaError> {
-    let (id, holder, year, kind, delta, after, case_id, transfer_id, actor_id, reason, at) = row;
+    let (id, holder, year, kind, delta, after, case_id, transfer_id, actor_id, reason, at, consumed) = row;
     let corrupt = |what: String| QuotaError::Db {
         doing: "reading a quota movement",
         source: sqlx::Error::Decode(what.into()),
@@ -453,6 +478,7 @@ fn movement_from(row: MovementRow) -> Result<Movement, QuotaError> {
         kind: MovementKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind}")))?,
         delta_mu: delta as f64 / 100.0,
         balance_after_mu: Amount::from_hundredths(after),
+        consumed_mu: consumed.map(Amount::from_hundredths),
         case_id,
         transfer_id,
         actor_id,
@@ -597,7 +623,7 @@ async fn insert_movement(conn: &mut PgConnection, m: NewMovement<'_>) -> Result<
                                       actor_id, reason, at)
          values ($1, $2, $3, $4::bigint::numeric / 100, $5::bigint::numeric / 100, $6, $7, $8, $9, $10)
       returning id, holder, year, kind, (delta_mu * 100)::bigint, (balance_after_mu * 100)::bigint,
-                case_id, transfer_id, actor_id, reason, at",
+                case_id, transfer_id, actor_id, reason, at, (consumed_mu * 100)::bigint",
     )
     .bind(m.holder.key())
     .bind(m.year)
@@ -702,12 +728,14 @@ pub struct Held {
     pub mu: Amount,
 }
 
-/// What a case holds: allocations less releases, per account (at most one is non-zero).
+/// What a case holds: allocations less releases and consumptions, per account (at most one
+/// is non-zero).
 async fn held(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<Held>, QuotaError> {
     let row: Option<(String, i32, i64)> = sqlx::query_as(
-        "select holder, year, (-sum(delta_mu) * 100)::bigint from quota_movements
-          where case_id = $1 and kind in ('allocate', 'release')
-          group by holder, year having sum(delta_mu) <> 0
+        "select holder, year, ((-sum(delta_mu) - coalesce(sum(consumed_mu), 0)) * 100)::bigint
+           from quota_movements
+          where case_id = $1 and kind in ('allocate', 'release', 'consume')
+          group by holder, year having -sum(delta_mu) - coalesce(sum(consumed_mu), 0) <> 0
           order by year desc limit 1",
     )
     .bind(case_id)
@@ -726,14 +754,6 @@ async fn held(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<Held>, Qu
     })
     .transpose()
 }
-
-const REQUEST_STAGES: [Stage; 5] = [
-    Stage::Draft,
-    Stage::Accepted,
-    Stage::PreReview,
-    Stage::Conversion,
-    Stage::Correction,
-];
 
 /// Records what a case needs: `mu` of `year` quota from its county. The case then waits for
 /// quota until [`allocate`] gives it the whole amount. Recording the same amount and year again
@@ -754,18 +774,12 @@ pub async fn request(
     actor: (Uuid, Role),
     now: DateTime<Utc>,
 ) -> Result<QuotaRequest, QuotaError> {
-    require(actor.1, &[Role::Officer, Role::Reviewer], "request quota")?;
     if mu.is_zero() {
         return Err(QuotaError::ZeroAmount);
     }
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
     let case = lock_case(&mut tx, case_id).await?.ok_or(QuotaError::NoSuchCase)?;
-    if !REQUEST_STAGES.contains(&case.stage) {
-        return Err(QuotaError::WrongStage {
-            stage: case.stage,
-            doing: "requested",
-        });
-    }
+    rules::decide(LedgerAction::RequestQuota, actor.1, case.stage)?;
     if let Some(held) = held(&mut tx, case_id).await? {
         return Err(QuotaError::AlreadyAllocated {
             holder: held.holder,
@@ -811,13 +825,9 @@ pub async fn cancel_request(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<QuotaRequest, QuotaError> {
-    require(
-        actor.1,
-        &[Role::Officer, Role::Reviewer],
-        "cancel a quota request",
-    )?;
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
-    lock_case(&mut tx, case_id).await?.ok_or(QuotaError::NoSuchCase)?;
+    let case = lock_case(&mut tx, case_id).await?.ok_or(QuotaError::NoSuchCase)?;
+    rules::decide(LedgerAction::CancelQuotaRequest, actor.1, case.stage)?;
     if let Some(held) = held(&mut tx, case_id).await? {
         return Err(QuotaError::AlreadyAllocated {
             holder: held.holder,
@@ -882,13 +892,6 @@ async fn key_projects_waiting(
     .map_err(db("looking for key projects waiting for quota"))
 }
 
-const ALLOCATE_STAGES: [Stage; 4] = [
-    Stage::Accepted,
-    Stage::PreReview,
-    Stage::Conversion,
-    Stage::Correction,
-];
-
 /// Allocates a case's request in force, in full, from its county's account of the request's
 /// year. Only a reviewer allocates.
 ///
@@ -904,15 +907,9 @@ pub async fn allocate(
     actor: (Uuid, Role),
     now: DateTime<Utc>,
 ) -> Result<Held, QuotaError> {
-    require(actor.1, &[Role::Reviewer], "allocate quota")?;
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
     let case = lock_case(&mut tx, case_id).await?.ok_or(QuotaError::NoSuchCase)?;
-    if !ALLOCATE_STAGES.contains(&case.stage) {
-        return Err(QuotaError::WrongStage {
-            stage: case.stage,
-            doing: "allocated",
-        });
-    }
+    rules::decide(LedgerAction::AllocateQuota, actor.1, case.stage)?;
     let request = latest_request(&mut tx, case_id)
         .await?
         .filter(|r| !r.cancelled)
@@ -991,31 +988,23 @@ pub async fn allocate(
     })
 }
 
-/// Stages from which quota goes back to the account: the final refusals, and (for a reviewer
-/// correcting a mistake) the stages before the conversion is passed.
-const RELEASE_STAGES: [Stage; 6] = [
-    Stage::Rejected,
-    Stage::Withdrawn,
-    Stage::Accepted,
-    Stage::PreReview,
-    Stage::Conversion,
-    Stage::Correction,
-];
-
 /// Returns what a case holds to the account it came from, as a `release` movement. `Ok(None)`
-/// when the case holds nothing (so releasing twice is harmless).
+/// when the case holds nothing (so releasing twice is harmless, and a case whose approval
+/// consumed its quota has nothing to give back).
 ///
-/// Called on rejection and withdrawal (see [`super::guarantees::release_for_closed_case`]);
-/// a reviewer may also release while the case is not yet past conversion. After conversion the
-/// quota is used and stays with the case.
+/// `action` says why: a reviewer's [`LedgerAction::ReleaseQuota`] before the approval, or
+/// [`LedgerAction::ReturnOnClose`] for a case rejected or withdrawn before it (see
+/// [`super::guarantees::release_for_closed_case`]).
 ///
 /// # Errors
-/// [`QuotaError::NoSuchCase`], [`QuotaError::WrongStage`], database failures.
+/// [`QuotaError::NoSuchCase`], [`QuotaError::WrongStage`], [`QuotaError::RoleMayNot`],
+/// database failures.
 #[tracing::instrument(skip(conn))]
 pub async fn release(
     conn: &mut PgConnection,
     case_id: Uuid,
-    actor: Option<Uuid>,
+    action: LedgerAction,
+    actor: (Option<Uuid>, Role),
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Movement>, QuotaError> {
@@ -1024,12 +1013,7 @@ pub async fn release(
     let Some(held) = held(&mut tx, case_id).await? else {
         return Ok(None);
     };
-    if !RELEASE_STAGES.contains(&case.stage) {
-        return Err(QuotaError::WrongStage {
-            stage: case.stage,
-            doing: "released",
-        });
-    }
+    rules::decide(action, actor.1, case.stage)?;
     let after: i64 = sqlx::query_scalar(
         "update quota_accounts
             set balance_mu = balance_mu + $3::bigint::numeric / 100, updated_at = $4, version = version + 1
@@ -1053,7 +1037,7 @@ pub async fn release(
             after,
             case_id: Some(case_id),
             transfer_id: None,
-            actor,
+            actor: actor.0,
             reason,
             at: now,
         },
@@ -1061,6 +1045,66 @@ pub async fn release(
     .await?;
     tx.commit().await.map_err(db("committing the release"))?;
     Ok(Some(movement))
+}
+
+/// Consumes what the case holds: called by the conversion approval, in the transaction that
+/// moves the case to `supply`. One `consume` movement of the held amount; the balance stays as
+/// the allocation left it. `Ok(None)` when the case holds nothing.
+///
+/// # Errors
+/// Database failures.
+pub async fn consume(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<Movement>, QuotaError> {
+    let Some(held) = held(conn, case_id).await? else {
+        return Ok(None);
+    };
+    let after: i64 = sqlx::query_scalar(
+        "select (balance_mu * 100)::bigint from quota_accounts where holder = $1 and year = $2",
+    )
+    .bind(held.holder.key())
+    .bind(held.year)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("reading the balance"))?;
+    let movement = sqlx::query_as::<_, MovementRow>(
+        "insert into quota_movements (holder, year, kind, delta_mu, balance_after_mu, case_id, actor_id,
+                                      reason, at, consumed_mu)
+         values ($1, $2, 'consume', 0, $3::bigint::numeric / 100, $4, $5,
+                 'conversion approved', $6, $7::bigint::numeric / 100)
+      returning id, holder, year, kind, (delta_mu * 100)::bigint, (balance_after_mu * 100)::bigint,
+                case_id, transfer_id, actor_id, reason, at, (consumed_mu * 100)::bigint",
+    )
+    .bind(held.holder.key())
+    .bind(held.year)
+    .bind(after)
+    .bind(case_id)
+    .bind(actor)
+    .bind(now)
+    .bind(held.mu.hundredths())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("consuming the case's quota"))?;
+    movement_from(movement).map(Some)
+}
+
+/// What a case has consumed, in mu.
+///
+/// # Errors
+/// Database failures.
+pub async fn consumed(conn: &mut PgConnection, case_id: Uuid) -> Result<Amount, QuotaError> {
+    let hundredths: i64 = sqlx::query_scalar(
+        "select coalesce((sum(consumed_mu) * 100)::bigint, 0) from quota_movements
+          where case_id = $1 and kind = 'consume'",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db("reading what the case consumed"))?;
+    Ok(Amount::from_hundredths(hundredths))
 }
 
 /// Both entries of a transfer.
@@ -1197,7 +1241,15 @@ pub async fn case_quota(conn: &mut PgConnection, case_id: Uuid) -> Result<CaseQu
     })
 }
 
-/// Whether a case holds quota (the `quota_allocated` fact of the stage rules).
+/// What a case holds, in mu (zero when nothing).
+///
+/// # Errors
+/// Database failures.
+pub async fn case_quota_held(conn: &mut PgConnection, case_id: Uuid) -> Result<Amount, QuotaError> {
+    Ok(held(conn, case_id).await?.map_or(Amount::ZERO, |h| h.mu))
+}
+
+/// Whether a case holds quota.
 ///
 /// # Errors
 /// Database failures.
@@ -1246,6 +1298,12 @@ pub struct WaitingCase {
     pub shortfall_mu: Amount,
     /// What the reviewer can do.
     pub next_step: NextStep,
+    /// What the case's latest confirmed check says it needs (its area less existing
+    /// construction land); absent without a confirmed check.
+    pub needed_mu: Option<Amount>,
+    /// How far the request falls short of that need (zero when it covers it): the conversion
+    /// cannot be approved until the case holds its need.
+    pub below_need_mu: Option<Amount>,
 }
 
 type WaitingRow = (
@@ -1339,6 +1397,8 @@ pub async fn waiting(
                     county_balance_mu: balance,
                     shortfall_mu: shortfall,
                     next_step,
+                    needed_mu: None,
+                    below_need_mu: None,
                 }
             },
         )

@@ -99,6 +99,16 @@ impl CaseRow {
         CaseState::new(stage, returns_to).map_err(|e| ApiError::internal("reading the case state", e))
     }
 
+    /// The documents recorded on the case. A stored record that does not parse is an error
+    /// (500, logged with the trace id): read as empty and written back, it would lose them.
+    ///
+    /// # Errors
+    /// A `facts` column that is not a [`RecordedFacts`].
+    pub fn recorded_facts(&self) -> Result<RecordedFacts, ApiError> {
+        RecordedFacts::deserialize(&self.facts)
+            .map_err(|e| ApiError::internal("reading the case's recorded documents", e))
+    }
+
     /// The green channel as the domain sees it.
     pub fn green_channel(&self) -> GreenChannel {
         GreenChannel {
@@ -279,7 +289,7 @@ pub struct RecordedFacts {
 /// # Errors
 /// Database failures.
 pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseFacts, ApiError> {
-    let recorded: RecordedFacts = serde_json::from_value(case.facts.clone()).unwrap_or_default();
+    let recorded = case.recorded_facts()?;
     let check = match latest_check(conn, case.id).await? {
         None => CheckFacts::None,
         Some(c) if c.stale => CheckFacts::Stale,
@@ -290,12 +300,12 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
             CheckFacts::Confirmed(summary)
         }
     };
-    let (quota_allocated, offset_locked) = super::guarantees::case_guarantees(conn, case.id).await?;
+    let positions = super::guarantees::positions(conn, case.id).await?;
     Ok(CaseFacts {
         check,
         pre_review_opinion: recorded.pre_review_opinion,
-        quota_allocated,
-        offset_locked,
+        quota: positions.quota,
+        offset: positions.offset,
         conversion_approval: recorded.conversion_approval,
         supply_decision: recorded.supply_decision,
         certificate_number: recorded.certificate_number,
@@ -830,7 +840,10 @@ async fn apply_transition(
         .map_err(|e| ApiError::db("opening a ledger item", e))?;
     }
     if matches!(after.stage(), Stage::Rejected | Stage::Withdrawn) {
-        super::guarantees::release_for_closed_case(tx, id, caller, now).await?;
+        super::guarantees::release_for_closed_case(tx, id, event.from, caller, now).await?;
+    }
+    if landuse_domain::ledger::rules::approval_consumes(event.from, event.to) {
+        super::guarantees::consume_at_approval(tx, id, caller, now).await?;
     }
     Ok(())
 }
@@ -854,7 +867,7 @@ pub async fn record_facts(
     let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
-    let mut facts: RecordedFacts = serde_json::from_value(case.facts.clone()).unwrap_or_default();
+    let mut facts = case.recorded_facts()?;
     let new = &body.value;
     for (field, value) in [
         ("pre_review_opinion", &new.pre_review_opinion),

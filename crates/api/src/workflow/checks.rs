@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use landuse_domain::{
-    check::{self, CaseContext, CheckInput, Dismissal},
+    check::{self, CaseContext, Dismissal},
     county::CountyCode,
     project::{OutsideBoundaryUse, ProjectLevel, ProjectSector},
     role::Role,
@@ -76,21 +76,19 @@ async fn case_context(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseCon
             .await
             .map_err(|e| ApiError::db("loading the project", e))?;
     let declarations = Declarations::parse(&case.declarations)?;
+    // A stored level or sector that does not parse is a corrupt row: refusing to check is
+    // better than silently switching off the State Council rule.
+    let project_level =
+        ProjectLevel::parse(&level).map_err(|e| ApiError::internal("reading the project's level", e))?;
+    let project_sector =
+        ProjectSector::parse(&sector).map_err(|e| ApiError::internal("reading the project's sector", e))?;
     Ok(CaseContext {
-        project_level: serde_json::from_value::<ProjectLevel>(json!(level)).ok(),
-        project_sector: serde_json::from_value::<ProjectSector>(json!(sector)).ok(),
+        project_level: Some(project_level),
+        project_sector: Some(project_sector),
         declared_allowed_activity: declarations.allowed_activity,
         outside_boundary_use: declarations.outside_boundary_use,
         wholly_in_mineral_whitelist: false,
     })
-}
-
-fn summary_of(report: &CheckReport, cultivated_land_found: bool) -> CheckSummary {
-    CheckSummary {
-        worst: report.result,
-        cultivated_land_found,
-        unchecked_layers: report.unchecked.clone(),
-    }
 }
 
 /// `POST /api/v1/cases/{id}/checks`: a planner runs the case's parcels against the current
@@ -134,9 +132,7 @@ pub async fn run_check(
             CheckError::Database(db) => ApiError::db(db.doing, db.source),
             other => ApiError::internal("running the check", other),
         })?;
-    let verdict =
-        check::evaluate(&report.input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
-    let summary = summary_of(&report, verdict.cultivated_land_found);
+    let summary = report.summary();
     let check_id = Uuid::now_v7();
     let report_json =
         serde_json::to_value(&report).map_err(|e| ApiError::internal("storing the report", e))?;
@@ -466,6 +462,8 @@ pub async fn confirm(
         json!({ "check_id": check_id }),
     )
     .await?;
+    // A lock made against an older check follows the one just confirmed.
+    crate::quota::offsets::follow_check(&mut tx, id, (caller.user_id, Role::Reviewer), now).await?;
     let version = bump(&mut tx, id, now).await?;
     let view = check_view(&mut tx, id, check_id).await?;
     let reply = Reply::new(StatusCode::OK, view).header(header::ETAG, etag_header(version));
@@ -566,27 +564,6 @@ async fn redecide(
     conn: &mut PgConnection,
     check: &CheckRow,
 ) -> Result<(check::LayerResult, CheckSummary), ApiError> {
-    let report: CheckReport = serde_json::from_value(check.report.clone())
-        .map_err(|e| ApiError::internal("reading the report", e))?;
-    let dismissed: Vec<(String, i32)> = sqlx::query_as(
-        "select layer_kind, hit_index from check_hits where check_id = $1 and dismissed_at is not null",
-    )
-    .bind(check.id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading dismissals", e))?;
-    let mut input: CheckInput = report.input.clone();
-    for figures in &mut input.layers {
-        for (index, hit) in figures.hits.iter_mut().enumerate() {
-            if dismissed
-                .iter()
-                .any(|(kind, i)| kind == figures.kind.code() && usize::try_from(*i).ok() == Some(index))
-            {
-                hit.dismissed = true;
-            }
-        }
-    }
-    let verdict = check::evaluate(&input, &report.rules).map_err(|e| ApiError::internal("deciding", e))?;
-    let summary = CheckSummary::from(&verdict);
-    Ok((verdict.result, summary))
+    let decided = crate::quota::offsets::decide_with_dismissals(conn, check.id, &check.report).await?;
+    Ok((decided.verdict.result, CheckSummary::from(&decided.verdict)))
 }

@@ -426,10 +426,99 @@ pub async fn import_every_layer_far_away(pool: &PgPool) {
         import_layer(
             pool,
             kind.code(),
-            vec![(geometry, serde_json::json!({ "name": "far", "DLBM": "0103" }))],
+            // Each survey layer keeps only its own classes: cultivated land 0103, existing
+            // construction land a village plot.
+            vec![(
+                geometry,
+                serde_json::json!({ "name": "far", "DLBM": if kind.code() == "construction_land" { "0702" } else { "0103" } }),
+            )],
         )
         .await;
     }
+}
+
+/// What a synthetic check of a case measured: the case area, its cultivated land by class and
+/// its part on existing construction land, in m².
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    /// The area of the case's parcels.
+    pub case_m2: f64,
+    /// Cultivated land of class 0101.
+    pub paddy_m2: f64,
+    /// Cultivated land of class 0103.
+    pub dry_m2: f64,
+    /// Existing construction land.
+    pub construction_m2: f64,
+}
+
+/// Stores a check of `case` as the service would after measuring `measured` against every
+/// layer (each required layer checked, the construction-land layer too), its report carrying
+/// the domain input and rules so the service decides it again like a real one; confirmed by a
+/// planner when `confirmed`. Returns its id. For tests of what follows a check (ledgers,
+/// approvals) that need no geometry.
+pub async fn stored_check(
+    conn: &mut sqlx::PgConnection,
+    case: uuid::Uuid,
+    measured: Measured,
+    confirmed: bool,
+) -> uuid::Uuid {
+    use landuse_domain::{
+        check::{self, CaseContext, CheckInput, Dlbm, Hit, LayerFigures, LayerKind, VerdictRules},
+        transition::CheckSummary,
+        units::SquareMetres,
+    };
+    let m2 = |v: f64| SquareMetres::new(v).unwrap();
+    let hit = |id: &str, overlap: f64, dlbm: Option<Dlbm>| Hit {
+        feature_id: id.into(),
+        parcel_area: m2(measured.case_m2),
+        overlap: m2(overlap),
+        dismissed: false,
+        dlbm,
+    };
+    let hits_of = |kind: LayerKind| match kind {
+        LayerKind::CultivatedLand => [
+            ("paddy", measured.paddy_m2, Dlbm::Paddy),
+            ("dry", measured.dry_m2, Dlbm::Dry),
+        ]
+        .into_iter()
+        .filter(|(_, m2, _)| *m2 > 0.0)
+        .map(|(id, m2, dlbm)| hit(id, m2, Some(dlbm)))
+        .collect(),
+        LayerKind::ConstructionLand if measured.construction_m2 > 0.0 => {
+            vec![hit("village", measured.construction_m2, None)]
+        }
+        _ => Vec::new(),
+    };
+    let input = CheckInput {
+        case_area: m2(measured.case_m2),
+        layers: LayerKind::ALL
+            .into_iter()
+            .map(|kind| LayerFigures {
+                kind,
+                checked: true,
+                hits: hits_of(kind),
+            })
+            .collect(),
+        context: CaseContext::default(),
+    };
+    let verdict = check::evaluate(&input, &VerdictRules::default()).unwrap();
+    let summary = serde_json::to_value(CheckSummary::from(&verdict)).unwrap();
+    let report = serde_json::json!({ "input": input, "rules": VerdictRules::default(), "layers": [] });
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
+         values ($1, $2, clock_timestamp(), $3, $4, $5, case when $6 then clock_timestamp() end)",
+    )
+    .bind(id)
+    .bind(case)
+    .bind(verdict.result.code())
+    .bind(report)
+    .bind(summary)
+    .bind(confirmed)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    id
 }
 
 /// The sweeper's options as the tests use them: a sweep a minute, webhooks to `urls` signed

@@ -15,6 +15,8 @@ use landuse_domain::check::{
     LayerFigures, LayerKind, LayerResult, VerdictRules,
 };
 use landuse_domain::county::CountyCode;
+use landuse_domain::ledger::quota::is_construction_class;
+use landuse_domain::transition::CheckSummary;
 use landuse_domain::units::SquareMetres;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -378,7 +380,7 @@ async fn write_features(
             }
             Item::Feature(f) => f,
         };
-        if kind == LayerKind::CultivatedLand {
+        if matches!(kind, LayerKind::CultivatedLand | LayerKind::ConstructionLand) {
             match dlbm_attribute(&feature.properties) {
                 None => {
                     refuse(
@@ -388,15 +390,20 @@ async fn write_features(
                             source_id: feature.source_id,
                             code: "dlbm_missing".to_owned(),
                             reason: format!(
-                                "feature {}: a cultivated-land feature needs a DLBM attribute",
-                                feature.index
+                                "feature {}: a {} feature needs a DLBM attribute",
+                                feature.index,
+                                kind.code()
                             ),
                             place: None,
                         },
                     );
                     continue;
                 }
-                Some(code) if Dlbm::parse(&code).is_err() => {
+                // The survey's DLTB layer holds every class: each kind keeps its own.
+                Some(code)
+                    if (kind == LayerKind::CultivatedLand && Dlbm::parse(&code).is_err())
+                        || (kind == LayerKind::ConstructionLand && !is_construction_class(&code)) =>
+                {
                     report.features_skipped += 1;
                     continue;
                 }
@@ -724,6 +731,22 @@ pub struct CheckReport {
     pub input: CheckInput,
     /// The rules the verdicts used.
     pub rules: VerdictRules,
+}
+
+impl CheckReport {
+    /// What the stage rules read of the report: the case's result, whether cultivated land
+    /// counted, and the layers not checked. Read from the verdicts the report already holds,
+    /// never decided again.
+    pub fn summary(&self) -> CheckSummary {
+        CheckSummary {
+            worst: self.result,
+            cultivated_land_found: self
+                .layers
+                .iter()
+                .any(|l| l.kind == LayerKind::CultivatedLand && l.result == LayerResult::NeedsOffset),
+            unchecked_layers: self.unchecked.clone(),
+        }
+    }
 }
 
 /// Why a check could not be made.

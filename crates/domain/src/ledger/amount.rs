@@ -29,27 +29,15 @@ const MAX_HUNDREDTHS: i64 = 99_999_999_999_999;
 /// A non-negative amount with two decimals, held as hundredths.
 ///
 /// ```
-/// use landuse_api::quota::amount::Amount;
+/// use landuse_domain::ledger::amount::Amount;
 /// let a = Amount::parse(12.5)?;
 /// assert_eq!(a.hundredths(), 1250);
 /// assert_eq!(a.to_string(), "12.50");
 /// assert!(Amount::parse(0.125).is_err());
-/// # Ok::<(), landuse_api::quota::amount::AmountError>(())
+/// # Ok::<(), landuse_domain::ledger::amount::AmountError>(())
 /// ```
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Amount(i64);
 

@@ -1,5 +1,6 @@
-//! Which farmland offset indicators a lock takes from: a pure function, tested without a
-//! database.
+//! The farmland-offset ledger's rules (耕地占补平衡): which indicators a lock takes from, how a
+//! lock follows a changed need, and what goes back on a release. Pure functions, tested without
+//! a database.
 //!
 //! # The rule
 //! A case needs three quantities covered: its cultivated area, its paddy (水田, DLBM 0101) area
@@ -27,7 +28,8 @@ use uuid::Uuid;
 use super::amount::Amount;
 
 /// The three quantities of the farmland balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quantities {
     /// Cultivated area (all of 0101, 0102, 0103), in m².
     pub area_m2: Amount,
@@ -80,7 +82,24 @@ impl Quantities {
         }
     }
 
-    fn get(&self, quantity: Quantity) -> Amount {
+    /// Where `self`, as held, falls short of `needed`: one [`Shortfall`] per quantity short,
+    /// in [`Quantity::ALL`] order; empty when `self` covers `needed`.
+    pub fn shortfalls_against(&self, needed: &Self) -> Vec<Shortfall> {
+        Quantity::ALL
+            .into_iter()
+            .filter(|q| needed.get(*q) > self.get(*q))
+            .map(|q| Shortfall {
+                quantity: q,
+                needed: needed.get(q),
+                available: self.get(q),
+                short_by: needed.get(q) - self.get(q),
+                unit: q.unit(),
+            })
+            .collect()
+    }
+
+    /// The quantity `quantity`.
+    pub fn get(&self, quantity: Quantity) -> Amount {
         match quantity {
             Quantity::Area => self.area_m2,
             Quantity::Paddy => self.paddy_m2,
@@ -90,7 +109,8 @@ impl Quantities {
 }
 
 /// One of the three quantities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Quantity {
     /// Cultivated area, m².
@@ -125,7 +145,8 @@ impl fmt::Display for Quantity {
 }
 
 /// One quantity the indicators do not cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shortfall {
     /// Which quantity.
     pub quantity: Quantity,
@@ -154,7 +175,8 @@ impl fmt::Display for Shortfall {
 }
 
 /// What one indicator gives to a lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Take {
     /// The indicator.
     pub indicator_id: Uuid,
@@ -166,7 +188,7 @@ pub struct Take {
 /// registration order) to cover `needs`.
 ///
 /// ```
-/// use landuse_api::quota::{amount::Amount, plan::{plan_lock, Quantities}};
+/// use landuse_domain::ledger::{amount::Amount, offset::{plan_lock, Quantities}};
 /// # use uuid::Uuid;
 /// let q = |a: i64, p: i64, c: i64| Quantities {
 ///     area_m2: Amount::from_hundredths(a * 100),
@@ -185,17 +207,7 @@ pub fn plan_lock(needs: Quantities, available: &[(Uuid, Quantities)]) -> Result<
     let total = available
         .iter()
         .fold(Quantities::ZERO, |sum, (_, left)| sum.plus(left));
-    let shortfalls: Vec<Shortfall> = Quantity::ALL
-        .into_iter()
-        .filter(|q| needs.get(*q) > total.get(*q))
-        .map(|q| Shortfall {
-            quantity: q,
-            needed: needs.get(q),
-            available: total.get(q),
-            short_by: needs.get(q) - total.get(q),
-            unit: q.unit(),
-        })
-        .collect();
+    let shortfalls = total.shortfalls_against(&needs);
     if !shortfalls.is_empty() {
         return Err(shortfalls);
     }
@@ -215,6 +227,61 @@ pub fn plan_lock(needs: Quantities, available: &[(Uuid, Quantities)]) -> Result<
         }
     }
     Ok(takes)
+}
+
+/// How a case's lock must change to match what it needs now.
+///
+/// A lock is made against one confirmed check. When the parcels change and a new check is
+/// confirmed, the lock is brought to the new need: each quantity is topped up where the lock
+/// falls short and released where it exceeds, independently (a smaller footprint may still
+/// need more paddy). `needed` 800/200/500 against `locked` 1,000/100/500 gives a top-up of
+/// 0/100/0 and an excess of 200/0/0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LockAdjustment {
+    /// What must still be locked.
+    pub top_up: Quantities,
+    /// What is locked beyond the need and goes back to the indicators.
+    pub excess: Quantities,
+}
+
+impl LockAdjustment {
+    /// The adjustment that brings `locked` to `needed`.
+    pub fn between(needed: &Quantities, locked: &Quantities) -> Self {
+        Self {
+            top_up: needed.minus(locked),
+            excess: locked.minus(needed),
+        }
+    }
+
+    /// Whether the lock already matches the need.
+    pub fn is_none(&self) -> bool {
+        self.top_up.is_zero() && self.excess.is_zero()
+    }
+}
+
+/// Which parts of a case's lock go back when `excess` is released: the lock lines are given
+/// oldest first, and the release returns from the **newest** line first (the reverse of
+/// [`plan_lock`]), each quantity independently, so what stays locked is what the oldest
+/// indicators gave. Takes never exceed a line's locked amounts; when the lines together hold
+/// less than `excess`, everything is returned.
+pub fn plan_release(excess: Quantities, lines: &[(Uuid, Quantities)]) -> Vec<Take> {
+    let mut still = excess;
+    let mut takes = Vec::new();
+    for (indicator_id, locked) in lines.iter().rev() {
+        if still.is_zero() {
+            break;
+        }
+        let amounts = still.min(locked);
+        if !amounts.is_zero() {
+            takes.push(Take {
+                indicator_id: *indicator_id,
+                amounts,
+            });
+            still = still.minus(&amounts);
+        }
+    }
+    takes
 }
 
 #[cfg(test)]
@@ -301,5 +368,45 @@ mod tests {
     #[test]
     fn needing_nothing_takes_nothing() {
         assert_eq!(plan_lock(Quantities::ZERO, &[(id(1), q(1, 1, 1))]).unwrap(), []);
+    }
+
+    #[test]
+    fn an_adjustment_tops_up_and_releases_each_quantity_on_its_own() {
+        let adjustment = LockAdjustment::between(&q(800, 200, 500), &q(1_000, 100, 500));
+        assert_eq!(adjustment.top_up, q(0, 100, 0));
+        assert_eq!(adjustment.excess, q(200, 0, 0));
+        assert!(LockAdjustment::between(&q(5, 1, 2), &q(5, 1, 2)).is_none());
+    }
+
+    #[test]
+    fn a_release_returns_from_the_newest_line_first_and_never_more_than_a_line_holds() {
+        let lines = [(id(1), q(500, 100, 50)), (id(2), q(300, 0, 50))];
+        let takes = plan_release(q(400, 50, 60), &lines);
+        assert_eq!(
+            takes,
+            [
+                Take {
+                    indicator_id: id(2),
+                    amounts: q(300, 0, 50)
+                },
+                Take {
+                    indicator_id: id(1),
+                    amounts: q(100, 50, 10)
+                },
+            ]
+        );
+        let all = plan_release(q(10_000, 10_000, 10_000), &lines);
+        let total = all.iter().fold(Quantities::ZERO, |s, t| s.plus(&t.amounts));
+        assert_eq!(total, q(800, 100, 100));
+    }
+
+    #[test]
+    fn shortfalls_name_each_quantity_short_and_nothing_when_covered() {
+        let short = q(100, 10, 0).shortfalls_against(&q(150, 10, 5));
+        assert_eq!(short.len(), 2);
+        assert_eq!(short[0].quantity, Quantity::Area);
+        assert_eq!(short[0].short_by, Amount::from_hundredths(5_000));
+        assert_eq!(short[1].quantity, Quantity::Capacity);
+        assert!(q(150, 10, 5).shortfalls_against(&q(150, 10, 5)).is_empty());
     }
 }
