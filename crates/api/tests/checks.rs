@@ -254,3 +254,146 @@ async fn a_stale_check_cannot_be_confirmed_and_a_confirmed_clean_check_opens_con
     );
     let _ = etag2;
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn existing_construction_land_under_a_parcel_lowers_the_quota_its_case_needs(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    import_every_layer_far_away(&pool).await;
+    // A village plot on the south-west quarter of the parcel, and a rural road (1006, farmland
+    // in the survey's classes) across the rest that must not count.
+    import_layer(
+        &pool,
+        "construction_land",
+        vec![
+            (
+                square(109.0, 32.7, 0.0005),
+                json!({ "DLBM": "0702", "DLMC": "农村宅基地" }),
+            ),
+            (
+                square(109.0005, 32.7005, 0.0005),
+                json!({ "DLBM": "1006", "DLMC": "农村道路" }),
+            ),
+        ],
+    )
+    .await;
+    let (case, etag) = case_with_parcel(&app, 109.0, 32.7, 0.001).await;
+    let before = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        before.json["position"]["needed_mu"],
+        serde_json::Value::Null,
+        "no confirmed check, no need"
+    );
+    let run = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/checks"),
+            "planner",
+            None,
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(run.status, 201, "{}", run.text);
+    let layer = |kind: &str| {
+        run.json["report"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .unwrap()
+            .clone()
+    };
+    let construction = layer("construction_land");
+    assert_eq!(
+        construction["result"], "ok",
+        "existing construction land restricts nothing"
+    );
+    assert_eq!(
+        construction["hits"].as_array().unwrap().len(),
+        1,
+        "the rural road is not construction land"
+    );
+    let case_m2 = run.json["report"]["case_area"]["m2"].as_f64().unwrap();
+    let built_m2 = construction["counted"]["m2"].as_f64().unwrap();
+    assert!(
+        (built_m2 / case_m2 - 0.25).abs() < 0.01,
+        "{built_m2} of {case_m2}"
+    );
+    let check_id = run.json["id"].as_str().unwrap();
+    let confirmed = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/checks/{check_id}/confirm"),
+            "planner",
+            None,
+            &[("if-match", &run.etag())],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let quota = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    let expected = ((case_m2 - built_m2) * 15.0 / 10_000.0 * 100.0).ceil() / 100.0;
+    assert_eq!(
+        quota.json["position"]["needed_mu"].as_f64(),
+        Some(expected),
+        "{}",
+        quota.text
+    );
+    assert_eq!(quota.json["shortfall_mu"].as_f64(), Some(expected));
+    assert!(
+        expected < case_m2 * 15.0 / 10_000.0,
+        "the case needs less than its area"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_stored_project_level_that_does_not_parse_refuses_the_check_instead_of_deciding_without_it(
+    pool: PgPool,
+) {
+    let app = TestApp::new(pool.clone()).await;
+    import_every_layer_far_away(&pool).await;
+    let (case, etag) = case_with_parcel(&app, 109.0, 32.7, 0.001).await;
+    // Written by something other than the service, past the constraint that guards the column
+    // (an old dump, a hand edit): parsed loosely, it would silently switch off the State Council
+    // rule for permanent farmland.
+    sqlx::query("alter table projects drop constraint projects_level_known")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("update projects set level = 'Provincial' where id = (select project_id from cases where id = $1::uuid)")
+        .bind(&case)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let run = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/checks"),
+            "planner",
+            None,
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(run.status, 500, "{}", run.text);
+    assert!(run.json["trace_id"].is_string(), "{}", run.text);
+    let checks: i64 = sqlx::query_scalar("select count(*) from checks where case_id = $1::uuid")
+        .bind(&case)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(checks, 0, "nothing is stored");
+}

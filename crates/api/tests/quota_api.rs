@@ -761,3 +761,421 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
         "the rejected case's 7 mu are back"
     );
 }
+
+/// Registers an offset indicator of 汉滨区 as a reviewer.
+async fn register_indicator(app: &TestApp, source: &str, area: f64, paddy: f64, capacity: f64) {
+    let registered = app
+        .send(
+            "POST",
+            "/api/v1/offsets",
+            "reviewer",
+            Some(json!({ "county_code": "610902", "source_project": source, "area_m2": area, "paddy_m2": paddy, "capacity_kg": capacity })),
+            &[],
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
+}
+
+/// The case's current ETag.
+async fn etag_of(app: &TestApp, case: &str) -> String {
+    app.send("GET", &format!("/api/v1/cases/{case}"), "reviewer", None, &[])
+        .await
+        .etag()
+}
+
+/// What the county's indicators have left, summed: (area, paddy, capacity).
+async fn indicators_left(app: &TestApp) -> (f64, f64, f64) {
+    let list = app
+        .send("GET", "/api/v1/offsets?county=610902", "reviewer", None, &[])
+        .await;
+    list.json
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold((0.0, 0.0, 0.0), |(a, p, c), i| {
+            let left = &i["available"];
+            (
+                a + left["area_m2"].as_f64().unwrap(),
+                p + left["paddy_m2"].as_f64().unwrap(),
+                c + left["capacity_kg"].as_f64().unwrap(),
+            )
+        })
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_lock_made_before_the_parcels_changed_follows_the_new_check_and_the_approval_names_each_shortfall(
+    pool: PgPool,
+) {
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 1000.0, None).await;
+    register_indicator(&app, "土地整治项目", 5000.0, 2000.0, 4000.0).await;
+    let project = app.project(false).await;
+    let (case, etag) = app.case(&project).await;
+    let a = app.act(&case, "officer", "submit", &etag, None).await;
+    let b = app.act(&case, "reviewer", "advance", &a.etag(), None).await;
+    assert_eq!(b.json["stage"], "pre_review", "{}", b.text);
+    let case_id: Uuid = case.parse().unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
+    let facts = |body: Value| {
+        let app = &app;
+        let case = case.clone();
+        async move {
+            let etag = etag_of(app, &case).await;
+            let answer = app
+                .send(
+                    "POST",
+                    &format!("/api/v1/cases/{case}/facts"),
+                    "reviewer",
+                    Some(body),
+                    &[("if-match", &etag)],
+                )
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            answer
+        }
+    };
+    let f = facts(json!({ "pre_review_opinion": "用字第610902202600002号" })).await;
+    let c = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
+    assert_eq!(c.json["stage"], "conversion", "{}", c.text);
+    facts(json!({ "conversion_approval": "陕政土批〔2026〕21号" })).await;
+    let allocate = || {
+        app.send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(json!({ "case_id": case, "year": 2026 })),
+            &[],
+        )
+    };
+    assert_eq!(allocate().await.status, 201);
+    let lock_path = format!("/api/v1/cases/{case}/offset/lock");
+    let lock = || {
+        app.send(
+            "POST",
+            &lock_path,
+            "reviewer",
+            Some(json!({ "capacity_kg": 1500 })),
+            &[],
+        )
+    };
+    let locked = lock().await;
+    assert_eq!(locked.status, 201, "{}", locked.text);
+
+    // The parcels change and a new check finds fifty times the cultivated land; a planner
+    // confirms it. The lock follows as far as the county's indicators reach: here not at all.
+    let measured = common::Measured {
+        case_m2: 200_000.0,
+        paddy_m2: 60_000.0,
+        dry_m2: 40_000.0,
+        construction_m2: 0.0,
+    };
+    let bigger = common::stored_check(&mut conn, case_id, measured, false).await;
+    let confirmed = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/checks/{bigger}/confirm"),
+            "planner",
+            None,
+            &[("if-match", &etag_of(&app, &case).await)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let offset = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/offset"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        offset.json["needed"],
+        json!({ "area_m2": 100_000.0, "paddy_m2": 60_000.0, "capacity_kg": 1500.0 })
+    );
+    assert_eq!(offset.json["locked"]["area_m2"], 2000.0, "{}", offset.text);
+
+    let refused = app
+        .act(&case, "reviewer", "advance", &etag_of(&app, &case).await, None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.json["rule"].as_str()),
+        (409, Some("quota-short")),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.json["detail"],
+        "the case holds 15.00 mu of construction-land quota and needs 300.00 mu: 285.00 mu short"
+    );
+    let released = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/quota/release"),
+            "reviewer",
+            Some(json!({ "reason": "the parcels were redrawn" })),
+            &[],
+        )
+        .await;
+    assert_eq!(released.status, 200, "{}", released.text);
+    assert_eq!(allocate().await.status, 201);
+    let refused = app
+        .act(&case, "reviewer", "advance", &etag_of(&app, &case).await, None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.json["rule"].as_str()),
+        (409, Some("offset-short")),
+        "{}",
+        refused.text
+    );
+    let detail = refused.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cultivated area short by 98000.00 m²"),
+        "{detail}"
+    );
+    assert!(detail.contains("paddy area short by 58800.00 m²"), "{detail}");
+    assert!(
+        !detail.contains("grain capacity"),
+        "the capacity is covered: {detail}"
+    );
+
+    // More indicators arrive; locking again tops the lock up, and the approval consumes it all.
+    register_indicator(&app, "高标准农田建设项目", 100_000.0, 60_000.0, 0.0).await;
+    assert_eq!(lock().await.status, 201);
+    let supply = app
+        .act(&case, "reviewer", "advance", &etag_of(&app, &case).await, None)
+        .await;
+    assert_eq!(supply.json["stage"], "supply", "{}", supply.text);
+    let quota = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        quota.json["position"],
+        json!({ "needed_mu": 300.0, "held_mu": 0.0, "consumed_mu": 300.0 })
+    );
+    let offset = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/offset"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (
+            offset.json["locked"]["area_m2"].as_f64(),
+            offset.json["consumed"]["area_m2"].as_f64()
+        ),
+        (Some(0.0), Some(100_000.0))
+    );
+
+    // Rejected after its approval, the case gives back neither quota nor offset.
+    let balance = |json: &Value| json["account"]["balance_mu"].as_f64();
+    let before = app
+        .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
+        .await;
+    assert_eq!(balance(&before.json), Some(700.0));
+    let left_before = indicators_left(&app).await;
+    assert_eq!(
+        left_before,
+        (5000.0, 2000.0, 2500.0),
+        "105,000 m² registered, 100,000 consumed"
+    );
+    let rejected = app
+        .act(
+            &case,
+            "reviewer",
+            "reject",
+            &supply.etag(),
+            Some("供地条件未落实"),
+        )
+        .await;
+    assert_eq!(rejected.json["stage"], "rejected", "{}", rejected.text);
+    let after = app
+        .send("GET", "/api/v1/quotas/2026/610902", "reviewer", None, &[])
+        .await;
+    assert_eq!(balance(&after.json), Some(700.0), "consumed quota never returns");
+    assert_eq!(
+        indicators_left(&app).await,
+        left_before,
+        "consumed offsets never return"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn what_a_case_needs_is_its_area_less_existing_construction_land_and_a_typed_amount_cannot_be_less(
+    pool: PgPool,
+) {
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 100.0, None).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, case) = seed_case(&mut conn, "610902", "pre_review", false).await;
+    let unknown = app
+        .send(
+            "POST",
+            "/api/v1/quotas/requests",
+            "officer",
+            Some(json!({ "case_id": case, "year": 2026 })),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, 409, "{}", unknown.text);
+    assert_eq!(
+        unknown.json["type"],
+        "https://landuse.invalid/problems/quota-need-unknown"
+    );
+    // 10,000 m² of parcels, a quarter of them on a village plot: 7,500 m² are new, 11.25 mu.
+    let measured = common::Measured {
+        case_m2: 10_000.0,
+        construction_m2: 2_500.0,
+        ..common::Measured::default()
+    };
+    common::stored_check(&mut conn, case, measured, true).await;
+    let typed = app
+        .send(
+            "POST",
+            "/api/v1/quotas/requests",
+            "officer",
+            Some(json!({ "case_id": case, "year": 2026, "mu": 11.24 })),
+            &[],
+        )
+        .await;
+    assert_eq!(typed.status, 422, "{}", typed.text);
+    assert!(
+        typed.json["detail"].as_str().unwrap().contains("11.25 mu"),
+        "{}",
+        typed.text
+    );
+    let requested = app
+        .send(
+            "POST",
+            "/api/v1/quotas/requests",
+            "officer",
+            Some(json!({ "case_id": case, "year": 2026 })),
+            &[],
+        )
+        .await;
+    assert_eq!(requested.status, 200, "{}", requested.text);
+    assert_eq!(requested.json["mu"], 11.25);
+    let waiting = app
+        .send("GET", "/api/v1/quotas/waiting", "reviewer", None, &[])
+        .await;
+    let row = waiting
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["case_id"] == json!(case))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            row["mu"].as_f64(),
+            row["needed_mu"].as_f64(),
+            row["below_need_mu"].as_f64()
+        ),
+        (Some(11.25), Some(11.25), Some(0.0))
+    );
+    let view = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        view.json["position"],
+        json!({ "needed_mu": 11.25, "held_mu": 0.0, "consumed_mu": 0.0 })
+    );
+    assert_eq!(view.json["shortfall_mu"], 11.25);
+    let allocated = app
+        .send(
+            "POST",
+            "/api/v1/quotas/allocations",
+            "reviewer",
+            Some(json!({ "case_id": case })),
+            &[],
+        )
+        .await;
+    assert_eq!(allocated.status, 201, "{}", allocated.text);
+    let view = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "officer",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(view.json["shortfall_mu"], 0.0);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn stored_documents_or_check_reports_that_do_not_parse_are_errors_and_nothing_is_written_back(
+    pool: PgPool,
+) {
+    let app = ledger_app(pool).await;
+    register_indicator(&app, "土地整治项目", 5000.0, 2000.0, 4000.0).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let (_, case) = seed_case(&mut conn, "610902", "conversion", false).await;
+    // Documents written by an older version (a number where text belongs).
+    let corrupt = json!({ "pre_review_opinion": 12, "conversion_approval": "陕政土批〔2026〕3号" });
+    sqlx::query("update cases set facts = $2 where id = $1")
+        .bind(case)
+        .bind(&corrupt)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let etag = etag_of(&app, &case.to_string()).await;
+    let recorded = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/facts"),
+            "reviewer",
+            Some(json!({ "certificate_number": "x" })),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(recorded.status, 500, "{}", recorded.text);
+    assert!(recorded.json["trace_id"].is_string());
+    let stored: Value = sqlx::query_scalar("select facts from cases where id = $1")
+        .bind(case)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, corrupt, "the old documents are not lost");
+
+    // A check report without its measurements is not "nothing to lock".
+    let check = confirmed_check(&mut conn, case, 1000.0, 0.0).await;
+    sqlx::query("update checks set report = '{\"layers\": []}' where id = $1")
+        .bind(check)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let lock = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/offset/lock"),
+            "reviewer",
+            Some(json!({ "capacity_kg": 100 })),
+            &[],
+        )
+        .await;
+    assert_eq!(lock.status, 500, "{}", lock.text);
+    let movements: i64 = sqlx::query_scalar("select count(*) from offset_movements where case_id = $1")
+        .bind(case)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(movements, 0);
+}
