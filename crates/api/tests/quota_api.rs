@@ -1179,3 +1179,333 @@ async fn stored_documents_or_check_reports_that_do_not_parse_are_errors_and_noth
         .unwrap();
     assert_eq!(movements, 0);
 }
+
+/// The ledger figures the invariants are stated over, read as the owner (no scope).
+#[derive(Debug, Clone, PartialEq)]
+struct Books {
+    balance: f64,
+    granted: f64,
+    held_and_consumed: f64,
+    registered: (f64, f64, f64),
+    available: (f64, f64, f64),
+    locked_and_consumed: (f64, f64, f64),
+}
+
+async fn books(conn: &mut PgConnection) -> Books {
+    let (balance, granted): (f64, f64) = sqlx::query_as(
+        "select balance_mu::float8, granted_mu::float8 from quota_accounts where holder = '610902' and year = 2026",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let held_and_consumed: f64 = sqlx::query_scalar(
+        "select coalesce(-sum(delta_mu), 0)::float8 from quota_movements
+          where holder = '610902' and year = 2026 and kind in ('allocate', 'release', 'consume')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let triple = |sql: &'static str| sqlx::query_as::<_, (f64, f64, f64)>(sql);
+    let registered = triple(
+        "select sum(area_m2)::float8, sum(paddy_m2)::float8, sum(capacity_kg)::float8 from offset_indicators",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let available = triple(
+        "select sum(area_m2)::float8, sum(paddy_m2)::float8, sum(capacity_kg)::float8 from offset_balances",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let locked_and_consumed = triple(
+        "select coalesce(sum(case kind when 'lock' then area_m2 when 'release' then -area_m2 else 0 end), 0)::float8,
+                coalesce(sum(case kind when 'lock' then paddy_m2 when 'release' then -paddy_m2 else 0 end), 0)::float8,
+                coalesce(sum(case kind when 'lock' then capacity_kg when 'release' then -capacity_kg else 0 end), 0)::float8
+           from offset_movements",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    Books {
+        balance,
+        granted,
+        held_and_consumed,
+        registered,
+        available,
+        locked_and_consumed,
+    }
+}
+
+/// A check's measurements as random as a county's cases: 2,000 to 12,000 m², up to 4,000 m²
+/// of it cultivated (part paddy), up to 1,500 m² on existing construction land.
+fn random_measure(rng: &mut rand_chacha::ChaCha8Rng) -> common::Measured {
+    use rand::Rng;
+    let cultivated = rng.random_range(0.0..4000.0_f64).round();
+    let paddy = (cultivated * rng.random_range(0.0..1.0_f64)).round();
+    common::Measured {
+        case_m2: rng.random_range(2000.0..12000.0_f64).round(),
+        paddy_m2: paddy,
+        dry_m2: cultivated - paddy,
+        construction_m2: rng.random_range(0.0..1500.0_f64).round(),
+    }
+}
+
+/// What one case has consumed of quota (mu) and offset (area m²).
+async fn consumed_by(app: &TestApp, case: &str) -> (f64, f64, Value, Value) {
+    let quota = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/quota"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    let offset = app
+        .send(
+            "GET",
+            &format!("/api/v1/cases/{case}/offset"),
+            "reviewer",
+            None,
+            &[],
+        )
+        .await;
+    (
+        quota.json["position"]["consumed_mu"].as_f64().unwrap(),
+        offset.json["consumed"]["area_m2"].as_f64().unwrap(),
+        quota.json["position"].clone(),
+        offset.json.clone(),
+    )
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn random_sequences_of_ledger_actions_never_overdraw_never_return_what_was_consumed_and_never_approve_short(
+    pool: PgPool,
+) {
+    use rand::{Rng, SeedableRng};
+    let app = ledger_app(pool).await;
+    set_quota(&app, "610902", 60.0, None).await;
+    register_indicator(&app, "土地整治项目甲", 6000.0, 3000.0, 3000.0).await;
+    register_indicator(&app, "土地整治项目乙", 4000.0, 500.0, 2000.0).await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let project = app.project(false).await;
+    let mut stats = std::collections::BTreeMap::<&str, (u32, u32)>::new();
+    let mut approvals = 0;
+    for seed in 0..6_u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut cases = Vec::new();
+        for _ in 0..3 {
+            let (case, etag) = app.case(&project).await;
+            let a = app.act(&case, "officer", "submit", &etag, None).await;
+            app.act(&case, "reviewer", "advance", &a.etag(), None).await;
+            let etag = etag_of(&app, &case).await;
+            app.send(
+                "POST",
+                &format!("/api/v1/cases/{case}/facts"),
+                "reviewer",
+                Some(json!({ "pre_review_opinion": "用字第1号", "conversion_approval": "陕政土批〔2026〕1号" })),
+                &[("if-match", &etag)],
+            )
+            .await;
+            common::stored_check(&mut conn, case.parse().unwrap(), random_measure(&mut rng), true).await;
+            cases.push(case);
+        }
+        let mut consumed_seen: std::collections::HashMap<String, (f64, f64)> =
+            std::collections::HashMap::new();
+        for step in 0..30 {
+            let case = cases[rng.random_range(0..cases.len())].clone();
+            let id: Uuid = case.parse().unwrap();
+            // Weighted so that cases often get as far as their approval: closing is rare.
+            let action = match rng.random_range(0..16) {
+                0 => 0,
+                1 => 1,
+                2 | 3 => 2,
+                4 => 3,
+                5 | 6 | 15 => 4,
+                7 => 5,
+                14 => 8,
+                _ => 6,
+            };
+            let (name, answer) = match action {
+                0 => {
+                    // The parcels change: a new check, confirmed by a planner.
+                    let check = common::stored_check(&mut conn, id, random_measure(&mut rng), false).await;
+                    let etag = etag_of(&app, &case).await;
+                    (
+                        "recheck",
+                        app.send(
+                            "POST",
+                            &format!("/api/v1/cases/{case}/checks/{check}/confirm"),
+                            "planner",
+                            None,
+                            &[("if-match", &etag)],
+                        )
+                        .await,
+                    )
+                }
+                1 => (
+                    "request",
+                    app.send(
+                        "POST",
+                        "/api/v1/quotas/requests",
+                        "officer",
+                        Some(json!({ "case_id": case, "year": 2026 })),
+                        &[],
+                    )
+                    .await,
+                ),
+                2 => (
+                    "allocate",
+                    app.send(
+                        "POST",
+                        "/api/v1/quotas/allocations",
+                        "reviewer",
+                        Some(json!({ "case_id": case, "year": 2026 })),
+                        &[],
+                    )
+                    .await,
+                ),
+                3 => (
+                    "release quota",
+                    app.send(
+                        "POST",
+                        &format!("/api/v1/cases/{case}/quota/release"),
+                        "reviewer",
+                        Some(json!({ "reason": "redo" })),
+                        &[],
+                    )
+                    .await,
+                ),
+                4 => {
+                    let capacity = rng.random_range(0.0..1500.0_f64).round();
+                    (
+                        "lock",
+                        app.send(
+                            "POST",
+                            &format!("/api/v1/cases/{case}/offset/lock"),
+                            "reviewer",
+                            Some(json!({ "capacity_kg": capacity })),
+                            &[],
+                        )
+                        .await,
+                    )
+                }
+                5 => (
+                    "release offset",
+                    app.send(
+                        "POST",
+                        &format!("/api/v1/cases/{case}/offset/release"),
+                        "reviewer",
+                        Some(json!({ "reason": "redo" })),
+                        &[],
+                    )
+                    .await,
+                ),
+                6 | 7 => {
+                    let etag = etag_of(&app, &case).await;
+                    (
+                        "advance",
+                        app.act(&case, "reviewer", "advance", &etag, None).await,
+                    )
+                }
+                _ => {
+                    let etag = etag_of(&app, &case).await;
+                    if rng.random_bool(0.5) {
+                        (
+                            "reject",
+                            app.act(&case, "reviewer", "reject", &etag, Some("不予批准"))
+                                .await,
+                        )
+                    } else {
+                        (
+                            "withdraw",
+                            app.act(&case, "officer", "withdraw", &etag, Some("撤回")).await,
+                        )
+                    }
+                }
+            };
+            assert!(
+                answer.status < 500,
+                "seed {seed} step {step} {name}: {}",
+                answer.text
+            );
+            if std::env::var("LEDGER_SEQ_DEBUG").is_ok() && answer.status >= 300 {
+                eprintln!("{name}: {}", answer.text);
+            }
+            let entry = stats.entry(name).or_default();
+            if answer.status < 300 {
+                entry.0 += 1;
+            } else {
+                entry.1 += 1;
+            }
+
+            // Balances never negative, and the ledger explains them.
+            let b = books(&mut conn).await;
+            assert!(b.balance >= 0.0, "seed {seed} step {step}: {b:?}");
+            assert!(
+                (b.granted - b.held_and_consumed - b.balance).abs() < 0.005,
+                "seed {seed} step {step} {name}: {b:?}"
+            );
+            for (registered, (available, out)) in [
+                (b.registered.0, (b.available.0, b.locked_and_consumed.0)),
+                (b.registered.1, (b.available.1, b.locked_and_consumed.1)),
+                (b.registered.2, (b.available.2, b.locked_and_consumed.2)),
+            ] {
+                assert!(
+                    available >= 0.0 && (registered - available - out).abs() < 0.005,
+                    "seed {seed} step {step} {name}: {b:?}"
+                );
+            }
+            // Consumed never returns; an approval never with less held or locked than needed.
+            for case in &cases {
+                let (quota, area, position, offset) = consumed_by(&app, case).await;
+                let seen = consumed_seen.entry(case.clone()).or_insert((0.0, 0.0));
+                assert!(
+                    quota >= seen.0 && area >= seen.1,
+                    "seed {seed} step {step} {name}: consumed went down for {case}"
+                );
+                *seen = (quota, area);
+                if name == "advance"
+                    && answer.status == 200
+                    && answer.json["stage"] == "supply"
+                    && &answer.json["id"] == case
+                {
+                    approvals += 1;
+                    let needed = position["needed_mu"].as_f64().unwrap();
+                    assert!(
+                        quota >= needed,
+                        "seed {seed} step {step}: approved with {quota} of {needed} mu"
+                    );
+                    for (q, need) in ["area_m2", "paddy_m2", "capacity_kg"]
+                        .iter()
+                        .map(|q| (q, offset["needed"][q].as_f64().unwrap_or(0.0)))
+                    {
+                        assert!(
+                            offset["consumed"][q].as_f64().unwrap() >= need,
+                            "seed {seed} step {step}: approved short on {q}: {offset}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The sequences reached every action, and each both ways where it can be refused.
+    for name in [
+        "recheck",
+        "request",
+        "allocate",
+        "release quota",
+        "lock",
+        "release offset",
+        "advance",
+    ] {
+        assert!(
+            stats.get(name).is_some_and(|(ok, _)| *ok > 0),
+            "{name} never succeeded: {stats:?}"
+        );
+    }
+    assert!(stats["advance"].1 > 0, "no approval was ever refused: {stats:?}");
+    assert!(approvals > 0, "no conversion was ever approved: {stats:?}");
+    eprintln!("{approvals} approvals; actions (done, refused): {stats:?}");
+}
