@@ -259,10 +259,10 @@ async fn officers_see_only_their_countys_ledgers_and_only_a_reviewer_transfers(p
 /// 15 mu) that found `paddy` and `dry` m² of cultivated land.
 async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
     let measured = common::Measured {
-        case_m2: 10_000.0,
-        paddy_m2: paddy,
-        dry_m2: dry,
-        construction_m2: 0.0,
+        case: 10_000.0,
+        paddy,
+        dry,
+        construction: 0.0,
     };
     common::stored_check(conn, case, measured, true).await
 }
@@ -865,10 +865,10 @@ async fn a_lock_made_before_the_parcels_changed_follows_the_new_check_and_the_ap
     // The parcels change and a new check finds fifty times the cultivated land; a planner
     // confirms it. The lock follows as far as the county's indicators reach: here not at all.
     let measured = common::Measured {
-        case_m2: 200_000.0,
-        paddy_m2: 60_000.0,
-        dry_m2: 40_000.0,
-        construction_m2: 0.0,
+        case: 200_000.0,
+        paddy: 60_000.0,
+        dry: 40_000.0,
+        construction: 0.0,
     };
     let bigger = common::stored_check(&mut conn, case_id, measured, false).await;
     let confirmed = app
@@ -1034,8 +1034,8 @@ async fn what_a_case_needs_is_its_area_less_existing_construction_land_and_a_typ
     );
     // 10,000 m² of parcels, a quarter of them on a village plot: 7,500 m² are new, 11.25 mu.
     let measured = common::Measured {
-        case_m2: 10_000.0,
-        construction_m2: 2_500.0,
+        case: 10_000.0,
+        construction: 2_500.0,
         ..common::Measured::default()
     };
     common::stored_check(&mut conn, case, measured, true).await;
@@ -1244,10 +1244,10 @@ fn random_measure(rng: &mut rand_chacha::ChaCha8Rng) -> common::Measured {
     let cultivated = rng.random_range(0.0..4000.0_f64).round();
     let paddy = (cultivated * rng.random_range(0.0..1.0_f64)).round();
     common::Measured {
-        case_m2: rng.random_range(2000.0..12000.0_f64).round(),
-        paddy_m2: paddy,
-        dry_m2: cultivated - paddy,
-        construction_m2: rng.random_range(0.0..1500.0_f64).round(),
+        case: rng.random_range(2000.0..12000.0_f64).round(),
+        paddy,
+        dry: cultivated - paddy,
+        construction: rng.random_range(0.0..1500.0_f64).round(),
     }
 }
 

@@ -947,10 +947,10 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
 /// cultivated land; its id.
 async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
     let measured = common::Measured {
-        case_m2: 10_000.0,
-        paddy_m2: paddy,
-        dry_m2: dry,
-        construction_m2: 0.0,
+        case: 10_000.0,
+        paddy,
+        dry,
+        construction: 0.0,
     };
     common::stored_check(conn, case, measured, true).await
 }

@@ -387,6 +387,7 @@ fn pre_review_to_conversion_needs_a_passed_check_and_the_opinion() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one row per refusal the approval can give
 fn conversion_to_supply_needs_quota_offset_when_cultivated_and_approval() {
     let table: Vec<(&str, CaseFacts, Result<(), TransitionError>)> = vec![
         ("everything in place", complete_facts(), Ok(())),

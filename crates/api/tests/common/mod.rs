@@ -437,18 +437,18 @@ pub async fn import_every_layer_far_away(pool: &PgPool) {
     }
 }
 
-/// What a synthetic check of a case measured: the case area, its cultivated land by class and
-/// its part on existing construction land, in m².
+/// What a synthetic check of a case measured, each in m²: the case area, its cultivated land by
+/// class and its part on existing construction land.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Measured {
     /// The area of the case's parcels.
-    pub case_m2: f64,
+    pub case: f64,
     /// Cultivated land of class 0101.
-    pub paddy_m2: f64,
+    pub paddy: f64,
     /// Cultivated land of class 0103.
-    pub dry_m2: f64,
+    pub dry: f64,
     /// Existing construction land.
-    pub construction_m2: f64,
+    pub construction: f64,
 }
 
 /// Stores a check of `case` as the service would after measuring `measured` against every
@@ -470,27 +470,27 @@ pub async fn stored_check(
     let m2 = |v: f64| SquareMetres::new(v).unwrap();
     let hit = |id: &str, overlap: f64, dlbm: Option<Dlbm>| Hit {
         feature_id: id.into(),
-        parcel_area: m2(measured.case_m2),
+        parcel_area: m2(measured.case),
         overlap: m2(overlap),
         dismissed: false,
         dlbm,
     };
     let hits_of = |kind: LayerKind| match kind {
         LayerKind::CultivatedLand => [
-            ("paddy", measured.paddy_m2, Dlbm::Paddy),
-            ("dry", measured.dry_m2, Dlbm::Dry),
+            ("paddy", measured.paddy, Dlbm::Paddy),
+            ("dry", measured.dry, Dlbm::Dry),
         ]
         .into_iter()
         .filter(|(_, m2, _)| *m2 > 0.0)
         .map(|(id, m2, dlbm)| hit(id, m2, Some(dlbm)))
         .collect(),
-        LayerKind::ConstructionLand if measured.construction_m2 > 0.0 => {
-            vec![hit("village", measured.construction_m2, None)]
+        LayerKind::ConstructionLand if measured.construction > 0.0 => {
+            vec![hit("village", measured.construction, None)]
         }
         _ => Vec::new(),
     };
     let input = CheckInput {
-        case_area: m2(measured.case_m2),
+        case_area: m2(measured.case),
         layers: LayerKind::ALL
             .into_iter()
             .map(|kind| LayerFigures {
