@@ -859,6 +859,15 @@ pub async fn cancel_request(
     Ok(recorded)
 }
 
+/// The stage codes at which a case may still ask for quota (before its conversion approval): a
+/// case elsewhere does not wait, nor hold others back.
+fn waiting_stages() -> Vec<&'static str> {
+    rules::stages_for(LedgerAction::RequestQuota)
+        .iter()
+        .map(|stage| stage.code())
+        .collect()
+}
+
 /// Key-project cases of `county` whose `year` request is in force and unmet, except `except`.
 async fn key_projects_waiting(
     conn: &mut PgConnection,
@@ -878,7 +887,7 @@ async fn key_projects_waiting(
            join cases c on c.id = l.case_id
            join projects p on p.id = c.project_id
           where not l.cancelled and l.year = $2 and p.on_key_list and c.id <> $3
-            and c.stage not in ('rejected', 'withdrawn', 'completed')
+            and c.stage = any($4)
             and not exists (select 1 from quota_movements m
                              where m.case_id = c.id and m.kind in ('allocate', 'release')
                             having sum(m.delta_mu) <> 0)
@@ -887,6 +896,7 @@ async fn key_projects_waiting(
     .bind(county.as_str())
     .bind(year)
     .bind(except)
+    .bind(waiting_stages())
     .fetch_all(&mut *conn)
     .await
     .map_err(db("looking for key projects waiting for quota"))
@@ -1345,13 +1355,14 @@ pub async fn waiting(
            left join held h on h.case_id = c.id
            left join quota_accounts a on a.holder = c.county_code and a.year = l.year
           where not l.cancelled and coalesce(h.delta, 0) = 0
-            and c.stage not in ('rejected', 'withdrawn', 'completed')
+            and c.stage = any($3)
             and ($1::int is null or l.year = $1)
             and ($2::text[] is null or c.county_code = any($2))
           order by p.on_key_list desc, l.requested_at, c.id",
     )
     .bind(year)
     .bind(counties)
+    .bind(waiting_stages())
     .fetch_all(&mut *conn)
     .await
     .map_err(db("listing the cases waiting for quota"))?;

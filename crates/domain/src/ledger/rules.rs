@@ -180,17 +180,37 @@ pub enum LedgerRefusal {
 /// ));
 /// ```
 pub fn decide(action: LedgerAction, role: Role, stage: Stage) -> Result<(), LedgerRefusal> {
-    let rule = RULES
-        .iter()
-        .find(|r| r.action == action)
-        .ok_or(LedgerRefusal::RoleMayNot { role, action })?;
-    if !rule.roles.contains(&role) {
-        return Err(LedgerRefusal::RoleMayNot { role, action });
-    }
-    if !rule.stages.contains(&stage) {
+    role_may(action, role)?;
+    if !rule_of(action).stages.contains(&stage) {
         return Err(LedgerRefusal::WrongStage { stage, action });
     }
     Ok(())
+}
+
+/// The stages a case may be at for `action`: for a store that selects the cases an action can
+/// still reach (the waiting list) from the same table, not a list of its own.
+pub fn stages_for(action: LedgerAction) -> &'static [Stage] {
+    rule_of(action).stages
+}
+
+/// The role half of [`decide`], for a caller that refuses a request before loading the case.
+///
+/// # Errors
+/// [`LedgerRefusal::RoleMayNot`].
+pub fn role_may(action: LedgerAction, role: Role) -> Result<(), LedgerRefusal> {
+    if rule_of(action).roles.contains(&role) {
+        Ok(())
+    } else {
+        Err(LedgerRefusal::RoleMayNot { role, action })
+    }
+}
+
+fn rule_of(action: LedgerAction) -> &'static LedgerRule {
+    // Every action has its row: `every_action_has_exactly_one_row` holds the table to it.
+    RULES
+        .iter()
+        .find(|r| r.action == action)
+        .unwrap_or(&RULES[RULES.len() - 1])
 }
 
 /// Whether a case closed after leaving `left` gives back what it holds: only a case closed
@@ -260,8 +280,27 @@ mod tests {
 
     #[test]
     fn every_action_has_exactly_one_row() {
-        for rule in rules() {
-            assert_eq!(rules().iter().filter(|r| r.action == rule.action).count(), 1);
+        use LedgerAction::{
+            AllocateQuota, CancelQuotaRequest, ConsumeOffset, LockOffset, ReleaseOffset, ReleaseQuota,
+            RequestQuota, ReturnOnClose,
+        };
+        let all = [
+            RequestQuota,
+            CancelQuotaRequest,
+            AllocateQuota,
+            ReleaseQuota,
+            LockOffset,
+            ReleaseOffset,
+            ConsumeOffset,
+            ReturnOnClose,
+        ];
+        for action in all {
+            assert_eq!(
+                rules().iter().filter(|r| r.action == action).count(),
+                1,
+                "{action}"
+            );
         }
+        assert_eq!(rules().len(), all.len());
     }
 }
