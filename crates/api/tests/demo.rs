@@ -55,7 +55,7 @@ fn the_same_seed_writes_the_same_bytes_and_another_seed_writes_others() {
     generate(7, &sizes, &b).unwrap();
     generate(8, &sizes, &c).unwrap();
     let (fa, fb, fc) = (files(&a), files(&b), files(&c));
-    assert_eq!(fa.len(), 14, "12 layers, parcels and projects");
+    assert_eq!(fa.len(), 15, "13 layers, parcels and projects");
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&fa), names(&fc));
     for ((name, x), (_, y)) in fa.iter().zip(&fb) {
@@ -64,7 +64,7 @@ fn the_same_seed_writes_the_same_bytes_and_another_seed_writes_others() {
     let differing = fa.iter().zip(&fc).filter(|(x, y)| x.1 != y.1).count();
     assert!(
         differing >= 10,
-        "another seed writes other files ({differing} of 14 differ)"
+        "another seed writes other files ({differing} of 15 differ)"
     );
     for dir in [a, b, c] {
         let _ = std::fs::remove_dir_all(dir);
@@ -175,7 +175,20 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
     );
     let granted = scalar(&pool, "select count(*) from cases where green_grant is not null").await;
     assert!(granted > 0, "a leader granted the green channel to some case");
-    assert_eq!(counts.layers.len(), 12, "every layer kind has a current version");
+    assert_eq!(counts.layers.len(), 13, "every layer kind has a current version");
+    // Village plots and roads under some parcels: those cases hold less quota than their area.
+    let on_construction_land = scalar(
+        &pool,
+        "select count(*) from (select case_id, -sum(delta_mu) as mu from quota_movements
+                                 where kind = 'allocate' group by case_id) a
+           join (select case_id, sum(area_m2) as m2 from parcels group by case_id) p using (case_id)
+          where a.mu < p.m2 * 15 / 10000 - 0.01",
+    )
+    .await;
+    assert!(
+        on_construction_land > 0,
+        "some cases need less quota than their area"
+    );
 
     // Each case has parcels, and every case that left draft has the events that moved it.
     let without_parcels = scalar(

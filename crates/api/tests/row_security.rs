@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator or alert.
-const COUNTY_TABLES: [&str; 18] = [
+const COUNTY_TABLES: [&str; 19] = [
     "projects",
     "cases",
     "case_pauses",
@@ -35,6 +35,7 @@ const COUNTY_TABLES: [&str; 18] = [
     "offset_indicators",
     "offset_balances",
     "offset_movements",
+    "offset_needs",
     "project_start_records",
     "alerts",
     "alert_deliveries",
