@@ -136,9 +136,7 @@ impl FieldRefusal {
 pub fn check_fields(role: Role, fields: &[ProjectField]) -> Result<(), FieldRefusal> {
     match fields.iter().find(|f| f.designation_only()) {
         None => Ok(()),
-        Some(&field) if matches!(role, Role::Leader | Role::Admin) => {
-            Err(FieldRefusal::DesignationOnly { field })
-        }
+        Some(&field) if may_designate(role).is_ok() => Err(FieldRefusal::DesignationOnly { field }),
         Some(&field) => Err(FieldRefusal::RoleMayNot { role, field }),
     }
 }
@@ -238,7 +236,11 @@ pub struct FieldChange {
 
 impl FieldChange {
     /// The change of `field` from `from` to `to`, or `None` when they are equal.
-    pub fn between<T: PartialEq + ToString>(field: ProjectField, from: Option<&T>, to: Option<&T>) -> Option<Self> {
+    pub fn between<T: PartialEq + ToString>(
+        field: ProjectField,
+        from: Option<&T>,
+        to: Option<&T>,
+    ) -> Option<Self> {
         (from != to).then(|| Self {
             field,
             from: from.map(ToString::to_string),
@@ -294,8 +296,22 @@ impl DesignationError {
             DesignationError::ResponsibleLeaderMissing => Some(ProjectField::ResponsibleLeader),
             DesignationError::CountyLevelOnList => Some(ProjectField::Level),
             DesignationError::YearOutOfRange(_) => Some(ProjectField::Year),
-            DesignationError::RoleMayNot(_) | DesignationError::Reason(_) | DesignationError::Unchanged => None,
+            DesignationError::RoleMayNot(_) | DesignationError::Reason(_) | DesignationError::Unchanged => {
+                None
+            }
         }
+    }
+}
+
+/// Whether `role` may designate: leaders and admins only. The one place that says so.
+///
+/// # Errors
+/// [`DesignationError::RoleMayNot`] for any other role.
+pub fn may_designate(role: Role) -> Result<(), DesignationError> {
+    if matches!(role, Role::Leader | Role::Admin) {
+        Ok(())
+    } else {
+        Err(DesignationError::RoleMayNot(role))
     }
 }
 
@@ -335,9 +351,7 @@ pub fn decide_designation(
     current: &Designation,
     request: DesignationRequest,
 ) -> Result<DesignationDecision, DesignationError> {
-    if !matches!(role, Role::Leader | Role::Admin) {
-        return Err(DesignationError::RoleMayNot(role));
-    }
+    may_designate(role)?;
     let reason = Reason::parse(request.reason)?;
     let list_document = non_blank(request.list_document);
     let responsible_leader = non_blank(request.responsible_leader);
@@ -498,7 +512,11 @@ mod tests {
         };
         let taken = decide_designation(Role::Admin, &on.designation, off.clone()).unwrap();
         assert_eq!(taken.kind, DesignationKind::TakenOff);
-        assert_eq!(taken.designation.level, ProjectLevel::Municipal, "the level stays");
+        assert_eq!(
+            taken.designation.level,
+            ProjectLevel::Municipal,
+            "the level stays"
+        );
         assert_eq!(
             decide_designation(Role::Admin, &taken.designation, off),
             Err(DesignationError::Unchanged)

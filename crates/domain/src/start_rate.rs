@@ -880,9 +880,19 @@ mod tests {
     #[test]
     fn a_closed_quarter_keeps_its_frozen_figure_and_shows_later_starts_as_corrections() {
         let mut projects = known_set();
-        let counties = [CountyCode::parse("610902").unwrap(), CountyCode::parse("610921").unwrap()];
+        let counties = [
+            CountyCode::parse("610902").unwrap(),
+            CountyCode::parse("610921").unwrap(),
+        ];
         // Frozen on 1 April: 汉阴县 has 2 of 4 started by 31 March.
-        let frozen = figures_to_freeze(&projects, 2026, day(4, 1), &StartRateGoals::default(), &counties, &[]);
+        let frozen = figures_to_freeze(
+            &projects,
+            2026,
+            day(4, 1),
+            &StartRateGoals::default(),
+            &counties,
+            &[],
+        );
         assert_eq!(frozen.len(), 2, "Q1 only, one figure per county");
         assert!(figures_to_freeze(
             &projects,
@@ -902,11 +912,18 @@ mod tests {
         let q1 = &report.quarters[0];
         assert!(q1.frozen);
         let hanyin = &q1.counties[1];
-        assert_eq!((hanyin.started, hanyin.projects, hanyin.percent), (2, 4, Some(50.0)));
+        assert_eq!(
+            (hanyin.started, hanyin.projects, hanyin.percent),
+            (2, 4, Some(50.0))
+        );
         assert_eq!(hanyin.frozen_on, Some(day(4, 1)));
         let correction = hanyin.correction.as_ref().unwrap();
         assert_eq!((correction.started, correction.projects), (2, 4));
-        let kinds: Vec<_> = correction.changes.iter().map(|c| (c.name.as_str(), c.kind)).collect();
+        let kinds: Vec<_> = correction
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect();
         assert_eq!(
             kinds,
             [
@@ -916,7 +933,11 @@ mod tests {
         );
         assert_eq!(correction.changes[1].started_on, Some(day(3, 25)));
         assert!(q1.counties[0].correction.is_none(), "汉滨区 did not change");
-        assert_eq!((q1.total.started, q1.total.projects), (6, 9), "the city's figure is kept");
+        assert_eq!(
+            (q1.total.started, q1.total.projects),
+            (6, 9),
+            "the city's figure is kept"
+        );
         assert!(q1.total.correction.is_some());
         // Q2 is still open on 20 April: computed from the records.
         assert!(!report.quarters[1].frozen);
@@ -929,12 +950,23 @@ mod tests {
     #[test]
     fn a_project_put_on_the_list_after_the_close_is_a_correction_not_part_of_the_figure() {
         let projects = known_set();
-        let counties = [CountyCode::parse("610902").unwrap(), CountyCode::parse("610921").unwrap()];
-        let frozen = figures_to_freeze(&projects, 2026, day(4, 1), &StartRateGoals::default(), &counties, &[]);
+        let counties = [
+            CountyCode::parse("610902").unwrap(),
+            CountyCode::parse("610921").unwrap(),
+        ];
+        let frozen = figures_to_freeze(
+            &projects,
+            2026,
+            day(4, 1),
+            &StartRateGoals::default(),
+            &counties,
+            &[],
+        );
         let mut later = projects.clone();
         later[11].on_key_list = true;
         later[11].started_on = Some(day(2, 1));
-        let report = start_rates_frozen(&later, 2026, day(5, 1), &StartRateGoals::default(), &frozen).unwrap();
+        let report =
+            start_rates_frozen(&later, 2026, day(5, 1), &StartRateGoals::default(), &frozen).unwrap();
         let hanbin = &report.quarters[0].counties[0];
         assert_eq!((hanbin.started, hanbin.projects), (4, 5));
         let correction = hanbin.correction.as_ref().unwrap();
