@@ -270,17 +270,14 @@ fn refused(e: &FieldRefusal) -> ApiError {
 
 fn proposal_text(p: &StoredProposal) -> Option<String> {
     p.for_list.then(|| {
-        let mut text = format!("level {}", p.level.as_deref().unwrap_or("?"));
-        if let Some(sector) = &p.sector {
-            text.push_str(&format!(", sector {sector}"));
+        let mut parts = vec![format!("level {}", p.level.as_deref().unwrap_or("?"))];
+        parts.extend(p.sector.as_ref().map(|sector| format!("sector {sector}")));
+        parts.extend(p.new_start.map(|new_start| format!("new start {new_start}")));
+        let text = parts.join(", ");
+        match &p.note {
+            Some(note) => format!("{text}: {note}"),
+            None => text,
         }
-        if let Some(new_start) = p.new_start {
-            text.push_str(&format!(", new start {new_start}"));
-        }
-        if let Some(note) = &p.note {
-            text.push_str(&format!(": {note}"));
-        }
-        text
     })
 }
 
@@ -309,8 +306,8 @@ fn proposal_of(row: &ProjectRow) -> StoredProposal {
     }
 }
 
-fn actor(caller: &Caller) -> Option<(Uuid, Role)> {
-    Some((caller.user_id, caller.role))
+fn actor(caller: &Caller) -> (Uuid, Role) {
+    (caller.user_id, caller.role)
 }
 
 fn project_reply(status: StatusCode, project: &Project) -> Result<Reply, ApiError> {
@@ -428,7 +425,7 @@ pub async fn create_project(
         &NewEvent {
             project_id: row.id,
             at: now,
-            actor: actor(&caller),
+            actor: Some(actor(&caller)),
             kind: "registered",
             reason: None,
             changes,
@@ -619,7 +616,7 @@ pub async fn edit_project(
         &NewEvent {
             project_id: id,
             at: state.clock.now(),
-            actor: actor(&caller),
+            actor: Some(actor(&caller)),
             kind,
             reason: None,
             changes,
@@ -743,6 +740,7 @@ pub async fn designate(
     .ok_or_else(|| ApiError::PreconditionFailed {
         current: etag(version + 1),
     })?;
+    let now = state.clock.now();
     let mut changes = decided.changes;
     changes.extend(FieldChange::between(
         ProjectField::Proposal,
@@ -753,8 +751,8 @@ pub async fn designate(
         &mut tx,
         &NewEvent {
             project_id: id,
-            at: state.clock.now(),
-            actor: actor(&caller),
+            at: now,
+            actor: Some(actor(&caller)),
             kind: decided.kind.code(),
             reason: Some(decided.reason.as_str().to_owned()),
             changes,
@@ -762,7 +760,6 @@ pub async fn designate(
     )
     .await
     .map_err(|e| ApiError::db("recording the designation", e))?;
-    let now = state.clock.now();
     resettle_cases(
         &mut tx,
         &caller,
