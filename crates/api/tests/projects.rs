@@ -503,6 +503,43 @@ async fn a_closed_quarters_start_rate_is_frozen_and_a_later_start_shows_as_a_cor
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn the_sweeper_freezes_a_quarter_once_just_after_it_closes(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    app.clock.set(local(2026, 3, 10, 9));
+    let project = municipal_key_project(&app, "C 一季度项目").await;
+    let sweeper = common::app_pool(&app.db);
+
+    // On Q1's last day only last year's quarters are closed: a start dated that day may still
+    // come.
+    let last_day = sweep_once(&sweeper, local(2026, 3, 31, 23)).await;
+    assert_eq!(
+        last_day.start_rates_frozen, 40,
+        "2025's four quarters of ten counties"
+    );
+    // Half an hour into 1 April: Q1 of each of the ten counties.
+    let first = sweep_once(&sweeper, local(2026, 4, 1, 0) + chrono::TimeDelta::minutes(30)).await;
+    assert_eq!(first.start_rates_frozen, 10);
+    let again = sweep_once(&sweeper, local(2026, 4, 1, 1)).await;
+    assert_eq!(again.start_rates_frozen, 0, "a figure is taken once");
+
+    // A read later shows that figure, with the start recorded afterwards beside it.
+    app.clock.set(local(2026, 4, 3, 9));
+    record_start(&app, &project, "2026-03-30").await;
+    let report = get(&app, "/api/v1/reports/start-rates?year=2026", "leader").await;
+    let hanbin = &report.json["quarters"][0]["counties"][0];
+    assert_eq!(hanbin["frozen_on"], "2026-04-01");
+    assert_eq!(hanbin["started"].as_u64(), Some(0), "{}", report.text);
+    assert_eq!(hanbin["correction"]["started"].as_u64(), Some(1));
+}
+
+async fn sweep_once(pool: &PgPool, at: DateTime<Utc>) -> landuse_api::timers::sweep::SweepReport {
+    let settings = landuse_api::timers::TimerSettings::from_args(&common::timer_args(&[])).unwrap();
+    landuse_api::timers::sweep::sweep_once(pool, at, &settings)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_stored_level_the_domain_does_not_know_is_a_500_never_a_default(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let project = app.project(true).await;

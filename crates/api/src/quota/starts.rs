@@ -334,7 +334,8 @@ pub async fn freeze_closed_quarters(
     now: DateTime<Utc>,
     counties: &[CountyCode],
 ) -> Result<usize, StartError> {
-    if start_rate::closed_quarters(year, today).is_empty() || counties.is_empty() {
+    let closed = start_rate::closed_quarters(year, today);
+    if closed.is_empty() || counties.is_empty() {
         return Ok(0);
     }
     let taken: Vec<(Quarter, CountyCode)> = frozen_figures(conn, year, counties)
@@ -342,6 +343,14 @@ pub async fn freeze_closed_quarters(
         .into_iter()
         .map(|f| (f.quarter, f.county))
         .collect();
+    // The usual sweep: everything closed is frozen already, so the year's projects need no
+    // reading.
+    if closed
+        .iter()
+        .all(|q| counties.iter().all(|c| taken.contains(&(*q, *c))))
+    {
+        return Ok(0);
+    }
     let codes: Vec<String> = counties.iter().map(|c| c.as_str().to_owned()).collect();
     let projects = projects_of_year(conn, year, Some(&codes)).await?;
     let goals = goals(conn).await?;
