@@ -110,7 +110,7 @@ pub enum FieldRefusal {
     },
     /// The role designates, but through the designation, so that it is audited with its
     /// document and reason.
-    #[error("{field} is set by a designation (PUT /api/v1/projects/{{id}}/designation), with its list document and reason")]
+    #[error("{field} is set only by a designation, with its list document and reason, not by a registration or an edit")]
     DesignationOnly {
         /// The field.
         field: ProjectField,

@@ -100,7 +100,7 @@ pub async fn project_county_and_version(
 
 /// Records a key project's actual start (or corrects it), on the version the caller read.
 /// County officers (of the project's county: the caller checks), reviewers and leaders may.
-/// Every recording is kept in `project_start_records`.
+/// Every recording is kept in `project_start_records` and is an event in the project's history.
 ///
 /// # Errors
 /// [`StartError::NoSuchProject`], [`StartError::VersionMismatch`], [`StartError::InTheFuture`],

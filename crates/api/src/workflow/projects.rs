@@ -262,9 +262,11 @@ fn submitted<T>(field: &str, parsed: Result<T, UnknownCode>) -> Result<T, ApiErr
 fn refused(e: &FieldRefusal) -> ApiError {
     match e {
         FieldRefusal::RoleMayNot { .. } => ApiError::Forbidden(e.to_string()),
-        FieldRefusal::DesignationOnly { field } => {
-            ApiError::invalid("designation-only", field.code(), e.to_string())
-        }
+        FieldRefusal::DesignationOnly { field } => ApiError::invalid(
+            "designation-only",
+            field.code(),
+            format!("{e}: use PUT /api/v1/projects/{{id}}/designation"),
+        ),
     }
 }
 
