@@ -51,7 +51,7 @@ for pair in "$hanbin 610902" "$hanyin 610921"; do
   read -r token county <<<"$pair"
   project=$(curl -sf -X POST "$base/api/v1/projects" -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' \
-    -d "{\"name\":\"fuzz project $county\",\"county_code\":\"$county\",\"level\":\"municipal\",\"category\":\"infrastructure\",\"year\":2026}" |
+    -d "{\"name\":\"fuzz project $county\",\"county_code\":\"$county\",\"category\":\"infrastructure\",\"year\":2026}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   curl -sf -X POST "$base/api/v1/cases" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"project_id\":\"$project\",\"title\":\"fuzz case $county\"}" >/dev/null

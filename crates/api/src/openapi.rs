@@ -104,7 +104,10 @@ impl Modify for SharedErrors {
             if let Some(operation) = item.get.as_mut() {
                 add_shared_errors(operation, has_path_params, false);
             }
-            for operation in [item.put.as_mut(), item.post.as_mut()].into_iter().flatten() {
+            for operation in [item.put.as_mut(), item.post.as_mut(), item.patch.as_mut()]
+                .into_iter()
+                .flatten()
+            {
                 add_idempotency_key(operation);
                 add_shared_errors(operation, has_path_params, true);
             }

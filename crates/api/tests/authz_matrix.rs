@@ -13,8 +13,10 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 /// Every table a refused request must leave untouched.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 19] = [
     "projects",
+    "project_events",
+    "start_rate_freezes",
     "cases",
     "case_events",
     "case_pauses",
@@ -160,7 +162,28 @@ async fn every_county_scoped_endpoint_answers_each_caller_rightly_and_refusals_c
             "officer",
             "planner",
         ),
+        Probe::new(
+            "GET",
+            format!("/api/v1/projects/{project}/history"),
+            None,
+            "officer",
+            "gis",
+        ),
+        Probe::new(
+            "PATCH",
+            format!("/api/v1/projects/{project}"),
+            Some(json!({ "name": "改名项目" })),
+            "officer",
+            "planner",
+        ),
         // Municipal roles' writes: an officer (of any county) is a wrong role.
+        Probe::new(
+            "PUT",
+            format!("/api/v1/projects/{project}/designation"),
+            Some(common::key_designation("municipal", "water")),
+            "leader",
+            "officer",
+        ),
         Probe::new("POST", c("/facts"), Some(json!({})), "reviewer", "officer"),
         Probe::new(
             "POST",

@@ -175,6 +175,25 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
     );
     let granted = scalar(&pool, "select count(*) from cases where green_grant is not null").await;
     assert!(granted > 0, "a leader granted the green channel to some case");
+    // The key-project list is the bureau's: every project on it was registered by its county's
+    // officer and designated by the leader, with a list document and a reason.
+    let planned_key = i64::try_from(plan.projects.iter().filter(|p| p.on_key_list).count()).unwrap();
+    assert!(planned_key > 0);
+    let designated = scalar(
+        &pool,
+        "select count(*) from projects p
+          where p.on_key_list and p.list_document is not null
+            and exists (select 1 from project_events e join users u on u.id = e.actor_id
+                         where e.project_id = p.id and e.kind = 'designated' and u.role = 'leader'
+                           and e.reason is not null)
+            and exists (select 1 from project_events e join users u on u.id = e.actor_id
+                         where e.project_id = p.id and e.kind = 'registered' and u.role = 'officer')",
+    )
+    .await;
+    assert_eq!(
+        designated, planned_key,
+        "each key project designated by the leader"
+    );
     assert_eq!(counts.layers.len(), 13, "every layer kind has a current version");
     // Village plots and roads under some parcels: those cases hold less quota than their area.
     let on_construction_land = scalar(

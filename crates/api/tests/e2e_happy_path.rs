@@ -147,16 +147,27 @@ async fn walk(client: &Client, key_project: bool, lon: f64) -> String {
             Some(json!({
                 "name": if key_project { "安康机场连接线" } else { "汉滨区标准化厂房" },
                 "county_code": "610902",
-                "level": if key_project { "provincial" } else { "county" },
                 "category": if key_project { "infrastructure" } else { "industry" },
-                "sector": if key_project { "transport" } else { "other" },
-                "on_key_list": key_project,
                 "year": 2026
             })),
             None,
         )
         .await;
+    let project_etag = project.etag.clone();
     let project = project.json["id"].as_str().unwrap().to_owned();
+    if key_project {
+        // The list is the bureau's: the leader puts the project on it.
+        client
+            .expect(
+                200,
+                "PUT",
+                &format!("/api/v1/projects/{project}/designation"),
+                "leader",
+                Some(common::key_designation("provincial", "transport")),
+                Some(&project_etag),
+            )
+            .await;
+    }
     let case = client
         .expect(
             201,

@@ -20,8 +20,10 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator or alert.
-const COUNTY_TABLES: [&str; 19] = [
+const COUNTY_TABLES: [&str; 21] = [
     "projects",
+    "project_events",
+    "start_rate_freezes",
     "cases",
     "case_pauses",
     "case_events",

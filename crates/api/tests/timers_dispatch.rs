@@ -43,16 +43,23 @@ async fn submit_at(app: &TestApp, at: DateTime<Utc>, who: &str, county: &str, ke
             Some(json!({
                 "name": if key { "安康机场连接线" } else { "标准化厂房" },
                 "county_code": county,
-                "level": if key { "provincial" } else { "county" },
                 "category": if key { "infrastructure" } else { "industry" },
-                "sector": if key { "transport" } else { "other" },
-                "on_key_list": key,
                 "year": 2026
             })),
             &[],
         )
         .await;
     assert_eq!(project.status, 201, "{}", project.text);
+    if key {
+        // The list is the bureau's: the leader designates the key project.
+        app.designate(
+            project.json["id"].as_str().unwrap(),
+            "provincial",
+            "transport",
+            &project.etag(),
+        )
+        .await;
+    }
     let case = app
         .send(
             "POST",

@@ -22,6 +22,7 @@
 //! | [`green`] | the green channel, queue order and advance use |
 //! | [`check`] | spatial-check verdicts from overlap figures |
 //! | [`project`] | project attributes the rules depend on |
+//! | [`designation`] | who decides a project's key-list status, level and sector, and how |
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
 //! | [`start_rate`] | key-project start rates per quarter and county |
@@ -33,6 +34,7 @@ pub mod check;
 pub mod clearing;
 pub mod clock;
 pub mod county;
+pub mod designation;
 pub mod dispatch;
 pub mod green;
 pub mod ledger;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The level of government that approved the project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProjectLevel {
     /// A national project.
@@ -87,6 +88,7 @@ impl UnknownCode {
 
 /// What kind of works the project builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProjectSector {
     /// Energy: power, oil and gas, grids.

@@ -12,6 +12,15 @@
 //! before both that end and `as_of`. Percentages are rounded to one decimal, and whether a goal
 //! is met is decided on the exact counts (`started × 100 ≥ goal × projects`), never on the
 //! rounded figure.
+//!
+//! **A closed quarter is frozen.** Once the bureau's date is past a quarter's last day, the
+//! quarter's figure per county is taken ([`figures_to_freeze`]) and kept: the projects that
+//! counted, each with the start date known then. The report then shows that figure
+//! ([`start_rates_frozen`]); a start recorded later, a start date changed later, or a project
+//! put on or taken off the list later shows beside it as a [`Correction`] with the figure the
+//! records give now, and never changes it. For example, Q1 2026 of 汉阴县 is frozen on 1 April
+//! at 2 of 4 started (50%); a start dated 25 March recorded on 10 April leaves the Q1 figure at
+//! 50% and adds a correction "3 of 4 (75%)" naming that project as a start recorded later.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,6 +34,7 @@ use crate::project::ProjectLevel;
 
 /// A quarter of the year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Quarter {
     /// January to March.
@@ -228,6 +238,7 @@ pub fn counts_for_start_rate(project: &ProjectStart, year: i32) -> bool {
 
 /// A project not started by a quarter's end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotStarted {
     /// The project.
     pub id: Uuid,
@@ -245,6 +256,7 @@ pub struct NotStarted {
 
 /// The figures of one county (or of the whole city) for one quarter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLine {
     /// The county; `None` for the whole city.
     pub county: Option<CountyCode>,
@@ -258,10 +270,16 @@ pub struct RateLine {
     pub goal_met: Option<bool>,
     /// The projects not started, by planned start then name.
     pub not_started: Vec<NotStarted>,
+    /// The bureau's date the figure was taken on, for a frozen figure; `None` for a figure
+    /// computed from the records as they are.
+    pub frozen_on: Option<NaiveDate>,
+    /// What the records say now, when it differs from the frozen figure.
+    pub correction: Option<Correction>,
 }
 
 /// One quarter of the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuarterRates {
     /// The quarter.
     pub quarter: Quarter,
@@ -269,6 +287,9 @@ pub struct QuarterRates {
     pub ends_on: NaiveDate,
     /// Whether the quarter had ended by `as_of`; an open quarter's figures are the starts so far.
     pub closed: bool,
+    /// Whether the figures are the ones taken when the quarter closed (corrections beside
+    /// them), rather than computed from the records as they are.
+    pub frozen: bool,
     /// The goal, in percent.
     pub goal_percent: u8,
     /// One line per county with projects, by county code.
@@ -279,6 +300,7 @@ pub struct QuarterRates {
 
 /// The start-rate report of a year.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StartRateReport {
     /// The list year.
     pub year: i32,
@@ -306,8 +328,106 @@ fn percent_one_decimal(part: u32, whole: u32) -> Option<f64> {
     Some(tenths as f64 / 10.0)
 }
 
-fn line(county: Option<CountyCode>, projects: &[&ProjectStart], by: NaiveDate, goal: u8) -> RateLine {
-    let started = |p: &ProjectStart| p.started_on.is_some_and(|d| d <= by);
+/// A project as a figure counts it: who it is, where, whose, and the start date known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenProject {
+    /// The project.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its county.
+    pub county: CountyCode,
+    /// When it was planned to start.
+    pub planned_start: Option<NaiveDate>,
+    /// The responsible leader.
+    pub responsible_leader: Option<String>,
+    /// The start date known when the figure was taken.
+    pub started_on: Option<NaiveDate>,
+}
+
+impl From<&ProjectStart> for FrozenProject {
+    fn from(p: &ProjectStart) -> Self {
+        Self {
+            id: p.id,
+            name: p.name.clone(),
+            county: p.county,
+            planned_start: p.planned_start,
+            responsible_leader: p.responsible_leader.clone(),
+            started_on: p.started_on,
+        }
+    }
+}
+
+/// One county's figure for one closed quarter, as taken when the quarter closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenFigure {
+    /// The list year.
+    pub year: i32,
+    /// The quarter.
+    pub quarter: Quarter,
+    /// The county.
+    pub county: CountyCode,
+    /// The bureau's date it was taken on (after the quarter's last day).
+    pub frozen_on: NaiveDate,
+    /// The goal then, in percent.
+    pub goal_percent: u8,
+    /// The projects that counted, with the start dates known then.
+    pub projects: Vec<FrozenProject>,
+}
+
+/// How the records changed since a figure was frozen, for one project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A start recorded after the figure was taken.
+    StartRecordedLater,
+    /// The start date changed after the figure was taken.
+    StartDateChanged,
+    /// The recorded start was withdrawn.
+    StartWithdrawn,
+    /// The project counts now but did not then (put on the list later, for example).
+    AddedLater,
+    /// The project counted then but does not now (taken off the list later, for example).
+    RemovedLater,
+}
+
+/// One project whose record differs from the frozen figure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartChange {
+    /// The project.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its county.
+    pub county: CountyCode,
+    /// What changed.
+    pub kind: ChangeKind,
+    /// The start date in the frozen figure.
+    pub frozen_started_on: Option<NaiveDate>,
+    /// The start date recorded now.
+    pub started_on: Option<NaiveDate>,
+}
+
+/// What the records say now about a frozen figure: the figure they give, and why it differs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Correction {
+    /// Projects that count now.
+    pub projects: u32,
+    /// Of those, started by the quarter's end as recorded now.
+    pub started: u32,
+    /// `started / projects` in percent, one decimal; `None` without projects.
+    pub percent: Option<f64>,
+    /// Whether the goal is met as recorded now; `None` without projects.
+    pub goal_met: Option<bool>,
+    /// The projects whose records changed, by name.
+    pub changes: Vec<StartChange>,
+}
+
+fn line(county: Option<CountyCode>, projects: &[&FrozenProject], by: NaiveDate, goal: u8) -> RateLine {
+    let started = |p: &FrozenProject| p.started_on.is_some_and(|d| d <= by);
     let count = u32::try_from(projects.len()).unwrap_or(u32::MAX);
     let started_count = u32::try_from(projects.iter().filter(|p| started(p)).count()).unwrap_or(u32::MAX);
     let mut not_started: Vec<NotStarted> = projects
@@ -337,7 +457,117 @@ fn line(county: Option<CountyCode>, projects: &[&ProjectStart], by: NaiveDate, g
         percent: percent_one_decimal(started_count, count),
         goal_met: (count > 0).then(|| u64::from(started_count) * 100 >= u64::from(goal) * u64::from(count)),
         not_started,
+        frozen_on: None,
+        correction: None,
     }
+}
+
+/// The correction of a frozen figure (`frozen`) by the records now (`now`), or `None` when
+/// every project's record is as it was.
+fn correction(
+    county: Option<CountyCode>,
+    frozen: &[&FrozenProject],
+    now: &[&FrozenProject],
+    ends_on: NaiveDate,
+    goal: u8,
+) -> Option<Correction> {
+    let then: BTreeMap<Uuid, &FrozenProject> = frozen.iter().map(|p| (p.id, *p)).collect();
+    let current: BTreeMap<Uuid, &FrozenProject> = now.iter().map(|p| (p.id, *p)).collect();
+    let mut changes: Vec<StartChange> = then
+        .keys()
+        .chain(current.keys().filter(|id| !then.contains_key(id)))
+        .filter_map(|id| {
+            let (was, is) = (then.get(id), current.get(id));
+            let kind = match (was.map(|p| p.started_on), is.map(|p| p.started_on)) {
+                (Some(a), Some(b)) if a == b => return None,
+                (Some(None), Some(Some(_))) => ChangeKind::StartRecordedLater,
+                (Some(Some(_)), Some(Some(_))) => ChangeKind::StartDateChanged,
+                (Some(_), Some(None)) => ChangeKind::StartWithdrawn,
+                (Some(_), None) => ChangeKind::RemovedLater,
+                (None, _) => ChangeKind::AddedLater,
+            };
+            let project = is.or(was)?;
+            Some(StartChange {
+                id: *id,
+                name: project.name.clone(),
+                county: project.county,
+                kind,
+                frozen_started_on: was.and_then(|p| p.started_on),
+                started_on: is.and_then(|p| p.started_on),
+            })
+        })
+        .collect();
+    if changes.is_empty() {
+        return None;
+    }
+    changes.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
+    let figure = line(county, now, ends_on, goal);
+    Some(Correction {
+        projects: figure.projects,
+        started: figure.started,
+        percent: figure.percent,
+        goal_met: figure.goal_met,
+        changes,
+    })
+}
+
+/// The quarters of `year` that are closed on the bureau's date `today`: those whose last day
+/// is over. A quarter's last day itself still belongs to it (a start dated that day may still
+/// be recorded), so Q1 closes when 1 April begins.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use landuse_domain::start_rate::{closed_quarters, Quarter};
+/// let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+/// assert_eq!(closed_quarters(2026, day(3, 31)), []);
+/// assert_eq!(closed_quarters(2026, day(4, 1)), [Quarter::Q1]);
+/// assert_eq!(closed_quarters(2025, day(4, 1)).len(), 4);
+/// ```
+pub fn closed_quarters(year: i32, today: NaiveDate) -> Vec<Quarter> {
+    Quarter::ALL
+        .into_iter()
+        .filter(|q| q.last_day(year).is_some_and(|end| today > end))
+        .collect()
+}
+
+/// The figures to take on the bureau's date `today` for `year`: for each quarter closed by
+/// `today` and each county of `counties` that has no figure in `taken` yet, the projects of
+/// that county that count, with their starts as recorded now, and the goal now. A county
+/// without such projects gets an empty figure, so that a project added to it later shows as
+/// a correction rather than silently becoming the quarter's figure.
+///
+/// This is the whole freezing rule; whoever calls it (the sweeper, or the first report read
+/// after the close) only stores what it returns. The same records and the same `today` give
+/// the same figures.
+pub fn figures_to_freeze(
+    projects: &[ProjectStart],
+    year: i32,
+    today: NaiveDate,
+    goals: &StartRateGoals,
+    counties: &[CountyCode],
+    taken: &[(Quarter, CountyCode)],
+) -> Vec<FrozenFigure> {
+    let mut figures = Vec::new();
+    for quarter in closed_quarters(year, today) {
+        for county in counties {
+            if taken.contains(&(quarter, *county)) {
+                continue;
+            }
+            figures.push(FrozenFigure {
+                year,
+                quarter,
+                county: *county,
+                frozen_on: today,
+                goal_percent: goals.goal(quarter),
+                projects: projects
+                    .iter()
+                    .filter(|p| p.county == *county && counts_for_start_rate(p, year))
+                    .map(FrozenProject::from)
+                    .collect(),
+            });
+        }
+    }
+    figures
 }
 
 /// The start-rate report of `year` as of `as_of`, for the projects that count among `projects`.
@@ -378,31 +608,95 @@ pub fn start_rates(
     as_of: NaiveDate,
     goals: &StartRateGoals,
 ) -> Result<StartRateReport, StartRateError> {
-    let counted: Vec<&ProjectStart> = projects
+    start_rates_frozen(projects, year, as_of, goals, &[])
+}
+
+/// The start-rate report of `year` as of `as_of`, with the figures frozen when quarters closed.
+///
+/// A quarter shows its frozen figures when it had ended by `as_of` and every county with
+/// projects that count now has a figure in `frozen` (the caller freezes before it reads); each
+/// line then carries a [`Correction`] when the records now differ. Otherwise the quarter is
+/// computed from `projects` as [`start_rates`] does.
+///
+/// # Errors
+/// [`StartRateError::YearOutOfRange`] for a year whose dates cannot be represented.
+pub fn start_rates_frozen(
+    projects: &[ProjectStart],
+    year: i32,
+    as_of: NaiveDate,
+    goals: &StartRateGoals,
+    frozen: &[FrozenFigure],
+) -> Result<StartRateReport, StartRateError> {
+    let counted: Vec<FrozenProject> = projects
         .iter()
         .filter(|p| counts_for_start_rate(p, year))
+        .map(FrozenProject::from)
         .collect();
-    let mut by_county: BTreeMap<CountyCode, Vec<&ProjectStart>> = BTreeMap::new();
+    let mut by_county: BTreeMap<CountyCode, Vec<&FrozenProject>> = BTreeMap::new();
     for project in &counted {
         by_county.entry(project.county).or_default().push(project);
     }
+    let all_now: Vec<&FrozenProject> = counted.iter().collect();
     let mut quarters = Vec::with_capacity(4);
     for quarter in Quarter::ALL {
         let ends_on = quarter
             .last_day(year)
             .ok_or(StartRateError::YearOutOfRange(year))?;
         let by = ends_on.min(as_of);
-        let goal = goals.goal(quarter);
+        let figures: BTreeMap<CountyCode, &FrozenFigure> = frozen
+            .iter()
+            .filter(|f| f.year == year && f.quarter == quarter)
+            .map(|f| (f.county, f))
+            .collect();
+        let use_frozen =
+            as_of > ends_on && !figures.is_empty() && by_county.keys().all(|c| figures.contains_key(c));
+        if !use_frozen {
+            let goal = goals.goal(quarter);
+            quarters.push(QuarterRates {
+                quarter,
+                ends_on,
+                closed: as_of >= ends_on,
+                frozen: false,
+                goal_percent: goal,
+                counties: by_county
+                    .iter()
+                    .map(|(county, list)| line(Some(*county), list, by, goal))
+                    .collect(),
+                total: line(None, &all_now, by, goal),
+            });
+            continue;
+        }
+        // The goal of the latest figure: figures taken on different days under another goal
+        // setting keep their own in their county lines.
+        let goal = figures
+            .values()
+            .max_by_key(|f| (f.frozen_on, f.county))
+            .map_or_else(|| goals.goal(quarter), |f| f.goal_percent);
+        let mut counties = Vec::new();
+        let mut all_then: Vec<&FrozenProject> = Vec::new();
+        for (county, figure) in &figures {
+            let now: &[&FrozenProject] = by_county.get(county).map_or(&[], Vec::as_slice);
+            if figure.projects.is_empty() && now.is_empty() {
+                continue;
+            }
+            let then: Vec<&FrozenProject> = figure.projects.iter().collect();
+            all_then.extend(&then);
+            let mut rate = line(Some(*county), &then, ends_on, figure.goal_percent);
+            rate.frozen_on = Some(figure.frozen_on);
+            rate.correction = correction(Some(*county), &then, now, ends_on, figure.goal_percent);
+            counties.push(rate);
+        }
+        let mut total = line(None, &all_then, ends_on, goal);
+        total.frozen_on = figures.values().map(|f| f.frozen_on).max();
+        total.correction = correction(None, &all_then, &all_now, ends_on, goal);
         quarters.push(QuarterRates {
             quarter,
             ends_on,
-            closed: as_of >= ends_on,
+            closed: true,
+            frozen: true,
             goal_percent: goal,
-            counties: by_county
-                .iter()
-                .map(|(county, list)| line(Some(*county), list, by, goal))
-                .collect(),
-            total: line(None, &counted, by, goal),
+            counties,
+            total,
         });
     }
     Ok(StartRateReport {
@@ -581,5 +875,109 @@ mod tests {
         assert_eq!(quarter_of(day(12, 31)), Quarter::Q4);
         assert_eq!(Quarter::from_number(5), Err(InvalidQuarter(5)));
         assert_eq!(Quarter::from_number(2).unwrap().to_string(), "Q2");
+    }
+
+    #[test]
+    fn a_closed_quarter_keeps_its_frozen_figure_and_shows_later_starts_as_corrections() {
+        let mut projects = known_set();
+        let counties = [
+            CountyCode::parse("610902").unwrap(),
+            CountyCode::parse("610921").unwrap(),
+        ];
+        // Frozen on 1 April: 汉阴县 has 2 of 4 started by 31 March.
+        let frozen = figures_to_freeze(
+            &projects,
+            2026,
+            day(4, 1),
+            &StartRateGoals::default(),
+            &counties,
+            &[],
+        );
+        assert_eq!(frozen.len(), 2, "Q1 only, one figure per county");
+        assert!(figures_to_freeze(
+            &projects,
+            2026,
+            day(4, 1),
+            &StartRateGoals::default(),
+            &counties,
+            &[(Quarter::Q1, counties[0]), (Quarter::Q1, counties[1])]
+        )
+        .is_empty());
+        // Later: project 09's start, dated 25 March, is recorded; project 06's date moves
+        // into April.
+        projects[8].started_on = Some(day(3, 25));
+        projects[5].started_on = Some(day(4, 3));
+        let report =
+            start_rates_frozen(&projects, 2026, day(4, 20), &StartRateGoals::default(), &frozen).unwrap();
+        let q1 = &report.quarters[0];
+        assert!(q1.frozen);
+        let hanyin = &q1.counties[1];
+        assert_eq!(
+            (hanyin.started, hanyin.projects, hanyin.percent),
+            (2, 4, Some(50.0))
+        );
+        assert_eq!(hanyin.frozen_on, Some(day(4, 1)));
+        let correction = hanyin.correction.as_ref().unwrap();
+        assert_eq!((correction.started, correction.projects), (2, 4));
+        let kinds: Vec<_> = correction
+            .changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("project 06", ChangeKind::StartDateChanged),
+                ("project 09", ChangeKind::StartRecordedLater)
+            ]
+        );
+        assert_eq!(correction.changes[1].started_on, Some(day(3, 25)));
+        assert!(q1.counties[0].correction.is_none(), "汉滨区 did not change");
+        assert_eq!(
+            (q1.total.started, q1.total.projects),
+            (6, 9),
+            "the city's figure is kept"
+        );
+        assert!(q1.total.correction.is_some());
+        // Q2 is still open on 20 April: computed from the records.
+        assert!(!report.quarters[1].frozen);
+        // Unfrozen, the same records give the corrected figure.
+        let live = start_rates(&projects, 2026, day(4, 20), &StartRateGoals::default()).unwrap();
+        assert_eq!(live.quarters[0].counties[1].started, 2);
+        assert!(live.quarters[0].counties[1].correction.is_none());
+    }
+
+    #[test]
+    fn a_project_put_on_the_list_after_the_close_is_a_correction_not_part_of_the_figure() {
+        let projects = known_set();
+        let counties = [
+            CountyCode::parse("610902").unwrap(),
+            CountyCode::parse("610921").unwrap(),
+        ];
+        let frozen = figures_to_freeze(
+            &projects,
+            2026,
+            day(4, 1),
+            &StartRateGoals::default(),
+            &counties,
+            &[],
+        );
+        let mut later = projects.clone();
+        later[11].on_key_list = true;
+        later[11].started_on = Some(day(2, 1));
+        let report =
+            start_rates_frozen(&later, 2026, day(5, 1), &StartRateGoals::default(), &frozen).unwrap();
+        let hanbin = &report.quarters[0].counties[0];
+        assert_eq!((hanbin.started, hanbin.projects), (4, 5));
+        let correction = hanbin.correction.as_ref().unwrap();
+        assert_eq!((correction.started, correction.projects), (5, 6));
+        assert_eq!(correction.changes[0].kind, ChangeKind::AddedLater);
+    }
+
+    #[test]
+    fn a_quarter_is_closed_only_after_its_last_day() {
+        assert!(closed_quarters(2026, day(3, 31)).is_empty());
+        assert_eq!(closed_quarters(2026, day(7, 1)), [Quarter::Q1, Quarter::Q2]);
+        assert!(closed_quarters(2027, day(12, 31)).is_empty());
     }
 }

@@ -724,25 +724,29 @@ async fn open_ledgers(driver: &Driver, year: i32) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Registers the projects as their counties' officers; their ids and counties by key.
+/// Registers the projects as their counties' officers, each key project proposed for the
+/// list, and has the leader designate the key projects (level, sector, list document,
+/// responsible leader, reason), as the bureau's rules have it; their ids and counties by key.
 async fn make_projects(
     driver: &Driver,
     plan: &DemoPlan,
 ) -> Result<HashMap<String, (String, String)>, DemoError> {
-    let made: Vec<(String, (String, String))> = futures_util::stream::iter(&plan.projects)
-        .map(|project| async move {
-            let body = json!({
+    let made: Vec<(String, (String, String))> = futures_util::stream::iter(plan.projects.iter().enumerate())
+        .map(|(n, project)| async move {
+            let mut body = json!({
                 "name": project.name,
                 "county_code": project.county_code,
-                "level": project.level,
                 "category": project.category,
-                "sector": project.sector,
-                "on_key_list": project.on_key_list,
-                "new_start": project.new_start,
                 "year": project.year,
                 "planned_start": project.planned_start,
-                "responsible_leader": project.responsible_leader,
             });
+            if project.on_key_list {
+                body["proposal"] = json!({
+                    "level": project.level,
+                    "sector": project.sector,
+                    "new_start": project.new_start,
+                });
+            }
             let reply = driver
                 .call(
                     201,
@@ -754,6 +758,32 @@ async fn make_projects(
                 )
                 .await?;
             let id = reply.json["id"].as_str().unwrap_or_default().to_owned();
+            if project.on_key_list {
+                let document = if project.level == "provincial" {
+                    format!("陕发改重点〔{}〕{}号", project.year, n + 1)
+                } else {
+                    format!("安政发〔{}〕{}号", project.year, n + 1)
+                };
+                let designation = json!({
+                    "on_key_list": true,
+                    "level": project.level,
+                    "sector": project.sector,
+                    "new_start": project.new_start,
+                    "list_document": document,
+                    "responsible_leader": project.responsible_leader,
+                    "reason": format!("列入{}年{}重点项目名单", project.year, if project.level == "provincial" { "省级" } else { "市级" }),
+                });
+                driver
+                    .call(
+                        200,
+                        "PUT",
+                        &format!("/api/v1/projects/{id}/designation"),
+                        "leader",
+                        Some(&designation),
+                        Some(&reply.etag),
+                    )
+                    .await?;
+            }
             Ok::<_, DemoError>((project.key.clone(), (id, project.county_code.clone())))
         })
         .buffered(WORKERS)

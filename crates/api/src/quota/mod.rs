@@ -5,7 +5,8 @@
 //! |---|---|
 //! | [`store`] | the construction-quota ledger: yearly amounts, requests, allocation (key projects first), release, transfers, the waiting list |
 //! | [`offsets`] | the farmland-offset ledger: indicators, lock, release, consume, transfers |
-//! | [`starts`] | key-project starts and what the start-rate report reads |
+//! | [`starts`] | key-project starts, what the start-rate report reads, and freezing closed quarters |
+//! | [`start_report`] | the start-rate report's handler: closed quarters frozen, corrections beside them |
 //! | [`guarantees`] | what the case workflow asks of the ledgers: the stage facts, and release on rejection or withdrawal |
 //! | [`http`] | the handlers under `/api/v1` ([`routes`]) |
 //! | [`report`] | the start-rate report as CSV and .xlsx |
@@ -16,6 +17,7 @@ pub mod guarantees;
 pub mod http;
 pub mod offsets;
 pub mod report;
+pub mod start_report;
 pub mod starts;
 pub mod store;
 
@@ -43,5 +45,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(http::release_offset))
         .routes(routes!(http::consume_offset))
         .routes(routes!(http::record_start))
-        .routes(routes!(http::start_rates))
+        .routes(routes!(start_report::start_rates))
 }

@@ -1,6 +1,7 @@
 //! One sweep: every open ledger item and every running stage deadline, judged by the domain
 //! rules at `now`; each newly reached status raised as an alert, exactly once, with its event
-//! in the case history and its webhook deliveries queued, all in one transaction.
+//! in the case history and its webhook deliveries queued, all in one transaction; the weekly
+//! dispatch when it falls due, and the start rate of every quarter that has just closed, frozen.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
@@ -33,6 +34,8 @@ pub struct SweepReport {
     pub alerts: Vec<i64>,
     /// The dispatch snapshot taken, if one fell due.
     pub snapshot: Option<Uuid>,
+    /// County figures of closed quarters' start rates frozen by this sweep.
+    pub start_rates_frozen: usize,
 }
 
 /// Runs one sweep at `now`, unless another process is sweeping.
@@ -65,6 +68,16 @@ pub async fn sweep_once(
     sweep_ledger(&mut tx, &rules, now, &endpoints, &mut report).await?;
     sweep_deadlines(&mut tx, &rules, now, &endpoints, &mut report).await?;
     report.snapshot = dispatch::take_due(&mut tx, &settings.dispatch, &rules.clearing, now).await?;
+    report.start_rates_frozen =
+        crate::quota::starts::freeze_due(&mut tx, now)
+            .await
+            .map_err(|e| match e {
+                crate::quota::starts::StartError::Db { doing, source } => TimerError::Db { doing, source },
+                other => TimerError::Corrupt {
+                    what: "start-rate goals",
+                    detail: other.to_string(),
+                },
+            })?;
     tx.commit()
         .await
         .map_err(TimerError::db("committing the sweep"))?;

@@ -5,6 +5,7 @@ pub mod cases;
 pub mod checks;
 pub mod guarantees;
 pub mod parcels;
+pub mod project_store;
 pub mod projects;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,7 +17,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(projects::list_counties))
         .routes(routes!(projects::list_projects, projects::create_project))
-        .routes(routes!(projects::get_project))
+        .routes(routes!(projects::get_project, projects::edit_project))
+        .routes(routes!(projects::designate))
+        .routes(routes!(projects::history))
         .routes(routes!(cases::list_cases, cases::create_case))
         .routes(routes!(cases::get_case))
         .routes(routes!(cases::transition))

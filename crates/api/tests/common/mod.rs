@@ -330,27 +330,45 @@ impl TestApp {
         }
     }
 
-    /// Registers a project in 汉滨区 and returns its id.
+    /// Registers a project in 汉滨区 as its officer and returns its id. A key project is
+    /// proposed by the officer and then designated by the leader (a provincial transport
+    /// project on the list), as the bureau's rules have it.
     pub async fn project(&self, key: bool) -> String {
+        let mut body = serde_json::json!({
+            "name": if key { "安康机场连接线" } else { "汉滨区标准化厂房" },
+            "county_code": "610902",
+            "category": if key { "infrastructure" } else { "industry" },
+            "year": 2026
+        });
+        if key {
+            body["proposal"] = serde_json::json!({ "level": "provincial", "sector": "transport" });
+        }
         let answer = self
-            .send(
-                "POST",
-                "/api/v1/projects",
-                "officer",
-                Some(serde_json::json!({
-                    "name": if key { "安康机场连接线" } else { "汉滨区标准化厂房" },
-                    "county_code": "610902",
-                    "level": if key { "provincial" } else { "county" },
-                    "category": if key { "infrastructure" } else { "industry" },
-                    "sector": if key { "transport" } else { "other" },
-                    "on_key_list": key,
-                    "year": 2026
-                })),
-                &[],
-            )
+            .send("POST", "/api/v1/projects", "officer", Some(body), &[])
             .await;
         assert_eq!(answer.status, 201, "{}", answer.text);
-        answer.json["id"].as_str().unwrap().to_owned()
+        let id = answer.json["id"].as_str().unwrap().to_owned();
+        if key {
+            self.designate(&id, "provincial", "transport", &answer.etag())
+                .await;
+        }
+        id
+    }
+
+    /// Puts `project` on the key-project list as the leader, at `level` and in `sector`;
+    /// returns the answer.
+    pub async fn designate(&self, project: &str, level: &str, sector: &str, etag: &str) -> Answer {
+        let answer = self
+            .send(
+                "PUT",
+                &format!("/api/v1/projects/{project}/designation"),
+                "leader",
+                Some(key_designation(level, sector)),
+                &[("if-match", etag)],
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer
     }
 
     /// Opens a draft case for `project` and returns (id, etag).
@@ -535,4 +553,18 @@ pub fn timer_args(urls: &[String]) -> landuse_api::config::TimerArgs {
         dispatch_time: "09:00".to_owned(),
         clock_start: None,
     }
+}
+
+/// The body of a leader's designation putting a project on the 2026 list at `level` in
+/// `sector`.
+pub fn key_designation(level: &str, sector: &str) -> serde_json::Value {
+    serde_json::json!({
+        "on_key_list": true,
+        "level": level,
+        "sector": sector,
+        "new_start": true,
+        "list_document": "陕发改重点〔2026〕1号",
+        "responsible_leader": "李副局长",
+        "reason": "列入2026年省级重点项目名单"
+    })
 }
