@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator or alert.
-const COUNTY_TABLES: [&str; 18] = [
+const COUNTY_TABLES: [&str; 19] = [
     "projects",
     "cases",
     "case_pauses",
@@ -38,6 +38,7 @@ const COUNTY_TABLES: [&str; 18] = [
     "project_start_records",
     "alerts",
     "alert_deliveries",
+    "alert_corrections",
     "dispatch_rows",
 ];
 
