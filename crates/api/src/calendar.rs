@@ -266,6 +266,12 @@ pub async fn load_year(
         deadlines: Vec::new(),
         alerts: Vec::new(),
     };
+    let context = LoadContext {
+        year,
+        loader,
+        now,
+        reason: format!("calendar year {year} loaded"),
+    };
     let sql = format!(
         "select c.id, c.stage, c.returns_to, c.stage_entered_at, c.deadline_at, c.deadline_provisional,
                 c.green, {}
@@ -276,133 +282,8 @@ pub async fn load_year(
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| ApiError::db("loading the stored deadlines", e))?;
-    let reason = format!("calendar year {year} loaded");
     for row in rows {
-        let state = CaseState::new(
-            Stage::parse(&row.stage).map_err(|e| ApiError::internal("reading the case stage", e))?,
-            row.returns_to
-                .as_deref()
-                .map(Stage::parse)
-                .transpose()
-                .map_err(|e| ApiError::internal("reading the case stage", e))?,
-        )
-        .map_err(|e| ApiError::internal("reading the case state", e))?;
-        let clock = StageClock {
-            started_at: row.stage_entered_at,
-            pauses: sweep::pauses(&row.pause_from, &row.pause_to)
-                .map_err(timer_error("reading the pauses"))?,
-        };
-        let channel = Channel::from_green(row.green);
-        let remaining =
-            limits::remaining_working_days(&rules.limits, &rules.calendar, &state, channel, &clock, now);
-        let recomputed = StoredDeadline::of(remaining.as_ref(), clock.is_stopped(now));
-        let old = StoredDeadline {
-            ends_at: row.deadline_at,
-            provisional: row.deadline_provisional,
-        };
-        let Some(change) = recompute::deadline_change(Some(old), recomputed) else {
-            continue;
-        };
-        sqlx::query(
-            "update cases set deadline_at = $2, deadline_provisional = $3, version = version + 1, updated_at = $4
-              where id = $1",
-        )
-        .bind(row.id)
-        .bind(recomputed.map(|d| d.ends_at))
-        .bind(recomputed.is_some_and(|d| d.provisional))
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("storing the recomputed deadline", e))?;
-        let stage = state.stage();
-        append_event_as(
-            conn,
-            row.id,
-            now,
-            (loader.user_id, loader.role.code()),
-            "deadline_recomputed",
-            (Some(stage), Some(stage)),
-            Some(&reason),
-            json!({ "year": year, "from": change.from, "to": change.to, "moved": change.moved, "finalised": change.finalised }),
-        )
-        .await?;
-        report.deadlines.push(RecomputedDeadline {
-            case_id: row.id,
-            stage: state.clock_stage(),
-            change,
-        });
-
-        let (Some(new), Some(remaining)) = (recomputed, remaining) else {
-            continue;
-        };
-        let current = rules
-            .limits
-            .limit(state.clock_stage(), channel)
-            .map_or(DeadlineStatus::Running, |days| {
-                alerts::deadline_status(&remaining, days, &rules.deadlines)
-            });
-        let standing: Vec<StandingAlert> = sqlx::query_as(
-            "select a.id, a.kind, coalesce(last.due_at, a.due_at) as due_at
-               from alerts a
-               left join lateral (select ac.due_at, ac.withdrawn from alert_corrections ac
-                                   where ac.alert_id = a.id order by ac.id desc limit 1) last on true
-              where a.case_id = $1 and a.stage_entered_at = $2 and a.ledger_item_id is null
-                and not coalesce(last.withdrawn, false)
-              order by a.id",
-        )
-        .bind(row.id)
-        .bind(row.stage_entered_at)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("loading the case's deadline alerts", e))?;
-        for alert in standing {
-            let Some(announced) = AlertKind::parse(&alert.kind)
-                .ok()
-                .and_then(AlertKind::deadline_status)
-            else {
-                continue;
-            };
-            let Some(correction) = recompute::correct_alert(announced, alert.due_at, new.ends_at, current)
-            else {
-                continue;
-            };
-            sqlx::query(
-                "insert into alert_corrections (alert_id, corrected_at, due_at, withdrawn, reason)
-                 values ($1, $2, $3, $4, $5)",
-            )
-            .bind(alert.id)
-            .bind(now)
-            .bind(correction.due_at)
-            .bind(correction.withdrawn)
-            .bind(&reason)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| ApiError::db("correcting the alert", e))?;
-            append_event_as(
-                conn,
-                row.id,
-                now,
-                (loader.user_id, loader.role.code()),
-                "alert_corrected",
-                (Some(stage), Some(stage)),
-                Some(&reason),
-                json!({
-                    "alert_id": alert.id,
-                    "alert": alert.kind,
-                    "from_due_at": alert.due_at,
-                    "due_at": correction.due_at,
-                    "withdrawn": correction.withdrawn,
-                }),
-            )
-            .await?;
-            report.alerts.push(CorrectedAlert {
-                alert_id: alert.id,
-                case_id: row.id,
-                kind: alert.kind,
-                due_at: correction.due_at,
-                withdrawn: correction.withdrawn,
-            });
-        }
+        recompute_case(conn, &rules, row, &context, &mut report).await?;
     }
     tracing::info!(
         year,
@@ -411,6 +292,175 @@ pub async fn load_year(
         "calendar year loaded"
     );
     Ok(report)
+}
+
+/// What every change of one load records: which year, by whom, when and why.
+struct LoadContext {
+    year: i32,
+    loader: Loader,
+    now: DateTime<Utc>,
+    reason: String,
+}
+
+impl LoadContext {
+    fn actor(&self) -> (Option<Uuid>, &'static str) {
+        (self.loader.user_id, self.loader.role.code())
+    }
+}
+
+/// Computes one case's stored deadline again; when it changed, writes it with its event and
+/// corrects the alerts of its stay.
+async fn recompute_case(
+    conn: &mut PgConnection,
+    rules: &timers::SweepRules,
+    row: DeadlineRow,
+    context: &LoadContext,
+    report: &mut LoadReport,
+) -> Result<(), ApiError> {
+    let state = CaseState::new(
+        Stage::parse(&row.stage).map_err(|e| ApiError::internal("reading the case stage", e))?,
+        row.returns_to
+            .as_deref()
+            .map(Stage::parse)
+            .transpose()
+            .map_err(|e| ApiError::internal("reading the case stage", e))?,
+    )
+    .map_err(|e| ApiError::internal("reading the case state", e))?;
+    let clock = StageClock {
+        started_at: row.stage_entered_at,
+        pauses: sweep::pauses(&row.pause_from, &row.pause_to).map_err(timer_error("reading the pauses"))?,
+    };
+    let channel = Channel::from_green(row.green);
+    let now = context.now;
+    let remaining =
+        limits::remaining_working_days(&rules.limits, &rules.calendar, &state, channel, &clock, now);
+    let recomputed = StoredDeadline::of(remaining.as_ref(), clock.is_stopped(now));
+    let old = StoredDeadline {
+        ends_at: row.deadline_at,
+        provisional: row.deadline_provisional,
+    };
+    let Some(change) = recompute::deadline_change(Some(old), recomputed) else {
+        return Ok(());
+    };
+    sqlx::query(
+        "update cases set deadline_at = $2, deadline_provisional = $3, version = version + 1, updated_at = $4
+          where id = $1",
+    )
+    .bind(row.id)
+    .bind(recomputed.map(|d| d.ends_at))
+    .bind(recomputed.is_some_and(|d| d.provisional))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("storing the recomputed deadline", e))?;
+    let stage = state.stage();
+    append_event_as(
+        conn,
+        row.id,
+        now,
+        context.actor(),
+        "deadline_recomputed",
+        (Some(stage), Some(stage)),
+        Some(&context.reason),
+        json!({
+            "year": context.year,
+            "from": change.from,
+            "to": change.to,
+            "moved": change.moved,
+            "finalised": change.finalised,
+        }),
+    )
+    .await?;
+    report.deadlines.push(RecomputedDeadline {
+        case_id: row.id,
+        stage: state.clock_stage(),
+        change,
+    });
+    let (Some(new), Some(remaining)) = (recomputed, remaining) else {
+        return Ok(());
+    };
+    let current = rules
+        .limits
+        .limit(state.clock_stage(), channel)
+        .map_or(DeadlineStatus::Running, |days| {
+            alerts::deadline_status(&remaining, days, &rules.deadlines)
+        });
+    correct_alerts(conn, &row, stage, new, current, context, report).await
+}
+
+/// Corrects each deadline alert of the case's current stay that still stands for another
+/// instant than `new`, recording each correction as an event.
+async fn correct_alerts(
+    conn: &mut PgConnection,
+    row: &DeadlineRow,
+    stage: Stage,
+    new: StoredDeadline,
+    current: DeadlineStatus,
+    context: &LoadContext,
+    report: &mut LoadReport,
+) -> Result<(), ApiError> {
+    let standing: Vec<StandingAlert> = sqlx::query_as(
+        "select a.id, a.kind, coalesce(last.due_at, a.due_at) as due_at
+           from alerts a
+           left join lateral (select ac.due_at, ac.withdrawn from alert_corrections ac
+                               where ac.alert_id = a.id order by ac.id desc limit 1) last on true
+          where a.case_id = $1 and a.stage_entered_at = $2 and a.ledger_item_id is null
+            and not coalesce(last.withdrawn, false)
+          order by a.id",
+    )
+    .bind(row.id)
+    .bind(row.stage_entered_at)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the case's deadline alerts", e))?;
+    for alert in standing {
+        let Some(announced) = AlertKind::parse(&alert.kind)
+            .ok()
+            .and_then(AlertKind::deadline_status)
+        else {
+            continue;
+        };
+        let Some(correction) = recompute::correct_alert(announced, alert.due_at, new.ends_at, current) else {
+            continue;
+        };
+        sqlx::query(
+            "insert into alert_corrections (alert_id, corrected_at, due_at, withdrawn, reason)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(alert.id)
+        .bind(context.now)
+        .bind(correction.due_at)
+        .bind(correction.withdrawn)
+        .bind(&context.reason)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| ApiError::db("correcting the alert", e))?;
+        append_event_as(
+            conn,
+            row.id,
+            context.now,
+            context.actor(),
+            "alert_corrected",
+            (Some(stage), Some(stage)),
+            Some(&context.reason),
+            json!({
+                "alert_id": alert.id,
+                "alert": alert.kind,
+                "from_due_at": alert.due_at,
+                "due_at": correction.due_at,
+                "withdrawn": correction.withdrawn,
+            }),
+        )
+        .await?;
+        report.alerts.push(CorrectedAlert {
+            alert_id: alert.id,
+            case_id: row.id,
+            kind: alert.kind,
+            due_at: correction.due_at,
+            withdrawn: correction.withdrawn,
+        });
+    }
+    Ok(())
 }
 
 /// `GET /api/v1/calendar/{year}`: one loaded year of the working-day calendar.

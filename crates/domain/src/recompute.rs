@@ -153,7 +153,7 @@ mod tests {
             2027,
             CalendarYear {
                 holidays: [day(2027, 1, 1)].into(),
-                adjusted_workdays: Default::default(),
+                adjusted_workdays: std::collections::BTreeSet::default(),
             },
         );
         let after = WorkCalendar::new(years).unwrap();
