@@ -172,6 +172,7 @@ pub enum OutsideBoundaryUse {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
