@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use landuse_domain::{
     calendar::{CalendarYear, WorkCalendar},
     check::{Dlbm, LayerKind, LayerResult, VerdictRules},
+    clearing::ClearingRules,
     county::CountyCode,
+    green::AdvanceUseRules,
     limits::TimeLimits,
     role::Role,
 };
@@ -42,6 +44,14 @@ pub enum AdminError {
     /// The time-limit setting is not valid.
     #[error("time limits: {0}")]
     Limits(#[from] landuse_domain::limits::LimitsError),
+    /// A stored setting does not parse.
+    #[error("the setting {key} is not valid: {reason}")]
+    Setting {
+        /// The settings key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A user with that name exists.
     #[error("a user named {0:?} already exists")]
     UserExists(String),
@@ -322,6 +332,45 @@ pub async fn load_calendar(conn: &mut PgConnection) -> Result<WorkCalendar, Admi
         })
         .collect();
     Ok(WorkCalendar::new(years)?)
+}
+
+/// Reads a setting the domain parses, or its default when the setting is absent. A stored
+/// value that does not parse is an error, never the default: the bureau set it.
+async fn load_setting<T: serde::de::DeserializeOwned + Default>(
+    conn: &mut PgConnection,
+    key: &'static str,
+    doing: &'static str,
+) -> Result<T, AdminError> {
+    let value: Option<serde_json::Value> = sqlx::query_scalar("select value from settings where key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db(doing))?;
+    match value {
+        Some(value) => serde_json::from_value(value).map_err(|e| AdminError::Setting {
+            key,
+            reason: e.to_string(),
+        }),
+        None => Ok(T::default()),
+    }
+}
+
+/// The three-week clearing limits (the `clearing` setting: 21 days, due soon from 7 left, by
+/// default).
+///
+/// # Errors
+/// A stored setting the domain refuses, database failures.
+pub async fn load_clearing_rules(conn: &mut PgConnection) -> Result<ClearingRules, AdminError> {
+    load_setting(conn, "clearing", "loading the clearing limits").await
+}
+
+/// The advance-use share (the `advance_use` setting: at most 30% of the pre-reviewed area, by
+/// default).
+///
+/// # Errors
+/// A stored setting the domain refuses, database failures.
+pub async fn load_advance_use_rules(conn: &mut PgConnection) -> Result<AdvanceUseRules, AdminError> {
+    load_setting(conn, "advance_use", "loading the advance-use share").await
 }
 
 /// The stage time limits as stored, or the defaults when none are set.

@@ -63,7 +63,12 @@ pub fn app(state: AppState) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .nest("/api/v1", crate::workflow::routes().merge(crate::quota::routes()))
+        .nest(
+            "/api/v1",
+            crate::workflow::routes()
+                .merge(crate::quota::routes())
+                .merge(crate::calendar::routes()),
+        )
         .merge(crate::timers::routes())
         .split_for_parts();
     let doc = openapi::finish(doc);

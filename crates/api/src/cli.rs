@@ -109,6 +109,15 @@ pub enum Command {
         #[command(subcommand)]
         command: LayerCommand,
     },
+    /// The working-day calendar: `landuse calendar import --year 2027 --file notice.json`.
+    Calendar {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// The demo region: generate its files, load them, or both (`make run` runs `setup`).
     Demo {
         /// What to do.
@@ -123,6 +132,23 @@ impl Command {
     pub fn is_service(&self) -> bool {
         matches!(self, Self::Serve { .. } | Self::Sweep { .. })
     }
+}
+
+/// `landuse calendar …`
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Load one year's State Council notice (its weekday `holidays` and weekend
+    /// `adjusted_workdays`, in the shape of one year of `seeds/cn-workdays-2023-2026.json`),
+    /// recompute the stored deadlines it changes and correct their alerts. A year already
+    /// loaded is replaced. Nothing is written when any date is refused.
+    Import {
+        /// The year the notice is for; every date must be in it.
+        #[arg(long)]
+        year: i32,
+        /// The notice file (JSON).
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 /// `landuse demo …`
@@ -330,6 +356,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     jurisdiction,
                 },
         } => import_layer(&database, &kind, &file, &jurisdiction).await,
+        Command::Calendar {
+            database,
+            command: CalendarCommand::Import { year, file },
+        } => import_calendar(&database, year, &file).await,
         Command::Demo { command } => run_demo(command).await,
     }
 }
@@ -425,6 +455,36 @@ async fn import_layer(
         }
         Err(other) => Err(anyhow::anyhow!("{}: {other}", file.display())),
     }
+}
+
+/// `landuse calendar import`: the year is read and checked before anything is written, and
+/// stored with every recomputed deadline in one transaction.
+async fn import_calendar(database: &DatabaseArgs, year: i32, file: &std::path::Path) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let listed = landuse_domain::notice::parse_year(year, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was loaded", file.display()))?;
+    let mut conn = connect(database).await?;
+    let mut tx = conn.begin().await?;
+    let loader = crate::calendar::Loader {
+        user_id: None,
+        role: landuse_domain::role::Role::Admin,
+    };
+    let report = crate::calendar::load_year(&mut tx, year, listed, loader, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}; nothing was loaded", file.display()))?;
+    tx.commit().await?;
+    println!(
+        "loaded {year}: {} holidays, {} adjusted working days (version {}); the calendar covers \
+         up to {}; {} deadlines recomputed, {} alerts corrected",
+        report.calendar.holidays.len(),
+        report.calendar.adjusted_workdays.len(),
+        report.calendar.version,
+        report.covered_until,
+        report.deadlines.len(),
+        report.alerts.len()
+    );
+    Ok(())
 }
 
 /// A pool of the login role itself, for the operator's commands (migrate, import, demo):

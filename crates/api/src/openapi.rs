@@ -56,6 +56,7 @@ pub const DOCS_PATH: &str = "/docs";
         (name = "offsets", description = "Farmland offset (占补平衡) indicators, locks and use."),
         (name = "reports", description = "Start rates and the weekly dispatch report."),
         (name = "alerts", description = "Deadline alerts as a feed and a Server-Sent Events stream."),
+        (name = "calendar", description = "The working-day calendar: each year's State Council notice, loaded by the admin."),
     )
 )]
 pub struct ApiDoc;

@@ -82,6 +82,11 @@ async fn the_walkthrough_in_docs_api_md_runs_from_project_to_certificate(
     // What a reader is told to expect.
     assert!(stdout.contains("\"needs_offset\""), "{stdout}");
     assert!(stdout.contains("\"completed\""), "{stdout}");
+    // Step 8: the seeded 2026 read at version 1 and loaded again as version 2.
+    assert!(
+        stdout.contains(r#"{"year":2026,"version":2,"covered_until":"2026-12-31","deadlines":0,"alerts":0}"#),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("reviewer stage_changed completed") || stdout.contains(" completed\n"),
         "{stdout}"

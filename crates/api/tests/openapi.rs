@@ -117,6 +117,26 @@ async fn every_documented_operation_is_served_and_protected_as_documented(pool: 
         transitions["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/TransitionRequest"
     );
+    // The calendar's year is read and loaded with typed bodies, the load under If-Match.
+    let calendar = &doc["paths"]["/api/v1/calendar/{year}"];
+    assert_eq!(
+        calendar["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CalendarYearView"
+    );
+    assert_eq!(
+        calendar["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CalendarYearBody"
+    );
+    assert_eq!(
+        calendar["put"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/LoadReport"
+    );
+    for status in ["412", "428", "422", "403"] {
+        assert!(
+            calendar["put"]["responses"][status].is_object(),
+            "calendar PUT lacks {status}"
+        );
+    }
 }
 
 /// `/docs` works without the internet: the page and its scripts come from this server.

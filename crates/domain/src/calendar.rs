@@ -238,6 +238,17 @@ impl WorkCalendar {
         Ok(Self { years })
     }
 
+    /// This calendar with `year` loaded as `listed`, replacing what it had for that year.
+    ///
+    /// # Errors
+    /// [`CalendarError`] as [`WorkCalendar::new`] gives it: a year that would leave a hole
+    /// ([`CalendarError::MissingYear`]), or lists that break the rules.
+    pub fn with_year(&self, year: i32, listed: CalendarYear) -> Result<Self, CalendarError> {
+        let mut years = self.years.clone();
+        years.insert(year, listed);
+        Self::new(years)
+    }
+
     /// A calendar that covers `year` with no holiday and no adjusted working
     /// day: weekends only. Useful in tests and as a last resort.
     pub fn weekends_only(year: i32) -> Self {
@@ -499,6 +510,17 @@ mod tests {
                 provisional: false
             }
         );
+    }
+
+    #[test]
+    fn a_year_is_added_after_the_last_but_never_across_a_hole() {
+        let calendar = WorkCalendar::weekends_only(2026);
+        let next = calendar.with_year(2027, CalendarYear::default()).unwrap();
+        assert_eq!(next.covered_until(), day(2027, 12, 31));
+        assert!(matches!(
+            calendar.with_year(2028, CalendarYear::default()),
+            Err(CalendarError::MissingYear(2027))
+        ));
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! | [`stage`] | the stages of a case and the state a case is in |
 //! | [`transition`] | which action may move a case, by whom, on what conditions |
 //! | [`calendar`] | China's official working days, and the bureau's local date |
+//! | [`notice`] | one year of the State Council's holiday notice, checked before it is loaded |
+//! | [`recompute`] | what a newly loaded year changes in stored deadlines and raised alerts |
 //! | [`clock`] | a stage's clock, stopped while the case is in correction |
 //! | [`limits`] | time limits per stage, deadlines and remaining working days |
 //! | [`clearing`] | the three-week clearing of ledger items and its alerts |
@@ -39,8 +41,10 @@ pub mod dispatch;
 pub mod green;
 pub mod ledger;
 pub mod limits;
+pub mod notice;
 pub mod project;
 pub mod reason;
+pub mod recompute;
 pub mod role;
 pub mod stage;
 pub mod start_rate;

@@ -260,6 +260,11 @@ pub struct CoordRing {
 pub struct ParcelAttributes {
     /// Area in hectares as stated (`None` when the field is empty).
     pub stated_area_ha: Option<f64>,
+    /// The decimals the stated area was written with ("1.0000" has 4), read from the text:
+    /// the figure stands for anything within half a unit in its last decimal. `None` when the
+    /// area was not read from text (the rounding allowance is then nil).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stated_area_decimals: Option<u32>,
     /// Parcel number (地块编号).
     pub number: String,
     /// Parcel name (地块名称).
@@ -525,19 +530,20 @@ fn parse_parcel_line(fields: &[&str], line: usize) -> Result<CoordParcel, CoordF
         .map_err(|_| bad(format!("the point count {count_text:?} is not a whole number")))?;
     let field = |i: usize| body.get(i).map(|s| (*s).to_owned()).unwrap_or_default();
     let area_text = field(1);
-    let stated_area_ha = if area_text.is_empty() {
-        None
+    let (stated_area_ha, stated_area_decimals) = if area_text.is_empty() {
+        (None, None)
     } else {
         let a = area_text
             .parse::<f64>()
             .ok()
             .filter(|a| a.is_finite() && *a >= 0.0)
             .ok_or_else(|| bad(format!("the area {area_text:?} is not a number of hectares")))?;
-        Some(a)
+        (Some(a), Some(written_decimals(&area_text)))
     };
     Ok(CoordParcel {
         attributes: ParcelAttributes {
             stated_area_ha,
+            stated_area_decimals,
             number: field(2),
             name: field(3),
             shape: field(4),
@@ -549,6 +555,16 @@ fn parse_parcel_line(fields: &[&str], line: usize) -> Result<CoordParcel, CoordF
         stated_points,
         rings: Vec::new(),
         line,
+    })
+}
+
+/// The number of decimals a figure was written with: the digits after its decimal point, as
+/// typed. "1.0000" has 4 although the number reads back as 1, so this must come from the text,
+/// never from the parsed `f64`.
+fn written_decimals(text: &str) -> u32 {
+    text.split_once('.').map_or(0, |(_, fraction)| {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        u32::try_from(digits).unwrap_or(u32::MAX)
     })
 }
 
@@ -876,11 +892,11 @@ fn area_warning(index: usize, parcel: &CoordParcel, g: &ParcelGeometry) -> Optio
     let stated_ha = parcel.attributes.stated_area_ha?;
     let stated_m2 = stated_ha * M2_PER_HA;
     let diff = (stated_m2 - g.planar_area_m2).abs();
-    // Half a unit in the last decimal the figure was written with (Display gives the shortest
-    // text that reads back as the same number).
-    let text = stated_ha.to_string();
-    let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
-    let rounding_m2 = 0.5 * 10f64.powi(-(decimals as i32)) * M2_PER_HA;
+    // Half a unit in the last decimal the figure was written with. The decimals come from the
+    // text: the f64 of "1.0000" renders as "1", which would allow half a hectare.
+    let rounding_m2 = parcel.attributes.stated_area_decimals.map_or(0.0, |decimals| {
+        0.5 * 10f64.powi(-i32::try_from(decimals).unwrap_or(i32::MAX)) * M2_PER_HA
+    });
     let tolerance = (0.001 * g.planar_area_m2).max(rounding_m2 * (1.0 + 1e-9));
     (diff > tolerance).then(|| CoordFileWarning::AreaMismatch {
         parcel: index,
@@ -964,7 +980,12 @@ impl CoordFile {
             let count: usize = parcel.rings.iter().map(|r| r.points.len() + 1).sum();
             let mut fields = vec![
                 count.to_string(),
-                a.stated_area_ha.map(|v| v.to_string()).unwrap_or_default(),
+                a.stated_area_ha
+                    .map(|v| match a.stated_area_decimals {
+                        Some(decimals) => format!("{v:.*}", usize::try_from(decimals).unwrap_or(0)),
+                        None => v.to_string(),
+                    })
+                    .unwrap_or_default(),
                 a.number.clone(),
                 a.name.clone(),
                 a.shape.clone(),
@@ -1048,6 +1069,7 @@ impl CoordFile {
             }
             let mut attributes = attributes.clone();
             attributes.stated_area_ha = Some(crate::area::round_to(planar_area(&projected) / M2_PER_HA, 4));
+            attributes.stated_area_decimals = Some(4);
             let stated_points = rings.iter().map(|r: &CoordRing| r.points.len() + 1).sum();
             out.push(CoordParcel {
                 attributes,

@@ -155,6 +155,57 @@ fn a_stated_area_one_percent_off_gives_a_warning() {
         .starts_with("line 13: parcel 0 states 10100.00 m²"));
 }
 
+/// A 100 m × 128 m rectangle in zone 36 (12,800 m², 1.28 ha) stating `area` hectares.
+fn rectangle_stating(area: &str) -> Vec<u8> {
+    file_with(
+        36,
+        &format!(
+            "5,{area},AK-009,矩形地块,面,,,,@\n\
+             J1,1,3618282.030,36596505.793\n\
+             J2,1,3618282.030,36596633.793\n\
+             J3,1,3618182.030,36596633.793\n\
+             J4,1,3618182.030,36596505.793\n\
+             J1,1,3618282.030,36596505.793\n"
+        ),
+    )
+}
+
+#[test]
+fn a_stated_area_written_with_trailing_zeros_is_held_to_its_written_decimals() {
+    // "1.0000" reads back as the f64 1, whose rendering has no decimals; the tolerance must
+    // still be half of 0.0001 ha, so a 28% mismatch warns.
+    let got = coordfile::read(&rectangle_stating("1.0000")).unwrap();
+    assert_close(got.parcels[0].planar_area_m2, 12_800.0, 1e-6);
+    assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+    match &got.warnings[0] {
+        CoordFileWarning::AreaMismatch { relative, .. } => assert_close(*relative, -0.21875, 1e-9),
+        CoordFileWarning::AssumedCgcs2000 => panic!("unexpected warning"),
+    }
+    for within in ["1.2800", "1.2810", "1.28"] {
+        let got = coordfile::read(&rectangle_stating(within)).unwrap();
+        assert!(got.warnings.is_empty(), "{within}: {:?}", got.warnings);
+    }
+    // A figure written with one decimal may stand for anything within 0.05 ha of it.
+    let got = coordfile::read(&rectangle_stating("1.3")).unwrap();
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+}
+
+#[test]
+fn a_real_sample_stating_a_rounder_figure_with_four_decimals_warns() {
+    // 44120000120 encloses 26,707.765 m² and states 2.6708 ha. Stating 2.7000 ha (1.1% off)
+    // must warn although "2.7000" reads back as 2.7, a figure with one decimal.
+    let text = String::from_utf8(fixture("real/44120000120_utf8_lf.txt")).unwrap();
+    assert!(text.contains(",2.6708,"));
+    let got = coordfile::read(text.replace(",2.6708,", ",2.7000,").as_bytes()).unwrap();
+    assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+    assert!(matches!(got.warnings[0], CoordFileWarning::AreaMismatch { .. }));
+    let written = got.file.to_standard_text();
+    assert!(
+        written.contains(",2.7000,"),
+        "the writer keeps the stated decimals: {written}"
+    );
+}
+
 #[test]
 fn eastings_without_the_zone_prefix_read_as_the_same_place() {
     let plain = read("zone36_unprefixed_utf8.txt");

@@ -56,6 +56,12 @@ pub struct AlertRow {
     pub recipients: Value,
     /// Titles, dates and days left.
     pub details: Value,
+    /// The deadline as last corrected by a newly loaded calendar year (`due_at` is the one
+    /// the alert was raised for); none when never corrected.
+    pub corrected_due_at: Option<DateTime<Utc>>,
+    /// A calendar year moved the deadline so that the alert's status no longer holds: it does
+    /// not stand.
+    pub withdrawn: bool,
 }
 
 /// An alert as the feed, the stream and webhooks show it.
@@ -82,7 +88,11 @@ impl From<AlertRow> for AlertView {
 
 const ALERT_COLUMNS: &str =
     "id, kind, case_id, ledger_item_id, stage_entered_at, stage, county_code, raised_at,
-    due_at, recipients, details";
+    due_at, recipients, details,
+    (select ac.due_at from alert_corrections ac where ac.alert_id = alerts.id
+      order by ac.id desc limit 1) as corrected_due_at,
+    coalesce((select ac.withdrawn from alert_corrections ac where ac.alert_id = alerts.id
+      order by ac.id desc limit 1), false) as withdrawn";
 
 /// Loads one alert.
 ///

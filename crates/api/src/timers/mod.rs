@@ -183,9 +183,9 @@ pub struct SweepRules {
     pub deadlines: DeadlineRules,
 }
 
-/// Loads the calendar, the limits, and the stage-deadline threshold (the `deadline_alerts`
-/// setting when present, else the domain default). The clearing rules are the domain's
-/// defaults, as in the workflow that stores each item's due day.
+/// Loads the calendar, the limits, the clearing limits (the `clearing` setting) and the
+/// stage-deadline threshold (the `deadline_alerts` setting when present, else the domain
+/// default).
 ///
 /// # Errors
 /// Database failures, or a stored setting the domain refuses.
@@ -196,6 +196,7 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<SweepRules, TimerErro
     };
     let calendar = admin::load_calendar(conn).await.map_err(rules)?;
     let limits = admin::load_time_limits(conn).await.map_err(rules)?;
+    let clearing = admin::load_clearing_rules(conn).await.map_err(rules)?;
     let stored: Option<serde_json::Value> =
         sqlx::query_scalar("select value from settings where key = 'deadline_alerts'")
             .fetch_optional(&mut *conn)
@@ -211,7 +212,7 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<SweepRules, TimerErro
     Ok(SweepRules {
         calendar,
         limits,
-        clearing: ClearingRules::default(),
+        clearing,
         deadlines,
     })
 }

@@ -270,7 +270,11 @@ async fn sweep_deadlines(
         "select c.id, c.county_code, c.stage, c.returns_to, c.stage_entered_at, c.green, c.officer_id,
                 c.title, p.id as project_id, p.name as project_name, p.responsible_leader, {},
                 array(select a.kind from alerts a
-                       where a.case_id = c.id and a.stage_entered_at = c.stage_entered_at) as alerted
+                       where a.case_id = c.id and a.stage_entered_at = c.stage_entered_at
+                         -- an alert a calendar year withdrew no longer counts as raised
+                         and not coalesce((select ac.withdrawn from alert_corrections ac
+                                            where ac.alert_id = a.id order by ac.id desc limit 1), false)
+                      ) as alerted
            from cases c join projects p on p.id = c.project_id
           where c.stage in ('accepted', 'pre_review', 'conversion', 'supply', 'registration', 'correction')
             and c.stage_entered_at <= $1

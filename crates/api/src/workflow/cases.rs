@@ -175,10 +175,13 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<Rules, ApiError> {
     let limits = admin::load_time_limits(conn)
         .await
         .map_err(|e| rules_error("loading the time limits", e))?;
+    let clearing = admin::load_clearing_rules(conn)
+        .await
+        .map_err(|e| rules_error("loading the clearing limits", e))?;
     Ok(Rules {
         calendar,
         limits,
-        clearing: ClearingRules::default(),
+        clearing,
     })
 }
 
@@ -542,14 +545,43 @@ pub async fn append_event(
     reason: Option<&str>,
     data: Value,
 ) -> Result<(), ApiError> {
+    append_event_as(
+        conn,
+        case_id,
+        at,
+        (Some(caller.user_id), caller.role.code()),
+        kind,
+        stages,
+        reason,
+        data,
+    )
+    .await
+}
+
+/// Appends an event to the case's history as `actor` (a user id, when there is one, and the
+/// role recorded): for changes made by the operator's command line, which has no user.
+///
+/// # Errors
+/// Database failures.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_event_as(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+    actor: (Option<Uuid>, &str),
+    kind: &str,
+    stages: (Option<Stage>, Option<Stage>),
+    reason: Option<&str>,
+    data: Value,
+) -> Result<(), ApiError> {
     sqlx::query(
         "insert into case_events (case_id, at, actor_id, actor_role, kind, from_stage, to_stage, reason, data)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(case_id)
     .bind(at)
-    .bind(caller.user_id)
-    .bind(caller.role.code())
+    .bind(actor.0)
+    .bind(actor.1)
     .bind(kind)
     .bind(stages.0.map(Stage::code))
     .bind(stages.1.map(Stage::code))
