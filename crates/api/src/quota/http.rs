@@ -15,20 +15,23 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::{Datelike, NaiveDate};
-use landuse_domain::{calendar::bureau_date, county::CountyCode, role::Role, start_rate};
+use chrono::NaiveDate;
+use landuse_domain::{
+    calendar::bureau_date,
+    county::CountyCode,
+    ledger::{
+        rules::{self, LedgerAction},
+        Amount, Quantities, Shortfall,
+    },
+    role::Role,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use landuse_domain::ledger::{Amount, Quantities, Shortfall};
-
-use landuse_domain::ledger::rules::{self, LedgerAction};
-
 use super::{
     guarantees,
     offsets::{self, OffsetError},
-    report,
     starts::{self, StartError},
     store::{self, Holder, QuotaError},
 };
@@ -42,7 +45,6 @@ use crate::{
         json::JsonBody,
     },
     problem::Problem,
-    timers::dispatch::{negotiate, ReportFormat, XLSX},
     workflow::{cases::load_case, projects::county_for},
 };
 
@@ -1001,79 +1003,4 @@ pub async fn record_start(
     .await?;
     let reply = json_reply(StatusCode::OK, &recorded)?.header(header::ETAG, etag_header(recorded.version));
     Ok(idem.finish(tx, &state.db, &caller, &body.digest, reply).await?)
-}
-
-/// Query of `GET /api/v1/reports/start-rates`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct StartRateQuery {
-    /// The list year; the year of `as_of` when absent.
-    pub year: Option<i32>,
-    /// The day the report describes; today (the bureau's date) when absent.
-    pub as_of: Option<NaiveDate>,
-    /// `json`, `csv` or `xlsx`; otherwise chosen by `Accept`.
-    #[param(pattern = "^(json|csv|xlsx)$")]
-    pub format: Option<String>,
-}
-
-fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Result<Response> {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| ApiError::internal("naming the download", e))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-/// `GET /api/v1/reports/start-rates` (formats negotiated as for the dispatch report): per quarter and county, the municipal new-start key
-/// projects started by the quarter's end against the goals, with those not started and their
-/// responsible leaders. JSON, CSV (`?format=csv` or `Accept: text/csv`) or .xlsx.
-#[utoipa::path(get, path = "/reports/start-rates", tag = "reports", params(StartRateQuery), responses((status = 200, description = "Per quarter and county, the new-start key projects started against the goals", content((serde_json::Value = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
-pub async fn start_rates(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<StartRateQuery>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    caller.require(
-        &[
-            Role::Officer,
-            Role::Planner,
-            Role::Reviewer,
-            Role::Leader,
-            Role::Admin,
-        ],
-        "read the start-rate report",
-    )?;
-    let format = negotiate(q.format.as_deref(), &headers)?;
-    let as_of = q.as_of.unwrap_or_else(|| bureau_date(state.clock.now()));
-    let year = year("year", q.year.unwrap_or_else(|| as_of.year()))?;
-    let mut conn = state.begin_for(&caller).await?;
-    let counties = caller.county_filter();
-    let projects = starts::projects_of_year(&mut conn, year, counties.as_deref()).await?;
-    let goals = starts::goals(&mut conn).await?;
-    let report = start_rate::start_rates(&projects, year, as_of, &goals)
-        .map_err(|e| ApiError::invalid("invalid-field", "year", e.to_string()))?;
-    match format {
-        ReportFormat::Json => Ok(Json(report).into_response()),
-        ReportFormat::Csv => {
-            let names = starts::county_names(&mut conn).await?;
-            attachment(
-                "text/csv; charset=utf-8",
-                &format!("start-rates-{year}-{as_of}.csv"),
-                report::csv(&report, &names).into_bytes(),
-            )
-        }
-        ReportFormat::Xlsx => {
-            let names = starts::county_names(&mut conn).await?;
-            let bytes =
-                report::xlsx(&report, &names).map_err(|e| ApiError::internal("writing the workbook", e))?;
-            attachment(XLSX, &format!("start-rates-{year}-{as_of}.xlsx"), bytes)
-        }
-    }
 }
