@@ -255,18 +255,6 @@ async fn officers_see_only_their_countys_ledgers_and_only_a_reviewer_transfers(p
     assert_eq!(hidden.status, 404);
 }
 
-/// A confirmed check of `case` (parcels of 10,000 m², no existing construction land: it needs
-/// 15 mu) that found `paddy` and `dry` m² of cultivated land.
-async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
-    let measured = common::Measured {
-        case: 10_000.0,
-        paddy,
-        dry,
-        construction: 0.0,
-    };
-    common::stored_check(conn, case, measured, true).await
-}
-
 #[sqlx::test(migrations = "../../migrations")]
 async fn an_offset_lock_covers_the_check_or_answers_409_naming_what_falls_short(pool: PgPool) {
     let app = ledger_app(pool).await;
@@ -288,7 +276,7 @@ async fn an_offset_lock_covers_the_check_or_answers_409_naming_what_falls_short(
     let indicator = registered.json["id"].as_str().unwrap().to_owned();
     let mut conn = app.db.acquire().await.unwrap();
     let (_, case) = seed_case(&mut conn, "610902", "conversion", false).await;
-    confirmed_check(&mut conn, case, 1500.0, 500.0).await;
+    common::confirmed_check(&mut conn, case, 1500.0, 500.0).await;
 
     let short = app
         .send(
@@ -659,7 +647,7 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
     assert_eq!(b.json["stage"], "pre_review", "{}", b.text);
     let case_id: Uuid = case.parse().unwrap();
     let mut conn = app.db.acquire().await.unwrap();
-    confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
+    common::confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
     let facts = |etag: String, body: Value| {
         let app = &app;
         let case = case.clone();
@@ -816,7 +804,7 @@ async fn a_lock_made_before_the_parcels_changed_follows_the_new_check_and_the_ap
     assert_eq!(b.json["stage"], "pre_review", "{}", b.text);
     let case_id: Uuid = case.parse().unwrap();
     let mut conn = app.db.acquire().await.unwrap();
-    confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
+    common::confirmed_check(&mut conn, case_id, 1200.0, 800.0).await;
     let facts = |body: Value| {
         let app = &app;
         let case = case.clone();
@@ -1156,7 +1144,7 @@ async fn stored_documents_or_check_reports_that_do_not_parse_are_errors_and_noth
     assert_eq!(stored, corrupt, "the old documents are not lost");
 
     // A check report without its measurements is not "nothing to lock".
-    let check = confirmed_check(&mut conn, case, 1000.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, case, 1000.0, 0.0).await;
     sqlx::query("update checks set report = '{\"layers\": []}' where id = $1")
         .bind(check)
         .execute(&mut *conn)

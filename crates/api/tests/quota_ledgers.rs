@@ -640,7 +640,7 @@ async fn an_offset_lock_that_exactly_covers_the_case_takes_oldest_indicators_fir
     let old = indicator(&mut conn, &f, 1000.0, 200.0, 600.0).await;
     let new = indicator(&mut conn, &f, 1000.0, 800.0, 600.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     let locked = offsets::lock(
         &mut conn,
         case,
@@ -706,7 +706,7 @@ async fn a_lock_short_on_area_paddy_or_capacity_says_which_and_by_how_much_and_t
     let a = indicator(&mut conn, &f, 1000.0, 300.0, 500.0).await;
     let b = indicator(&mut conn, &f, 500.0, 0.0, 500.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     for (wanted, quantity, short_by, available) in [
         (needs(1600.0, 100.0, 100.0), Quantity::Area, 100.0, 1500.0),
         (needs(1000.0, 350.5, 100.0), Quantity::Paddy, 50.5, 300.0),
@@ -768,7 +768,7 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
         v
     };
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     let locked = offsets::lock(
         &mut conn,
         case,
@@ -781,7 +781,7 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
     .unwrap();
     // Someone else's lock in between must not be disturbed by this case's release.
     let other = case_in(&mut conn, "610902", false, "conversion").await;
-    let check = confirmed_check(&mut conn, other, 0.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, other, 0.0, 0.0).await;
     offsets::lock(
         &mut conn,
         other,
@@ -857,7 +857,7 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     let f = fixture(&mut conn).await;
     let source = indicator(&mut conn, &f, 1000.0, 400.0, 800.0).await;
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    let check = confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    let check = common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     offsets::lock(
         &mut conn,
         case,
@@ -943,18 +943,6 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     );
 }
 
-/// A confirmed check of `case` (parcels of 10,000 m²) that found `paddy` and `dry` m² of
-/// cultivated land; its id.
-async fn confirmed_check(conn: &mut PgConnection, case: Uuid, paddy: f64, dry: f64) -> Uuid {
-    let measured = common::Measured {
-        case: 10_000.0,
-        paddy,
-        dry,
-        construction: 0.0,
-    };
-    common::stored_check(conn, case, measured, true).await
-}
-
 /// The facts the workflow would load: the stored check summary and the ledgers' answers.
 async fn facts(conn: &mut PgConnection, case: Uuid, documents: &serde_json::Value) -> CaseFacts {
     let summary: serde_json::Value = sqlx::query_scalar(
@@ -982,7 +970,7 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
         .unwrap();
     indicator(&mut conn, &f, 5000.0, 2000.0, 4000.0).await;
     let case = case_in(&mut conn, "610902", true, "pre_review").await;
-    confirmed_check(&mut conn, case, 1200.0, 800.0).await;
+    common::confirmed_check(&mut conn, case, 1200.0, 800.0).await;
     let reviewer = Actor::new(f.reviewer.0, Role::Reviewer);
     let mut documents = json!({ "pre_review_opinion": "用字第610902202600001号" });
     let mut state = CaseState::at(Stage::PreReview).unwrap();
@@ -1038,7 +1026,7 @@ async fn a_case_without_cultivated_land_needs_quota_but_no_offset(pool: PgPool) 
         .await
         .unwrap();
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    confirmed_check(&mut conn, case, 0.0, 0.0).await;
+    common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     assert!(matches!(
         offsets::needs_from_check(&mut conn, case, mu(0.0)).await,
         Err(OffsetError::NothingToLock)

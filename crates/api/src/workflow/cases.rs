@@ -595,7 +595,7 @@ pub async fn append_event_as(
 
 /// Ends every change to a case: bumps its version, builds its view once, and keeps the stored
 /// deadline and green flag (which order the queue) in step with that view.
-async fn settle(
+pub(crate) async fn settle(
     conn: &mut PgConnection,
     rules: &Rules,
     caller: &Caller,

@@ -789,7 +789,7 @@ async fn resettle_cases(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    use super::cases::{append_event, case_view, load_case, load_rules};
+    use super::cases::{append_event, load_rules, settle};
     let ids: Vec<Uuid> = sqlx::query_scalar("select id from cases where project_id = $1 order by id")
         .bind(project_id)
         .fetch_all(&mut *tx)
@@ -800,25 +800,8 @@ async fn resettle_cases(
     }
     let rules = load_rules(tx).await?;
     for id in ids {
-        let case = load_case(tx, caller, id, true).await?;
-        let view = case_view(tx, &rules, case, now).await?;
-        let (at, provisional) = match &view.deadline {
-            Some(d) if !d.paused => (Some(d.ends_at), d.provisional),
-            _ => (None, false),
-        };
-        sqlx::query(
-            "update cases set version = version + 1, updated_at = $2, green = $3, deadline_at = $4,
-                              deadline_provisional = $5
-              where id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(view.green)
-        .bind(at)
-        .bind(provisional)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| ApiError::db("keeping the case in step with its project", e))?;
+        // A new version, the green channel and the deadline as the project now makes them.
+        let view = settle(tx, &rules, caller, id, now).await?;
         append_event(
             tx,
             id,

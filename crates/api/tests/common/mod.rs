@@ -539,6 +539,23 @@ pub async fn stored_check(
     id
 }
 
+/// A confirmed check of `case` (parcels of 10,000 m², none on existing construction land: it
+/// needs 15 mu) that found `paddy` and `dry` m² of cultivated land; its id.
+pub async fn confirmed_check(
+    conn: &mut sqlx::PgConnection,
+    case: uuid::Uuid,
+    paddy: f64,
+    dry: f64,
+) -> uuid::Uuid {
+    let measured = Measured {
+        case: 10_000.0,
+        paddy,
+        dry,
+        construction: 0.0,
+    };
+    stored_check(conn, case, measured, true).await
+}
+
 /// The sweeper's options as the tests use them: a sweep a minute, webhooks to `urls` signed
 /// with "test-secret" (3 attempts, 30 s backoff), the dispatch snapshot on Mondays at 09:00.
 pub fn timer_args(urls: &[String]) -> landuse_api::config::TimerArgs {
