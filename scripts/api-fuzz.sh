@@ -80,7 +80,7 @@ peers = ["hanbin", "hanyin"]
 expected-statuses = ["400", "401", "403", "404", "422", "428"]
 
 [[operations]]
-include-method-regex = "^(POST|PUT)$"
+include-method-regex = "^(POST|PUT|PATCH)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "412", "422", "428"]
 
 [[operations]]

@@ -486,6 +486,66 @@ async fn a_closed_quarters_start_rate_is_frozen_and_a_later_start_shows_as_a_cor
         assert_eq!(q1["total"]["started"].as_u64(), Some(1));
         assert_eq!(q1["total"]["correction"]["started"].as_u64(), Some(2));
     }
+    // The spreadsheet forms carry the correction beside the frozen figure too.
+    let csv = get(&app, "/api/v1/reports/start-rates?year=2026&format=csv", "leader").await;
+    let header: Vec<&str> = csv
+        .text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .collect();
+    let row: Vec<&str> = csv
+        .text
+        .lines()
+        .find(|l| l.contains(",Q1,") && l.contains(",610902,"))
+        .unwrap_or_else(|| panic!("no Q1 line of 610902: {}", csv.text))
+        .split(',')
+        .collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(
+        (cell("started"), cell("percent")),
+        ("1", "50"),
+        "the frozen figure: {}",
+        csv.text
+    );
+    assert_eq!(
+        (
+            cell("corrected_started"),
+            cell("corrected_percent"),
+            cell("corrected_goal_met")
+        ),
+        ("2", "100", "true")
+    );
+    assert!(
+        cell("corrections").ends_with("(start_recorded_later)"),
+        "{}",
+        csv.text
+    );
+    assert!(!cell("frozen_on").is_empty());
+    let xlsx = app
+        .get_bytes("/api/v1/reports/start-rates?year=2026&format=xlsx", "leader")
+        .await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut book, "start rates").unwrap();
+    let titles: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let at = |name: &str| titles.iter().position(|t| t == name).unwrap();
+    let line = sheet
+        .rows()
+        .find(|r| r[2].to_string() == "Q1" && r[6].to_string() == "610902")
+        .unwrap();
+    assert_eq!(line[at("corrected_started")].to_string(), "2");
+    assert!(line[at("corrections")]
+        .to_string()
+        .ends_with("(start_recorded_later)"));
+
     // Q2 is open: B counts as started there.
     let report = get(&app, "/api/v1/reports/start-rates?year=2026", "leader").await;
     assert_eq!(report.json["quarters"][1]["total"]["started"].as_u64(), Some(2));

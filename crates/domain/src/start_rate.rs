@@ -392,6 +392,19 @@ pub enum ChangeKind {
     RemovedLater,
 }
 
+impl ChangeKind {
+    /// The stable `snake_case` code, as in the JSON report.
+    pub fn code(self) -> &'static str {
+        match self {
+            ChangeKind::StartRecordedLater => "start_recorded_later",
+            ChangeKind::StartDateChanged => "start_date_changed",
+            ChangeKind::StartWithdrawn => "start_withdrawn",
+            ChangeKind::AddedLater => "added_later",
+            ChangeKind::RemovedLater => "removed_later",
+        }
+    }
+}
+
 /// One project whose record differs from the frozen figure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -3,7 +3,10 @@
 //!
 //! Both tabular forms have one row per quarter and county, plus a row for the whole city
 //! (county `全市`), and list the projects not started with their responsible leaders: in the
-//! CSV as one extra column, in the workbook on a second sheet.
+//! CSV as one extra column, in the workbook on a second sheet. A closed quarter's figure is the
+//! one frozen when it closed (`frozen_on`); where the records say otherwise now, the
+//! `corrected_*` columns give the figure as recorded now and `corrections` names the projects
+//! whose records changed, beside the frozen figure and never in its place.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +28,36 @@ const RATE_HEADER: [&str; 12] = [
     "goal_met",
 ];
 
+/// The columns after the figures: when it was frozen and its correction, if any.
+const CORRECTION_HEADER: [&str; 6] = [
+    "frozen_on",
+    "corrected_projects",
+    "corrected_started",
+    "corrected_percent",
+    "corrected_goal_met",
+    "corrections",
+];
+
 const CITY: &str = "全市";
+
+/// The frozen-on date and the correction of `line` as text cells, empty where there is none.
+fn correction_cells(line: &RateLine) -> [String; 6] {
+    let correction = line.correction.as_ref();
+    [
+        optional(line.frozen_on),
+        optional(correction.map(|c| c.projects)),
+        optional(correction.map(|c| c.started)),
+        optional(correction.and_then(|c| c.percent)),
+        optional(correction.and_then(|c| c.goal_met)),
+        correction.map_or_else(String::new, |c| {
+            c.changes
+                .iter()
+                .map(|change| format!("{} ({})", change.name, change.kind.code()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+    ]
+}
 
 fn county_cells(line: &RateLine, names: &BTreeMap<String, String>) -> (String, String) {
     match &line.county {
@@ -68,7 +100,9 @@ fn rows(
 pub fn csv(report: &StartRateReport, names: &BTreeMap<String, String>) -> String {
     let mut out = String::from('\u{feff}');
     out.push_str(&RATE_HEADER.join(","));
-    out.push_str(",not_started\r\n");
+    out.push_str(",not_started,");
+    out.push_str(&CORRECTION_HEADER.join(","));
+    out.push_str("\r\n");
     for (quarter, line) in rows(report) {
         let (code, name) = county_cells(line, names);
         let not_started = line
@@ -95,7 +129,8 @@ pub fn csv(report: &StartRateReport, names: &BTreeMap<String, String>) -> String
             optional(line.goal_met),
             not_started,
         ];
-        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        let cells = cells.into_iter().chain(correction_cells(line));
+        out.push_str(&cells.map(|c| field(&c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out
@@ -112,7 +147,7 @@ pub fn xlsx(report: &StartRateReport, names: &BTreeMap<String, String>) -> Resul
     let bold = Format::new().set_bold();
     let sheet = workbook.add_worksheet();
     sheet.set_name("start rates")?;
-    for (col, title) in (0u16..).zip(RATE_HEADER) {
+    for (col, title) in (0u16..).zip(RATE_HEADER.into_iter().chain(CORRECTION_HEADER)) {
         sheet.write_string_with_format(0, col, title, &bold)?;
     }
     sheet.set_column_width(7, 12)?;
@@ -134,6 +169,11 @@ pub fn xlsx(report: &StartRateReport, names: &BTreeMap<String, String>) -> Resul
         }
         if let Some(met) = line.goal_met {
             sheet.write_boolean(row, 11, met)?;
+        }
+        for (col, cell) in (12u16..).zip(correction_cells(line)) {
+            if !cell.is_empty() {
+                sheet.write_string(row, col, cell)?;
+            }
         }
     }
 

@@ -371,6 +371,24 @@ impl TestApp {
         answer
     }
 
+    /// The body of a GET as `who`, as bytes (a workbook, a PDF); panics unless it is 200.
+    pub async fn get_bytes(&self, path: &str, who: &str) -> Vec<u8> {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut request = axum::http::Request::builder().method("GET").uri(path);
+        if let Some(token) = self.tokens.get(who) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {path} as {who}");
+        response.into_body().collect().await.unwrap().to_bytes().to_vec()
+    }
+
     /// Opens a draft case for `project` and returns (id, etag).
     pub async fn case(&self, project: &str) -> (String, String) {
         let answer = self
