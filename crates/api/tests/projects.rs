@@ -537,10 +537,7 @@ async fn a_closed_quarters_start_rate_is_frozen_and_a_later_start_shows_as_a_cor
         .map(ToString::to_string)
         .collect();
     let at = |name: &str| titles.iter().position(|t| t == name).unwrap();
-    let line = sheet
-        .rows()
-        .find(|r| r[2].to_string() == "Q1" && r[6].to_string() == "610902")
-        .unwrap();
+    let line = sheet.rows().find(|r| r[2] == "Q1" && r[6] == "610902").unwrap();
     assert_eq!(line[at("corrected_started")].to_string(), "2");
     assert!(line[at("corrections")]
         .to_string()
