@@ -358,6 +358,23 @@ async fn existing_construction_land_under_a_parcel_lowers_the_quota_its_case_nee
         expected < case_m2 * 15.0 / 10_000.0,
         "the case needs less than its area"
     );
+    // The case view and the case list say the same.
+    let view = app
+        .send("GET", &format!("/api/v1/cases/{case}"), "officer", None, &[])
+        .await;
+    assert_eq!(
+        view.json["quota"],
+        json!({ "needed_mu": expected, "held_mu": 0.0, "consumed_mu": 0.0, "shortfall_mu": expected })
+    );
+    let list = app.send("GET", "/api/v1/cases", "officer", None, &[]).await;
+    let listed = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == json!(case))
+        .unwrap()
+        .clone();
+    assert_eq!(listed["quota"], view.json["quota"]);
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -1106,6 +1106,13 @@ async fn what_a_case_needs_is_its_area_less_existing_construction_land_and_a_typ
         )
         .await;
     assert_eq!(view.json["shortfall_mu"], 0.0);
+    let case_view = app
+        .send("GET", &format!("/api/v1/cases/{case}"), "officer", None, &[])
+        .await;
+    assert_eq!(
+        case_view.json["quota"],
+        json!({ "needed_mu": 11.25, "held_mu": 11.25, "consumed_mu": 0.0, "shortfall_mu": 0.0 })
+    );
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -16,6 +16,7 @@ use landuse_domain::{
     clearing::{self, ClearingRules, ClearingStatus, LedgerItem},
     clock::{Pause, StageClock},
     green::{Grant, GreenBasis, GreenChannel},
+    ledger::{Amount, QuotaPosition},
     limits::{self, Channel, TimeLimits},
     role::Role,
     stage::{CaseState, Stage},
@@ -344,6 +345,9 @@ pub struct CaseView {
     pub ledger: Option<LedgerView>,
     /// The latest check.
     pub latest_check: Option<Value>,
+    /// Construction quota: what the latest confirmed check says the case needs, what it holds
+    /// and has consumed, and the shortfall its conversion approval would be refused for.
+    pub quota: QuotaView,
     /// Recorded documents.
     pub facts: Value,
     /// Declarations for the verdict rules.
@@ -357,12 +361,28 @@ pub struct CaseView {
 }
 
 /// What a case's view needs besides its row: the pauses since its stage began, its open
-/// ledger item and its latest check.
+/// ledger item, its latest check and its quota movements.
 #[derive(Debug, Default)]
 struct ViewParts {
     pauses: Vec<Pause>,
     ledger: Option<LedgerRow>,
     check: Option<CheckBrief>,
+    quota: (Amount, Amount),
+}
+
+/// A case's construction quota in its view (all in mu).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuotaView {
+    /// What the latest confirmed, current check says the case needs (its area less existing
+    /// construction land); absent without one.
+    pub needed_mu: Option<Amount>,
+    /// Allocated and not yet consumed or released.
+    pub held_mu: Amount,
+    /// Consumed by the conversion approval.
+    pub consumed_mu: Amount,
+    /// How much more the case must hold before its conversion can be approved; absent while
+    /// the need is unknown.
+    pub shortfall_mu: Option<Amount>,
 }
 
 /// The latest check of a case, as its view shows it.
@@ -373,6 +393,7 @@ struct CheckBrief {
     result: String,
     stale: bool,
     confirmed_at: Option<DateTime<Utc>>,
+    need_hundredths: Option<i64>,
 }
 
 /// The view parts of `cases`, in three statements however many cases there are.
@@ -415,7 +436,8 @@ async fn view_parts(
     }
 
     let checks: Vec<CheckBrief> = sqlx::query_as(
-        "select distinct on (case_id) case_id, id, result, stale, confirmed_at
+        "select distinct on (case_id) case_id, id, result, stale, confirmed_at,
+                (quota_need_mu * 100)::bigint as need_hundredths
            from checks where case_id = any($1)
           order by case_id, run_at desc, id desc",
     )
@@ -426,6 +448,23 @@ async fn view_parts(
     for check in checks {
         let case_id = check.case_id;
         parts.entry(case_id).or_default().check = Some(check);
+    }
+
+    // Held is allocated less released and consumed; consumed is what the approval used.
+    let quota: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "select case_id, ((-sum(delta_mu) - coalesce(sum(consumed_mu), 0)) * 100)::bigint,
+                (coalesce(sum(consumed_mu), 0) * 100)::bigint
+           from quota_movements
+          where case_id = any($1) and kind in ('allocate', 'release', 'consume')
+          group by case_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| ApiError::db("loading the cases' quota", e))?;
+    for (case_id, held, consumed) in quota {
+        parts.entry(case_id).or_default().quota =
+            (Amount::from_hundredths(held), Amount::from_hundredths(consumed));
     }
     Ok(parts)
 }
@@ -491,6 +530,22 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
         paused: clock.is_stopped(now),
     });
     let ledger = parts.ledger.map(|item| ledger_view(item, rules.clearing, now));
+    let position = QuotaPosition {
+        needed_mu: parts
+            .check
+            .as_ref()
+            .filter(|c| c.confirmed_at.is_some() && !c.stale)
+            .and_then(|c| c.need_hundredths)
+            .map(Amount::from_hundredths),
+        held_mu: parts.quota.0,
+        consumed_mu: parts.quota.1,
+    };
+    let quota = QuotaView {
+        needed_mu: position.needed_mu,
+        held_mu: position.held_mu,
+        consumed_mu: position.consumed_mu,
+        shortfall_mu: position.shortfall(),
+    };
     let latest_check = parts.check.map(|c| {
         json!({
             "id": c.id,
@@ -514,6 +569,7 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
         deadline,
         ledger,
         latest_check,
+        quota,
         facts: case.facts,
         declarations: case.declarations,
         created_at: case.created_at,

@@ -139,8 +139,8 @@ pub async fn run_check(
     let summary_json =
         serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?;
     sqlx::query(
-        "insert into checks (id, case_id, run_at, run_by, result, report, summary)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into checks (id, case_id, run_at, run_by, result, report, summary, quota_need_mu)
+         values ($1, $2, $3, $4, $5, $6, $7, $8::bigint::numeric / 100)",
     )
     .bind(check_id)
     .bind(id)
@@ -149,6 +149,7 @@ pub async fn run_check(
     .bind(report.result.code())
     .bind(&report_json)
     .bind(&summary_json)
+    .bind(report.quota_need_mu().hundredths())
     .execute(&mut *tx)
     .await
     .map_err(|e| ApiError::db("storing the check", e))?;
@@ -533,11 +534,14 @@ pub async fn dismiss(
     .execute(&mut *tx)
     .await
     .map_err(|e| ApiError::db("recording the dismissal", e))?;
-    let (result, summary) = redecide(&mut tx, &check).await?;
-    sqlx::query("update checks set result = $2, summary = $3 where id = $1")
+    let (result, summary, need) = redecide(&mut tx, &check).await?;
+    sqlx::query(
+        "update checks set result = $2, summary = $3, quota_need_mu = $4::bigint::numeric / 100 where id = $1",
+    )
         .bind(check_id)
         .bind(result.code())
         .bind(serde_json::to_value(&summary).map_err(|e| ApiError::internal("storing the summary", e))?)
+        .bind(need.hundredths())
         .execute(&mut *tx)
         .await
         .map_err(|e| ApiError::db("storing the new result", e))?;
@@ -559,11 +563,13 @@ pub async fn dismiss(
     idem.finish(tx, &state.db, &caller, &body.digest, reply).await
 }
 
-/// Decides the check again from its stored input with every recorded dismissal applied.
+/// Decides the check again from its stored input with every recorded dismissal applied: the
+/// case result, what the stage rules read, and the quota the case needs.
 async fn redecide(
     conn: &mut PgConnection,
     check: &CheckRow,
-) -> Result<(check::LayerResult, CheckSummary), ApiError> {
+) -> Result<(check::LayerResult, CheckSummary, landuse_domain::ledger::Amount), ApiError> {
     let decided = crate::quota::offsets::decide_with_dismissals(conn, check.id, &check.report).await?;
-    Ok((decided.verdict.result, CheckSummary::from(&decided.verdict)))
+    let need = decided.verdict.quota_need_mu(decided.case_area);
+    Ok((decided.verdict.result, CheckSummary::from(&decided.verdict), need))
 }

@@ -542,8 +542,9 @@ pub async fn stored_check(
     let report = serde_json::json!({ "input": input, "rules": VerdictRules::default(), "layers": [] });
     let id = uuid::Uuid::now_v7();
     sqlx::query(
-        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at)
-         values ($1, $2, clock_timestamp(), $3, $4, $5, case when $6 then clock_timestamp() end)",
+        "insert into checks (id, case_id, run_at, result, report, summary, confirmed_at, quota_need_mu)
+         values ($1, $2, clock_timestamp(), $3, $4, $5, case when $6 then clock_timestamp() end,
+                 $7::bigint::numeric / 100)",
     )
     .bind(id)
     .bind(case)
@@ -551,6 +552,7 @@ pub async fn stored_check(
     .bind(report)
     .bind(summary)
     .bind(confirmed)
+    .bind(verdict.quota_need_mu(m2(measured.case)).hundredths())
     .execute(&mut *conn)
     .await
     .unwrap();

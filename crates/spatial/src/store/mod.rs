@@ -734,6 +734,20 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// The construction-land quota the checked case needs: its area less the counted part on
+    /// existing construction land (see `landuse_domain::ledger::quota`).
+    pub fn quota_need_mu(&self) -> landuse_domain::ledger::Amount {
+        let on_construction_land = self
+            .layers
+            .iter()
+            .find(|l| l.kind == LayerKind::ConstructionLand)
+            .map_or(0.0, |l| l.counted.m2);
+        landuse_domain::ledger::quota::need_mu(
+            self.input.case_area,
+            SquareMetres::new(on_construction_land.max(0.0)).unwrap_or(SquareMetres::ZERO),
+        )
+    }
+
     /// What the stage rules read of the report: the case's result, whether cultivated land
     /// counted, and the layers not checked. Read from the verdicts the report already holds,
     /// never decided again.
