@@ -257,7 +257,8 @@ mod tests {
         assert_eq!(lines.len(), 1 + 4 * 2);
         assert_eq!(
             lines[1],
-            "2026,2026-04-10,Q1,2026-03-31,true,80,610902,汉滨区,2,1,50,false,\"江北大道, 二期 (王副局长)\""
+            "2026,2026-04-10,Q1,2026-03-31,true,80,610902,汉滨区,2,1,50,false,\"江北大道, 二期 (王副局长)\",,,,,,",
+            "a figure computed from the records has no freeze date and no correction"
         );
         assert!(lines[2].contains(",全市,2,1,50,false,"));
     }
