@@ -1173,6 +1173,18 @@ async fn stored_documents_or_check_reports_that_do_not_parse_are_errors_and_noth
         .await
         .unwrap();
     assert_eq!(movements, 0);
+
+    // A green-channel grant that does not parse does not quietly take the case off the channel.
+    sqlx::query("update cases set green_grant = '{\"by\": 5}' where id = $1")
+        .bind(case)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let view = app
+        .send("GET", &format!("/api/v1/cases/{case}"), "reviewer", None, &[])
+        .await;
+    assert_eq!(view.status, 500, "{}", view.text);
+    assert!(view.json["trace_id"].is_string());
 }
 
 /// The ledger figures the invariants are stated over, read as the owner (no scope).

@@ -110,15 +110,22 @@ impl CaseRow {
             .map_err(|e| ApiError::internal("reading the case's recorded documents", e))
     }
 
-    /// The green channel as the domain sees it.
-    pub fn green_channel(&self) -> GreenChannel {
-        GreenChannel {
+    /// The green channel as the domain sees it. A stored grant that does not parse is an error:
+    /// read as no grant, it would silently take the case off the green channel.
+    ///
+    /// # Errors
+    /// A `green_grant` column that is not a [`Grant`].
+    pub fn green_channel(&self) -> Result<GreenChannel, ApiError> {
+        let grant = self
+            .green_grant
+            .as_ref()
+            .map(Grant::deserialize)
+            .transpose()
+            .map_err(|e| ApiError::internal("reading the case's green-channel grant", e))?;
+        Ok(GreenChannel {
             key_project: self.on_key_list,
-            grant: self
-                .green_grant
-                .clone()
-                .and_then(|g| serde_json::from_value::<Grant>(g).ok()),
-        }
+            grant,
+        })
     }
 }
 
@@ -507,7 +514,7 @@ pub async fn case_views(
 
 fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -> Result<CaseView, ApiError> {
     let state = case.state()?;
-    let green = case.green_channel();
+    let green = case.green_channel()?;
     let clock = StageClock {
         started_at: case.stage_entered_at,
         pauses: parts.pauses,
@@ -1037,7 +1044,7 @@ pub async fn green_channel(
     let mut tx = state.begin_for(&caller).await?;
     let case = load_case(&mut tx, &caller, id, true).await?;
     require_if_match(&headers, case.version)?;
-    let channel = case.green_channel();
+    let channel = case.green_channel()?;
     let grant = match body.value.action.as_str() {
         "grant" => channel.grant(&caller.actor(), &body.value.reason, now),
         "revoke" => channel
