@@ -20,6 +20,7 @@ use landuse_domain::{
     calendar::bureau_date,
     county::CountyCode,
     ledger::{
+        quota::{self, RequestRefusal},
         rules::{self, LedgerAction},
         Amount, Quantities, Shortfall,
     },
@@ -394,14 +395,9 @@ pub async fn waiting(
     )?;
     let mut conn = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
-    let mut waiting = store::waiting(&mut conn, q.year, counties.as_deref()).await?;
-    for case in &mut waiting {
-        if let Ok(needs) = offsets::confirmed_needs(&mut conn, case.case_id).await? {
-            case.needed_mu = Some(needs.quota_mu);
-            case.below_need_mu = Some(needs.quota_mu - case.mu);
-        }
-    }
-    Ok(Json(waiting))
+    Ok(Json(
+        store::waiting(&mut conn, q.year, counties.as_deref()).await?,
+    ))
 }
 
 // ----- quota and cases ------------------------------------------------------------------
@@ -522,29 +518,22 @@ async fn requested_amount(
     stated: Option<f64>,
 ) -> Result<Amount> {
     let stated = stated.map(|mu| amount("mu", mu)).transpose()?;
-    match (offsets::confirmed_needs(conn, case_id).await?, stated) {
-        (Ok(needs), None) if needs.quota_mu.is_zero() => Err(ApiError::conflict(
-            "quota-not-needed",
-            "the case's parcels lie wholly on existing construction land: it needs no new quota",
-        )
-        .into()),
-        (Ok(needs), None) => Ok(needs.quota_mu),
-        (Ok(needs), Some(mu)) if mu < needs.quota_mu => Err(ApiError::invalid(
-            "below-need",
-            "mu",
-            format!(
-                "{mu} mu is less than the {} mu the confirmed check says the case needs (its area less existing construction land)",
-                needs.quota_mu
+    let needs = offsets::confirmed_needs(conn, case_id).await?;
+    let needed = needs.as_ref().ok().map(|n| n.quota_mu);
+    quota::requested_amount(needed, stated).map_err(|refusal| {
+        match refusal {
+            RequestRefusal::NeedUnknown => ApiError::conflict(
+                "quota-need-unknown",
+                format!(
+                    "the case's latest check is {}; {refusal}",
+                    needs.err().unwrap_or("missing")
+                ),
             ),
-        )
-        .into()),
-        (_, Some(mu)) => Ok(mu),
-        (Err(state), None) => Err(ApiError::conflict(
-            "quota-need-unknown",
-            format!("the case's latest check is {state}; what it needs is computed from a confirmed check (or state mu)"),
-        )
-        .into()),
-    }
+            RequestRefusal::NotNeeded => ApiError::conflict("quota-not-needed", refusal.to_string()),
+            RequestRefusal::BelowNeed { .. } => ApiError::invalid("below-need", "mu", refusal.to_string()),
+        }
+        .into()
+    })
 }
 
 /// `GET /api/v1/cases/{id}/quota`: the case's request, what it holds and its ledger entries.

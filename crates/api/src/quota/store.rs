@@ -1328,6 +1328,7 @@ type WaitingRow = (
     i64,
     DateTime<Utc>,
     i64,
+    Option<i64>,
 );
 
 /// The cases waiting for quota (a request in force, nothing allocated, case still open): key
@@ -1346,13 +1347,19 @@ pub async fn waiting(
                from quota_requests order by case_id, id desc),
          held as (
              select case_id, sum(delta_mu) as delta from quota_movements
-              where case_id is not null group by case_id)
+              where case_id is not null group by case_id),
+         checked as (
+             select distinct on (case_id) case_id, stale, confirmed_at, quota_need_mu
+               from checks order by case_id, run_at desc, id desc)
          select c.id, c.title, c.county_code, p.id, p.name, p.on_key_list, c.stage, l.year,
-                (l.mu * 100)::bigint, l.requested_at, coalesce((a.balance_mu * 100)::bigint, 0)
+                (l.mu * 100)::bigint, l.requested_at, coalesce((a.balance_mu * 100)::bigint, 0),
+                case when k.confirmed_at is not null and not k.stale
+                     then (k.quota_need_mu * 100)::bigint end
            from latest l
            join cases c on c.id = l.case_id
            join projects p on p.id = c.project_id
            left join held h on h.case_id = c.id
+           left join checked k on k.case_id = c.id
            left join quota_accounts a on a.holder = c.county_code and a.year = l.year
           where not l.cancelled and coalesce(h.delta, 0) = 0
             and c.stage = any($3)
@@ -1383,6 +1390,7 @@ pub async fn waiting(
                 mu,
                 requested_at,
                 balance,
+                needed,
             )| {
                 let mu = Amount::from_hundredths(mu);
                 let balance = Amount::from_hundredths(balance);
@@ -1408,8 +1416,8 @@ pub async fn waiting(
                     county_balance_mu: balance,
                     shortfall_mu: shortfall,
                     next_step,
-                    needed_mu: None,
-                    below_need_mu: None,
+                    needed_mu: needed.map(Amount::from_hundredths),
+                    below_need_mu: needed.map(|n| Amount::from_hundredths(n) - mu),
                 }
             },
         )

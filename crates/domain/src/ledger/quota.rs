@@ -66,6 +66,50 @@ pub fn need_mu(case_area: SquareMetres, on_construction_land: SquareMetres) -> A
     Amount::from_hundredths(rounded_up as i64)
 }
 
+/// Why a quota request cannot record the amount asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestRefusal {
+    /// No amount stated, and no confirmed check to compute the need from.
+    #[error("what the case needs is computed from a confirmed check (or state the amount)")]
+    NeedUnknown,
+    /// No amount stated, and the case's parcels lie wholly on existing construction land.
+    #[error("the case's parcels lie wholly on existing construction land: it needs no new quota")]
+    NotNeeded,
+    /// The stated amount is less than the need.
+    #[error("{stated} mu is less than the {needed} mu the confirmed check says the case needs (its area less existing construction land)")]
+    BelowNeed {
+        /// What was stated.
+        stated: Amount,
+        /// What the confirmed check says the case needs.
+        needed: Amount,
+    },
+}
+
+/// The amount a quota request records: the need computed from the confirmed check when none is
+/// stated; a stated amount when it is not less than the need. Without a confirmed check a stated
+/// amount is recorded as it is: the conversion approval still asks that the case hold its need.
+///
+/// # Errors
+/// [`RequestRefusal`].
+///
+/// ```
+/// use landuse_domain::ledger::{quota::{requested_amount, RequestRefusal}, Amount};
+/// let mu = Amount::from_hundredths;
+/// assert_eq!(requested_amount(Some(mu(1125)), None), Ok(mu(1125)));
+/// assert_eq!(requested_amount(Some(mu(1125)), Some(mu(1200))), Ok(mu(1200)));
+/// assert!(matches!(requested_amount(Some(mu(1125)), Some(mu(1124))), Err(RequestRefusal::BelowNeed { .. })));
+/// assert_eq!(requested_amount(None, None), Err(RequestRefusal::NeedUnknown));
+/// ```
+pub fn requested_amount(needed: Option<Amount>, stated: Option<Amount>) -> Result<Amount, RequestRefusal> {
+    match (needed, stated) {
+        (Some(needed), None) if needed.is_zero() => Err(RequestRefusal::NotNeeded),
+        (Some(needed), None) => Ok(needed),
+        (Some(needed), Some(stated)) if stated < needed => Err(RequestRefusal::BelowNeed { stated, needed }),
+        (_, Some(stated)) => Ok(stated),
+        (None, None) => Err(RequestRefusal::NeedUnknown),
+    }
+}
+
 /// Where a case stands on quota: what it needs, holds and has consumed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
