@@ -143,6 +143,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::store::DbError> for ApiError {
+    fn from(error: crate::store::DbError) -> Self {
+        Self::db(error.doing, error.source)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         Self::db("querying the database", error)

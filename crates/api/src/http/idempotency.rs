@@ -86,6 +86,16 @@ impl Reply {
         }
     }
 
+    /// A reply whose body is `answer`, serialized as the typed answer the OpenAPI document
+    /// describes.
+    ///
+    /// # Errors
+    /// An answer that cannot be serialized (a bug), as 500.
+    pub fn json(status: StatusCode, answer: &impl serde::Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_value(answer).map_err(|e| ApiError::internal("writing the answer", e))?;
+        Ok(Self::new(status, body))
+    }
+
     /// Adds a header.
     #[must_use]
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {

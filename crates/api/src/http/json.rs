@@ -22,8 +22,12 @@ pub struct JsonBody<T> {
 
 /// Whether the request declares a JSON body (`application/json` or any `+json` type).
 pub fn is_json(request: &Request) -> bool {
-    request
-        .headers()
+    is_json_type(request.headers())
+}
+
+/// Whether `headers` declare a JSON body (`application/json` or any `+json` type).
+pub fn is_json_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -92,6 +96,19 @@ fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
     }
 }
 
+/// A body that could not be read: too large (413 before any parsing) or cut off.
+pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(rejection.body_text())
+    } else {
+        ApiError::Invalid {
+            slug: "unreadable-body",
+            detail: rejection.body_text(),
+            field: None,
+        }
+    }
+}
+
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
     T: DeserializeOwned,
@@ -107,17 +124,9 @@ where
                 field: None,
             });
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(rejection.body_text())
-            } else {
-                ApiError::Invalid {
-                    slug: "unreadable-body",
-                    detail: rejection.body_text(),
-                    field: None,
-                }
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
         let value = parse_json(&bytes)?;
         Ok(Self {
             value,
