@@ -158,8 +158,22 @@ pub fn deadline_alert(alerted: DeadlineStatus, current: DeadlineStatus) -> Optio
 }
 
 /// Every kind of alert the service raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertKind {
     /// A ledger item has 7 days or fewer left (three-week clearing).
     LedgerDueSoon,
@@ -180,21 +194,11 @@ pub struct UnknownAlertKind(pub String);
 
 impl AlertKind {
     /// Every kind.
-    pub const ALL: [AlertKind; 4] = [
-        AlertKind::LedgerDueSoon,
-        AlertKind::LedgerOverdue,
-        AlertKind::DeadlineNear,
-        AlertKind::DeadlinePassed,
-    ];
+    pub const ALL: &'static [AlertKind] = <AlertKind as strum::VariantArray>::VARIANTS;
 
     /// The stable code used in the database, the feed and webhooks.
     pub fn code(self) -> &'static str {
-        match self {
-            AlertKind::LedgerDueSoon => "ledger_due_soon",
-            AlertKind::LedgerOverdue => "ledger_overdue",
-            AlertKind::DeadlineNear => "deadline_near",
-            AlertKind::DeadlinePassed => "deadline_passed",
-        }
+        self.into()
     }
 
     /// Parses a code.
@@ -202,10 +206,7 @@ impl AlertKind {
     /// # Errors
     /// [`UnknownAlertKind`] when `code` is not one of the codes.
     pub fn parse(code: &str) -> Result<Self, UnknownAlertKind> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.code() == code)
-            .ok_or_else(|| UnknownAlertKind(code.to_owned()))
+        crate::code::parse(code).ok_or_else(|| UnknownAlertKind(code.to_owned()))
     }
 
     /// The line the bureau reads.
@@ -357,7 +358,7 @@ mod tests {
 
     #[test]
     fn alert_kinds_round_trip_through_their_codes() {
-        for kind in AlertKind::ALL {
+        for &kind in AlertKind::ALL {
             assert_eq!(AlertKind::parse(kind.code()), Ok(kind));
             assert_eq!(
                 serde_json::to_value(kind).unwrap(),

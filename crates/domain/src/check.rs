@@ -32,8 +32,22 @@ use crate::role::{Actor, Role};
 use crate::units::SquareMetres;
 
 /// A control layer a case is checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LayerKind {
     /// 永久基本农田: permanent basic farmland.
     PermanentFarmland,
@@ -71,44 +85,16 @@ pub struct UnknownLayerKind(pub String);
 
 impl LayerKind {
     /// Every layer kind.
-    pub const ALL: [LayerKind; 13] = [
-        LayerKind::PermanentFarmland,
-        LayerKind::EcologicalRedline,
-        LayerKind::UrbanBoundary,
-        LayerKind::CultivatedLand,
-        LayerKind::QinlingCore,
-        LayerKind::QinlingKey,
-        LayerKind::QinlingGeneral,
-        LayerKind::NatureReserveCore,
-        LayerKind::NatureReserveGeneral,
-        LayerKind::Geohazard,
-        LayerKind::MineralDeposit,
-        LayerKind::MineralWhitelist,
-        LayerKind::ConstructionLand,
-    ];
+    pub const ALL: &'static [LayerKind] = <LayerKind as strum::VariantArray>::VARIANTS;
 
     /// Every layer kind, as a slice.
     pub fn all() -> &'static [LayerKind] {
-        &Self::ALL
+        Self::ALL
     }
 
     /// The stable `snake_case` code.
     pub fn code(self) -> &'static str {
-        match self {
-            LayerKind::PermanentFarmland => "permanent_farmland",
-            LayerKind::EcologicalRedline => "ecological_redline",
-            LayerKind::UrbanBoundary => "urban_boundary",
-            LayerKind::CultivatedLand => "cultivated_land",
-            LayerKind::QinlingCore => "qinling_core",
-            LayerKind::QinlingKey => "qinling_key",
-            LayerKind::QinlingGeneral => "qinling_general",
-            LayerKind::NatureReserveCore => "nature_reserve_core",
-            LayerKind::NatureReserveGeneral => "nature_reserve_general",
-            LayerKind::Geohazard => "geohazard",
-            LayerKind::MineralDeposit => "mineral_deposit",
-            LayerKind::MineralWhitelist => "mineral_whitelist",
-            LayerKind::ConstructionLand => "construction_land",
-        }
+        self.into()
     }
 
     /// Whether a case's check is incomplete without this layer. Existing construction land only
@@ -123,10 +109,7 @@ impl LayerKind {
     /// # Errors
     /// [`UnknownLayerKind`] when `code` is not exactly one of the codes.
     pub fn parse(code: &str) -> Result<Self, UnknownLayerKind> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.code() == code)
-            .ok_or_else(|| UnknownLayerKind(code.to_owned()))
+        crate::code::parse(code).ok_or_else(|| UnknownLayerKind(code.to_owned()))
     }
 }
 
@@ -138,8 +121,22 @@ impl fmt::Display for LayerKind {
 
 /// The result of one layer, or of a whole case. Ordered by severity (see the
 /// module docs); `max` is the worst-of combination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LayerResult {
     /// No counted overlap.
     Ok,
@@ -165,33 +162,11 @@ pub enum LayerResult {
 
 impl LayerResult {
     /// Every result, least severe first.
-    pub const ALL: [LayerResult; 10] = [
-        LayerResult::Ok,
-        LayerResult::NotChecked,
-        LayerResult::Warning,
-        LayerResult::NeedsReview,
-        LayerResult::NeedsOffset,
-        LayerResult::NeedsOverlayApproval,
-        LayerResult::OutsideBoundary,
-        LayerResult::NeedsApproval,
-        LayerResult::NeedsStateCouncilApproval,
-        LayerResult::Prohibited,
-    ];
+    pub const ALL: &'static [LayerResult] = <LayerResult as strum::VariantArray>::VARIANTS;
 
     /// The stable `snake_case` code.
     pub fn code(self) -> &'static str {
-        match self {
-            LayerResult::Ok => "ok",
-            LayerResult::NotChecked => "not_checked",
-            LayerResult::Warning => "warning",
-            LayerResult::NeedsReview => "needs_review",
-            LayerResult::NeedsOffset => "needs_offset",
-            LayerResult::NeedsOverlayApproval => "needs_overlay_approval",
-            LayerResult::OutsideBoundary => "outside_boundary",
-            LayerResult::NeedsApproval => "needs_approval",
-            LayerResult::NeedsStateCouncilApproval => "needs_state_council_approval",
-            LayerResult::Prohibited => "prohibited",
-        }
+        self.into()
     }
 
     /// Severity rank, 0 for `ok` up to 9 for `prohibited`.
@@ -799,7 +774,7 @@ pub fn evaluate(input: &CheckInput, rules: &VerdictRules) -> Result<CheckVerdict
         }
     }
     let mut layers = Vec::with_capacity(LayerKind::ALL.len());
-    for kind in LayerKind::ALL {
+    for &kind in LayerKind::ALL {
         let verdict = match by_kind.get(&kind) {
             Some(figures) => layer_verdict(figures, input.case_area, &input.context, rules)?,
             None => layer_verdict(

@@ -127,9 +127,12 @@ impl From<ClearingRules> for ClearingRulesRepr {
 }
 
 /// The status of a ledger item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ClearingStatus {
     /// More than the warning threshold left.
     Open,
@@ -141,15 +144,23 @@ pub enum ClearingStatus {
     Cleared,
 }
 
+/// The text is not one of the clearing status codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown clearing status {0:?}; expected open, due_soon, overdue or cleared")]
+pub struct UnknownClearingStatus(pub String);
+
 impl ClearingStatus {
     /// The stable `snake_case` code.
     pub fn code(self) -> &'static str {
-        match self {
-            ClearingStatus::Open => "open",
-            ClearingStatus::DueSoon => "due_soon",
-            ClearingStatus::Overdue => "overdue",
-            ClearingStatus::Cleared => "cleared",
-        }
+        self.into()
+    }
+
+    /// Parses a stored status code.
+    ///
+    /// # Errors
+    /// [`UnknownClearingStatus`] when `code` is not exactly one of the codes.
+    pub fn parse(code: &str) -> Result<Self, UnknownClearingStatus> {
+        crate::code::parse(code).ok_or_else(|| UnknownClearingStatus(code.to_owned()))
     }
 }
 

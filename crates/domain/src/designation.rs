@@ -27,9 +27,23 @@ use crate::{
 };
 
 /// The fields of a project, as an edit or a refusal names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProjectField {
     /// The name.
     Name,
@@ -60,20 +74,7 @@ pub enum ProjectField {
 impl ProjectField {
     /// The stable code, as the request field is named.
     pub fn code(self) -> &'static str {
-        match self {
-            ProjectField::Name => "name",
-            ProjectField::Category => "category",
-            ProjectField::PlannedStart => "planned_start",
-            ProjectField::Proposal => "proposal",
-            ProjectField::Level => "level",
-            ProjectField::Sector => "sector",
-            ProjectField::OnKeyList => "on_key_list",
-            ProjectField::NewStart => "new_start",
-            ProjectField::Year => "year",
-            ProjectField::ListDocument => "list_document",
-            ProjectField::ResponsibleLeader => "responsible_leader",
-            ProjectField::StartedOn => "started_on",
-        }
+        self.into()
     }
 
     /// Whether only a designation sets this field.
@@ -200,8 +201,11 @@ pub struct DesignationRequest {
 }
 
 /// What kind of designation event a decision is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DesignationKind {
     /// Put on the list, or changed while on it.
     Designated,
@@ -214,11 +218,7 @@ pub enum DesignationKind {
 impl DesignationKind {
     /// The stable code, as the history stores it.
     pub fn code(self) -> &'static str {
-        match self {
-            DesignationKind::Designated => "designated",
-            DesignationKind::TakenOff => "taken_off",
-            DesignationKind::Classified => "classified",
-        }
+        self.into()
     }
 }
 

@@ -35,6 +35,7 @@ pub mod calendar;
 pub mod check;
 pub mod clearing;
 pub mod clock;
+pub mod code;
 pub mod county;
 pub mod designation;
 pub mod dispatch;

@@ -6,9 +6,23 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The level of government that approved the project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProjectLevel {
     /// A national project.
     National,
@@ -22,32 +36,20 @@ pub enum ProjectLevel {
 
 impl ProjectLevel {
     /// Every level, from the highest.
-    pub const ALL: [ProjectLevel; 4] = [
-        ProjectLevel::National,
-        ProjectLevel::Provincial,
-        ProjectLevel::Municipal,
-        ProjectLevel::County,
-    ];
+    pub const ALL: &'static [ProjectLevel] = <ProjectLevel as strum::VariantArray>::VARIANTS;
 
     /// Parses a level code, the one way the service reads a stored or submitted level.
     ///
     /// # Errors
     /// [`UnknownCode`] when `code` is not exactly one of the codes of [`ProjectLevel::ALL`].
     pub fn parse(code: &str) -> Result<Self, UnknownCode> {
-        Self::ALL
-            .into_iter()
-            .find(|level| level.code() == code)
-            .ok_or_else(|| UnknownCode::new("project level", code, Self::ALL.map(Self::code).as_slice()))
+        crate::code::parse(code)
+            .ok_or_else(|| UnknownCode::new("project level", code, &crate::code::codes::<Self>()))
     }
 
     /// The stable code.
     pub fn code(self) -> &'static str {
-        match self {
-            ProjectLevel::National => "national",
-            ProjectLevel::Provincial => "provincial",
-            ProjectLevel::Municipal => "municipal",
-            ProjectLevel::County => "county",
-        }
+        self.into()
     }
 
     /// Whether the level is national or provincial, the levels the special
@@ -87,9 +89,23 @@ impl UnknownCode {
 }
 
 /// What kind of works the project builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProjectSector {
     /// Energy: power, oil and gas, grids.
     Energy,
@@ -109,38 +125,20 @@ pub enum ProjectSector {
 
 impl ProjectSector {
     /// Every sector.
-    pub const ALL: [ProjectSector; 7] = [
-        ProjectSector::Energy,
-        ProjectSector::Transport,
-        ProjectSector::Water,
-        ProjectSector::Military,
-        ProjectSector::Industry,
-        ProjectSector::Livelihood,
-        ProjectSector::Other,
-    ];
+    pub const ALL: &'static [ProjectSector] = <ProjectSector as strum::VariantArray>::VARIANTS;
 
     /// Parses a sector code, the one way the service reads a stored or submitted sector.
     ///
     /// # Errors
     /// [`UnknownCode`] when `code` is not exactly one of the codes of [`ProjectSector::ALL`].
     pub fn parse(code: &str) -> Result<Self, UnknownCode> {
-        Self::ALL
-            .into_iter()
-            .find(|sector| sector.code() == code)
-            .ok_or_else(|| UnknownCode::new("project sector", code, Self::ALL.map(Self::code).as_slice()))
+        crate::code::parse(code)
+            .ok_or_else(|| UnknownCode::new("project sector", code, &crate::code::codes::<Self>()))
     }
 
     /// The stable code.
     pub fn code(self) -> &'static str {
-        match self {
-            ProjectSector::Energy => "energy",
-            ProjectSector::Transport => "transport",
-            ProjectSector::Water => "water",
-            ProjectSector::Military => "military",
-            ProjectSector::Industry => "industry",
-            ProjectSector::Livelihood => "livelihood",
-            ProjectSector::Other => "other",
-        }
+        self.into()
     }
 }
 
@@ -180,10 +178,10 @@ mod tests {
 
     #[test]
     fn every_level_and_sector_parses_back_from_its_code_and_nothing_else_parses() {
-        for level in ProjectLevel::ALL {
+        for &level in ProjectLevel::ALL {
             assert_eq!(ProjectLevel::parse(level.code()), Ok(level));
         }
-        for sector in ProjectSector::ALL {
+        for &sector in ProjectSector::ALL {
             assert_eq!(ProjectSector::parse(sector.code()), Ok(sector));
         }
         let refused = ProjectLevel::parse("Provincial").unwrap_err();

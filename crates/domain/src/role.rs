@@ -7,8 +7,22 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A role from the bureau's table of people (`DOMAIN.md`, "People and what they do").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Land-use officer of a county bureau: creates cases, answers corrections.
     Officer,
@@ -31,25 +45,11 @@ pub struct UnknownRole(pub String);
 
 impl Role {
     /// Every role, in the order of the bureau's table.
-    pub const ALL: [Role; 6] = [
-        Role::Officer,
-        Role::Planner,
-        Role::Reviewer,
-        Role::Leader,
-        Role::Admin,
-        Role::Gis,
-    ];
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
 
     /// The stable code used in tokens, the database and JSON.
     pub fn code(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Planner => "planner",
-            Role::Reviewer => "reviewer",
-            Role::Leader => "leader",
-            Role::Admin => "admin",
-            Role::Gis => "gis",
-        }
+        self.into()
     }
 
     /// Parses a role code.
@@ -57,10 +57,7 @@ impl Role {
     /// # Errors
     /// [`UnknownRole`] when `code` is not exactly one of the codes.
     pub fn parse(code: &str) -> Result<Self, UnknownRole> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.code() == code)
-            .ok_or_else(|| UnknownRole(code.to_owned()))
+        crate::code::parse(code).ok_or_else(|| UnknownRole(code.to_owned()))
     }
 
     /// Whether an identity with this role sees only its own counties' data.
@@ -108,7 +105,7 @@ mod tests {
 
     #[test]
     fn every_role_code_parses_back_to_its_role() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(Role::parse(role.code()).unwrap(), role);
             assert_eq!(role.code().parse::<Role>().unwrap(), role);
         }
@@ -132,7 +129,11 @@ mod tests {
 
     #[test]
     fn only_officers_are_scoped_to_their_counties() {
-        let scoped: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_county_scoped()).collect();
+        let scoped: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.is_county_scoped())
+            .collect();
         assert_eq!(scoped, vec![Role::Officer]);
     }
 }

@@ -13,9 +13,23 @@ use serde::{Deserialize, Serialize};
 /// A stage of a case. Serialised as its `snake_case` code.
 ///
 /// The declaration order is the main path, then the side states; `Ord` follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Stage {
     /// Being prepared by the county officer; nothing is due yet.
     Draft,
@@ -46,18 +60,7 @@ pub struct UnknownStage(pub String);
 
 impl Stage {
     /// Every stage: the main path in order, then the side states.
-    pub const ALL: [Stage; 10] = [
-        Stage::Draft,
-        Stage::Accepted,
-        Stage::PreReview,
-        Stage::Conversion,
-        Stage::Supply,
-        Stage::Registration,
-        Stage::Completed,
-        Stage::Correction,
-        Stage::Rejected,
-        Stage::Withdrawn,
-    ];
+    pub const ALL: &'static [Stage] = <Stage as strum::VariantArray>::VARIANTS;
 
     /// The main path, in order.
     pub const PATH: [Stage; 7] = [
@@ -72,18 +75,7 @@ impl Stage {
 
     /// The stable `snake_case` code used in the database, JSON and URLs.
     pub fn code(self) -> &'static str {
-        match self {
-            Stage::Draft => "draft",
-            Stage::Accepted => "accepted",
-            Stage::PreReview => "pre_review",
-            Stage::Conversion => "conversion",
-            Stage::Supply => "supply",
-            Stage::Registration => "registration",
-            Stage::Completed => "completed",
-            Stage::Correction => "correction",
-            Stage::Rejected => "rejected",
-            Stage::Withdrawn => "withdrawn",
-        }
+        self.into()
     }
 
     /// Parses a stage code.
@@ -91,10 +83,7 @@ impl Stage {
     /// # Errors
     /// [`UnknownStage`] when `code` is not exactly one of the codes.
     pub fn parse(code: &str) -> Result<Self, UnknownStage> {
-        Self::ALL
-            .into_iter()
-            .find(|stage| stage.code() == code)
-            .ok_or_else(|| UnknownStage(code.to_owned()))
+        crate::code::parse(code).ok_or_else(|| UnknownStage(code.to_owned()))
     }
 
     /// The Chinese name the bureau uses for the stage.
@@ -287,7 +276,7 @@ mod tests {
 
     #[test]
     fn every_stage_code_parses_back_to_its_stage() {
-        for stage in Stage::ALL {
+        for &stage in Stage::ALL {
             assert_eq!(Stage::parse(stage.code()).unwrap(), stage);
             let json = serde_json::to_string(&stage).unwrap();
             assert_eq!(json, format!("\"{}\"", stage.code()));
@@ -296,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_municipal_stages_are_accepted_pre_review_conversion_and_supply() {
-        let municipal: Vec<Stage> = Stage::ALL.into_iter().filter(|s| s.is_municipal()).collect();
+        let municipal: Vec<Stage> = Stage::ALL.iter().copied().filter(|s| s.is_municipal()).collect();
         assert_eq!(
             municipal,
             vec![

@@ -376,9 +376,12 @@ pub struct FrozenFigure {
 }
 
 /// How the records changed since a figure was frozen, for one project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChangeKind {
     /// A start recorded after the figure was taken.
     StartRecordedLater,
@@ -395,13 +398,7 @@ pub enum ChangeKind {
 impl ChangeKind {
     /// The stable `snake_case` code, as in the JSON report.
     pub fn code(self) -> &'static str {
-        match self {
-            ChangeKind::StartRecordedLater => "start_recorded_later",
-            ChangeKind::StartDateChanged => "start_date_changed",
-            ChangeKind::StartWithdrawn => "start_withdrawn",
-            ChangeKind::AddedLater => "added_later",
-            ChangeKind::RemovedLater => "removed_later",
-        }
+        self.into()
     }
 }
 

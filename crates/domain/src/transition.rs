@@ -24,8 +24,22 @@ use crate::role::{Actor, Role};
 use crate::stage::{CaseState, Stage};
 
 /// Something a person does to a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     /// The county officer submits a draft to the municipal bureau (`draft → accepted`).
     Submit,
@@ -45,25 +59,11 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 6] = [
-        Action::Submit,
-        Action::Advance,
-        Action::RequestCorrection,
-        Action::AnswerCorrection,
-        Action::Reject,
-        Action::Withdraw,
-    ];
+    pub const ALL: &'static [Action] = <Action as strum::VariantArray>::VARIANTS;
 
     /// The stable `snake_case` code.
     pub fn code(self) -> &'static str {
-        match self {
-            Action::Submit => "submit",
-            Action::Advance => "advance",
-            Action::RequestCorrection => "request_correction",
-            Action::AnswerCorrection => "answer_correction",
-            Action::Reject => "reject",
-            Action::Withdraw => "withdraw",
-        }
+        self.into()
     }
 
     /// Parses an action code.
@@ -71,10 +71,7 @@ impl Action {
     /// # Errors
     /// [`UnknownAction`] when `code` is not exactly one of the codes.
     pub fn parse(code: &str) -> Result<Self, UnknownAction> {
-        Self::ALL
-            .into_iter()
-            .find(|action| action.code() == code)
-            .ok_or_else(|| UnknownAction(code.to_owned()))
+        crate::code::parse(code).ok_or_else(|| UnknownAction(code.to_owned()))
     }
 }
 
@@ -100,8 +97,9 @@ pub enum Target {
 }
 
 /// A condition a rule needs, checked against [`CaseFacts`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Precondition {
     /// The latest spatial check is confirmed by a planner, not stale, checked
     /// every layer, and found nothing `prohibited`.
@@ -125,15 +123,7 @@ pub enum Precondition {
 impl Precondition {
     /// The stable code.
     pub fn code(self) -> &'static str {
-        match self {
-            Precondition::CheckPassed => "check_passed",
-            Precondition::OpinionIssued => "opinion_issued",
-            Precondition::QuotaAllocated => "quota_allocated",
-            Precondition::OffsetLockedIfCultivated => "offset_locked_if_cultivated",
-            Precondition::ConversionApproved => "conversion_approved",
-            Precondition::SupplyDecisionRecorded => "supply_decision_recorded",
-            Precondition::CertificateRecorded => "certificate_recorded",
-        }
+        self.into()
     }
 
     fn check(self, facts: &CaseFacts) -> Result<(), TransitionError> {

@@ -74,7 +74,9 @@ mod tests {
         let error = failed.doing("locking the case").unwrap_err();
         assert!(error.is_not_found());
         assert_eq!(error.doing, "locking the case");
-        assert!(error.to_string().starts_with("database error while locking the case"));
+        assert!(error
+            .to_string()
+            .starts_with("database error while locking the case"));
         assert_eq!(error.sqlstate(), None);
     }
 }

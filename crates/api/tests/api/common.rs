@@ -528,7 +528,8 @@ pub async fn stored_check(
     let input = CheckInput {
         case_area: m2(measured.case),
         layers: LayerKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|kind| LayerFigures {
                 kind,
                 checked: true,

@@ -1,14 +1,19 @@
 //! Tests of the HTTP service and the `landuse` binary, against a real PostGIS.
 //!
 //! One test binary for the crate: each module is one concern, so a change links once.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::too_many_lines, clippy::float_cmp)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::too_many_lines,
+    clippy::float_cmp
+)]
 
-mod common;
 mod admin;
 mod audit;
 mod authz_matrix;
 mod calendar;
 mod checks;
+mod common;
 mod demo;
 mod doc_walkthrough;
 mod e2e_happy_path;

@@ -36,7 +36,8 @@ fn input_with(kind: LayerKind, hits: Vec<Hit>, context: CaseContext) -> CheckInp
     CheckInput {
         case_area: m2(PARCEL_M2),
         layers: LayerKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|k| LayerFigures {
                 kind: k,
                 checked: true,

@@ -63,7 +63,7 @@ fn a_leader_grants_the_green_channel_with_a_reason_and_may_revoke_it() {
 fn only_a_leader_may_grant_or_revoke_and_never_without_a_reason() {
     let now = local(2026, 3, 2, 10, 0);
     let channel = GreenChannel::default();
-    for role in Role::ALL.into_iter().filter(|r| *r != Role::Leader) {
+    for role in Role::ALL.iter().copied().filter(|r| *r != Role::Leader) {
         let actor = Actor::new(Uuid::from_u128(1), role);
         assert_eq!(
             channel.grant(&actor, "理由", now),

@@ -139,9 +139,9 @@ fn the_code_table_is_exactly_the_table_of_the_rules() {
 #[test]
 fn every_action_from_every_stage_by_every_role_is_allowed_or_refused_as_the_table_says() {
     let mut allowed_seen = 0;
-    for action in Action::ALL {
-        for stage in Stage::ALL {
-            for role in Role::ALL {
+    for &action in Action::ALL {
+        for &stage in Stage::ALL {
+            for &role in Role::ALL {
                 let row = ALLOWED.iter().find(|(a, s, _, _)| *a == action && *s == stage);
                 let role_ever_allowed = ALLOWED.iter().any(|(a, _, _, r)| *a == action && *r == role);
                 for state in states_at(stage) {
@@ -181,7 +181,7 @@ fn every_action_from_every_stage_by_every_role_is_allowed_or_refused_as_the_tabl
 #[test]
 fn every_allowed_transition_is_refused_to_every_other_role() {
     for &(action, from, _, allowed_role) in ALLOWED {
-        for role in Role::ALL.into_iter().filter(|r| *r != allowed_role) {
+        for role in Role::ALL.iter().copied().filter(|r| *r != allowed_role) {
             for state in states_at(from) {
                 let refused = attempt(state, action, role).unwrap_err();
                 assert_eq!(refused, TransitionError::RoleMayNot { role, action });
@@ -195,7 +195,7 @@ fn every_allowed_transition_is_refused_to_every_other_role() {
 #[test]
 fn final_stages_allow_nothing() {
     for stage in [Completed, Rejected, Withdrawn] {
-        for action in Action::ALL {
+        for &action in Action::ALL {
             assert!(rule_for(action, stage).is_none(), "{action} from {stage}");
         }
     }
