@@ -7,11 +7,12 @@ SHELL := /bin/bash
 export LANDUSE_PG_PORT ?= 55432
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help deps db-start db-stop db-status db-clean migrate run test bench chaos
+.PHONY: help check deps db-start db-stop db-status db-clean migrate run test bench chaos
 
 help:
 	@echo "make run      install, start PostGIS, migrate, load the demo region, serve on \$${LANDUSE_LISTEN:-127.0.0.1:8080}"
 	@echo "make test     the same set-up, then fmt, clippy and every test"
+	@echo "make check    fmt, clippy and the tests that need no database (the fast path while editing)"
 	@echo "make bench    the benchmark suite (docs/performance.md): figures in bench-out/report.md"
 	@echo "make db-stop  stop the project-local PostGIS (make db-status says where it lives)"
 
@@ -38,6 +39,9 @@ run: deps
 
 test: deps
 	@scripts/with-db.sh scripts/test.sh
+
+check: deps
+	@scripts/check.sh
 
 bench: deps
 	@scripts/with-db.sh scripts/bench.sh

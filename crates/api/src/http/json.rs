@@ -97,7 +97,7 @@ fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
 }
 
 /// A body that could not be read: too large (413 before any parsing) or cut off.
-pub fn body_rejection(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+pub fn body_rejection(rejection: &axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge(rejection.body_text())
     } else {
@@ -126,7 +126,7 @@ where
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(body_rejection)?;
+            .map_err(|rejection| body_rejection(&rejection))?;
         let value = parse_json(&bytes)?;
         Ok(Self {
             value,

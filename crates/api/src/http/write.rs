@@ -177,7 +177,7 @@ impl<B: WriteBody + Send> FromRequest<AppState> for Write<B> {
         let headers = parts.headers.clone();
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
-            .map_err(super::json::body_rejection)?;
+            .map_err(|rejection| super::json::body_rejection(&rejection))?;
         let body = B::parse(&headers, &bytes)?;
         let digest = B::digest(&bytes);
         if let Some(replay) = key.replay(&state.db, &caller, &digest).await? {

@@ -65,6 +65,7 @@ impl<T> Doing<T> for Result<T, sqlx::Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
