@@ -1,0 +1,159 @@
+"""Schemathesis hooks for scripts/api-fuzz.sh: give the fuzzer's valid requests what a real client
+would have, so they reach the operation's logic.
+
+Only positive cases (those the document calls valid) are touched; the negative ones are sent as
+generated, so the service's refusals are still tested.
+
+- `If-Match`: a client sends the ETag it last read; the fuzzer cannot know it, so a valid request
+  sends `*` (RFC 9110: any current version), which the service accepts.
+- Operations that use an object up (a transition, a confirmation, a quota allocation…) get a
+  fresh one made through the API just before the call, as the role that would make it.
+- Parcel uploads get a valid footprint: a small square inside the first officer's county (random
+  JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
+"""
+
+import json
+import os
+import random
+import uuid
+
+import requests
+import schemathesis
+from schemathesis.generation import GenerationMode
+
+STATE = json.loads(open(os.environ["FUZZ_STATE"], encoding="utf-8").read())
+BASE = STATE["base"]
+SESSION = requests.Session()
+RNG = random.Random(7)
+
+
+def _headers(role: str, **extra) -> dict:
+    return {"Authorization": f"Bearer {STATE['tokens'][role]}", **extra}
+
+
+def _call(method: str, path: str, role: str, body=None, **headers) -> requests.Response:
+    kwargs = {"headers": _headers(role, **headers), "timeout": 30}
+    if body is not None:
+        kwargs["data"] = json.dumps(body)
+        kwargs["headers"].setdefault("Content-Type", "application/json")
+    return SESSION.request(method, BASE + path, **kwargs)
+
+
+def _officer() -> str:
+    return f"officer:{STATE['own_county']}"
+
+
+def square(side: float = 0.0006) -> dict:
+    """A square footprint a little way from a known parcel of the county, as a FeatureCollection."""
+    lon, lat = STATE["position"]
+    lon += RNG.uniform(-0.01, 0.01)
+    lat += RNG.uniform(-0.01, 0.01)
+    ring = [[lon, lat], [lon + side, lat], [lon + side, lat + side], [lon, lat + side], [lon, lat]]
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"name": "fuzz"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}],
+    }
+
+
+def fresh_case(with_parcels: bool = True) -> str:
+    """A new draft case of the first officer's county, with a parcel unless asked otherwise."""
+    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": STATE["own_project"], "title": "fuzz case"})
+    made.raise_for_status()
+    case = made.json()["id"]
+    if with_parcels:
+        put = SESSION.put(
+            f"{BASE}/api/v1/cases/{case}/parcels",
+            headers=_headers(_officer(), **{"Content-Type": "application/geo+json", "If-Match": "*"}),
+            data=json.dumps(square()),
+            timeout=30,
+        )
+        put.raise_for_status()
+    return case
+
+
+def fresh_check(case: str) -> str:
+    """A new check of `case`, run by the planner."""
+    ran = _call("POST", f"/api/v1/cases/{case}/checks", "planner")
+    ran.raise_for_status()
+    return ran.json()["id"]
+
+
+def requested_case(mu: float = 1.0) -> str:
+    case = fresh_case()
+    asked = _call("POST", "/api/v1/quotas/requests", _officer(), {"case_id": case, "year": 2026, "mu": mu})
+    asked.raise_for_status()
+    return case
+
+
+def allocated_case() -> str:
+    case = requested_case()
+    given = _call("POST", "/api/v1/quotas/allocations", "reviewer", {"case_id": case})
+    given.raise_for_status()
+    return case
+
+
+def _positive(case) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode == GenerationMode.POSITIVE
+
+
+FRESH = {
+    "POST /api/v1/cases/{id}/transitions": lambda case: case.path_parameters.update(id=fresh_case()),
+    "PUT /api/v1/cases/{id}/parcels": lambda case: case.path_parameters.update(id=fresh_case(False)),
+    "POST /api/v1/cases/{id}/parcels": lambda case: case.path_parameters.update(id=fresh_case(False)),
+    "POST /api/v1/cases/{id}/quota/cancel": lambda case: case.path_parameters.update(id=requested_case()),
+    "POST /api/v1/cases/{id}/quota/release": lambda case: case.path_parameters.update(id=allocated_case()),
+}
+
+
+def _confirmable(case) -> None:
+    target = STATE["hit_case"]
+    case.path_parameters.update(id=target, check_id=fresh_check(target))
+
+
+def _dismissable(case) -> None:
+    target = STATE["hit_case"]
+    check = fresh_check(target)
+    report = _call("GET", f"/api/v1/cases/{target}/checks/{check}", "planner").json()
+    hits = list(_hit_ids(report))
+    case.path_parameters.update(id=target, check_id=check, hit_id=hits[0] if hits else str(uuid.uuid4()))
+
+
+def _hit_ids(value):
+    """Every hit id in a check report, wherever the answer nests its layers."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "hits" and isinstance(item, list):
+                yield from (hit["id"] for hit in item if isinstance(hit, dict) and "id" in hit)
+            else:
+                yield from _hit_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _hit_ids(item)
+
+
+def _allocatable(case) -> None:
+    if isinstance(case.body, dict):
+        case.body["case_id"] = requested_case()
+
+
+FRESH["POST /api/v1/cases/{id}/checks/{check_id}/confirm"] = _confirmable
+FRESH["POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss"] = _dismissable
+FRESH["POST /api/v1/quotas/allocations"] = _allocatable
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if not _positive(case):
+        return
+    for name in list(case.headers or {}):
+        if name.lower() == "if-match":
+            case.headers[name] = "*"
+    label = case.operation.label
+    if label in FRESH:
+        FRESH[label](case)
+    if label.endswith("/parcels") and case.method in ("PUT", "POST") and case.media_type in (
+        "application/geo+json",
+        "application/json",
+    ):
+        case.body = square()

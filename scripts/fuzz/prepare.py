@@ -1,0 +1,207 @@
+"""Writes the schemathesis configuration for scripts/api-fuzz.sh from a loaded demo region.
+
+Each operation is sent with the token of a role that may perform it (schemathesis tries the
+identities of auth.json in order and keeps the first the operation admits), and with path and
+query values drawn from the demo region's own objects, so that the fuzzer reaches each operation's logic rather than its 401,
+403 or 404. County reads keep the two county officers as schemathesis "peers", so its
+object-level authorization check replays each officer's reads as the other.
+
+Usage: prepare.py TOKENS_JSON DATABASE_URL BASE_URL OUT_DIR
+Writes OUT_DIR/schemathesis.toml, OUT_DIR/auth.json and OUT_DIR/state.json (read by hooks.py).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+OWN, OTHER = "610902", "610921"
+
+
+def rows(database_url: str, sql: str) -> list[list[str]]:
+    out = subprocess.run(
+        ["psql", "-XAt", "-F", "\t", database_url, "-c", sql],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def column(database_url: str, sql: str) -> list[str]:
+    return [r[0] for r in rows(database_url, sql)]
+
+
+def toml_value(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def main() -> None:
+    tokens_path, database_url, base, out_dir = sys.argv[1:5]
+    tokens = json.loads(Path(tokens_path).read_text())
+    out = Path(out_dir)
+    own_counties = f"('{OWN}','{OTHER}')"
+
+    projects = column(database_url, f"select id from projects where county_code in {own_counties} order by id")
+    own_projects = column(database_url, f"select id from projects where county_code = '{OWN}' order by id")
+    cases = column(database_url, f"select id from cases where county_code in {own_counties} order by id")
+    with_parcels = column(
+        database_url,
+        "select distinct c.id from cases c join parcels p on p.case_id = c.id "
+        f"where c.county_code in {own_counties} order by c.id",
+    )
+    checked = rows(
+        database_url,
+        "select c.id, k.id from cases c join checks k on k.case_id = c.id "
+        f"where c.county_code = '{OWN}' order by k.run_at desc limit 1",
+    )
+    indicators = column(
+        database_url, f"select id from offset_indicators where county_code in {own_counties} order by id"
+    )
+    snapshots = column(database_url, "select id from dispatch_snapshots order by id")
+    years = sorted({int(y) for y in column(database_url, "select distinct year from quota_accounts")} or {2026})
+    holders = ["pool", OWN, OTHER]
+    calendar_years = [int(y) for y in column(database_url, "select year from calendar_years order by year")]
+
+    # What the hooks need to make fresh objects for operations that use one up.
+    position = rows(
+        database_url,
+        "select st_x(st_centroid(p.geom)), st_y(st_centroid(p.geom)) from parcels p "
+        f"join cases c on c.id = p.case_id where c.county_code = '{OWN}' limit 1",
+    )
+    hit_case = column(
+        database_url,
+        "select c.id from cases c join checks k on k.case_id = c.id join check_hits h on h.check_id = k.id "
+        f"where c.county_code = '{OWN}' group by c.id order by count(*) desc limit 1",
+    )
+    state = {
+        "base": base,
+        "tokens": tokens,
+        "own_county": OWN,
+        "own_project": own_projects[0] if own_projects else None,
+        "position": [float(v) for v in position[0]] if position else None,
+        "hit_case": hit_case[0] if hit_case else None,
+    }
+    (out / "state.json").write_text(json.dumps(state, indent=1))
+
+    dictionaries = {
+        "projects": projects,
+        "own_projects": own_projects,
+        "cases": cases,
+        "with_parcels": with_parcels,
+        "indicators": indicators or ["00000000-0000-0000-0000-000000000000"],
+        "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
+        "years": years,
+        "calendar_years": calendar_years or [2026],
+        "holders": holders,
+        "counties": [OWN, OTHER],
+        "own_county": [OWN],
+        "check_case": [checked[0][0]] if checked else ["00000000-0000-0000-0000-000000000000"],
+        "check_id": [checked[0][1]] if checked else ["00000000-0000-0000-0000-000000000000"],
+    }
+
+    # (operation, {parameter: dictionary}): where its ids, years and counties come from.
+    plan = [
+        ("GET /api/v1/projects/{id}", {"path.id": "projects"}),
+        ("GET /api/v1/projects/{id}/history", {"path.id": "projects"}),
+        ("PATCH /api/v1/projects/{id}", {"path.id": "own_projects"}),
+        ("PUT /api/v1/projects/{id}/designation", {"path.id": "projects"}),
+        ("POST /api/v1/projects/{id}/start", {"path.id": "projects"}),
+        ("POST /api/v1/projects", {"body.county_code": "own_county"}),
+        ("POST /api/v1/cases", {"body.project_id": "own_projects"}),
+        ("GET /api/v1/cases", {"query.county": "counties"}),
+        ("GET /api/v1/cases/{id}", {"path.id": "cases"}),
+        ("GET /api/v1/cases/{id}/history", {"path.id": "cases"}),
+        ("GET /api/v1/cases/{id}/parcels", {"path.id": "with_parcels"}),
+        ("GET /api/v1/cases/{id}/checks", {"path.id": "with_parcels"}),
+        ("GET /api/v1/cases/{id}/quota", {"path.id": "cases"}),
+        ("GET /api/v1/cases/{id}/offset", {"path.id": "cases"}),
+        ("GET /api/v1/cases/{id}/checks/{check_id}", {"path.id": "check_case", "path.check_id": "check_id"}),
+        ("POST /api/v1/cases/{id}/transitions", {}),
+        ("PUT /api/v1/cases/{id}/parcels", {}),
+        ("POST /api/v1/cases/{id}/parcels", {}),
+        ("POST /api/v1/cases/{id}/facts", {"path.id": "cases"}),
+        ("POST /api/v1/cases/{id}/green-channel", {"path.id": "cases"}),
+        ("POST /api/v1/cases/{id}/checks", {"path.id": "with_parcels"}),
+        ("POST /api/v1/cases/{id}/checks/{check_id}/confirm", {}),
+        ("POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss", {}),
+        ("GET /api/v1/ledger", {"query.county": "counties"}),
+        ("GET /api/v1/quotas", {"query.year": "years"}),
+        ("GET /api/v1/quotas/waiting", {"query.year": "years"}),
+        ("GET /api/v1/quotas/{year}/{holder}", {"path.year": "years", "path.holder": "holders"}),
+        ("PUT /api/v1/quotas/{year}/{holder}", {"path.year": "years", "path.holder": "holders"}),
+        ("POST /api/v1/quotas/requests", {"body.case_id": "cases", "body.year": "years"}),
+        ("POST /api/v1/quotas/allocations", {}),
+        ("POST /api/v1/quotas/transfers", {"body.year": "years", "body.from": "holders", "body.to": "holders"}),
+        ("POST /api/v1/cases/{id}/quota/release", {}),
+        ("POST /api/v1/cases/{id}/quota/cancel", {}),
+        ("GET /api/v1/offsets", {"query.county": "counties"}),
+        ("GET /api/v1/offsets/{id}", {"path.id": "indicators"}),
+        ("POST /api/v1/offsets", {"body.county_code": "own_county"}),
+        ("POST /api/v1/offsets/{id}/transfers", {"path.id": "indicators", "body.to_county": "counties"}),
+        ("POST /api/v1/cases/{id}/offset/lock", {}),
+        ("POST /api/v1/cases/{id}/offset/release", {}),
+        ("POST /api/v1/cases/{id}/offset/consume", {}),
+        ("GET /api/v1/reports/start-rates", {"query.year": "years"}),
+        ("GET /api/v1/calendar/{year}", {"path.year": "calendar_years"}),
+        ("PUT /api/v1/calendar/{year}", {}),
+        ("GET /api/v1/alerts", {"query.county": "counties"}),
+        ("GET /api/v1/alerts/stream", {"query.county": "counties"}),
+        ("GET /api/v1/dispatch", {}),
+        ("GET /api/v1/dispatch/{id}", {"path.id": "snapshots"}),
+    ]
+
+    # Schemathesis tries these identities in order for each operation and keeps the first one
+    # the operation admits, so every operation is sent as a role that may perform it. The two
+    # officers come first: they own the county data, and as peers each one's reads are
+    # replayed as the other.
+    identities = {
+        "hanbin": tokens[f"officer:{OWN}"],
+        "hanyin": tokens[f"officer:{OTHER}"],
+        "planner": tokens["planner"],
+        "reviewer": tokens["reviewer"],
+        "leader": tokens["leader"],
+        "admin": tokens["admin"],
+        "gis": tokens["gis"],
+    }
+    (out / "auth.json").write_text(json.dumps({"auth": [
+        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}]}
+        for name, token in identities.items()
+    ]}))
+
+    lines = [
+        "[auth.wfc]",
+        f'path = {toml_value(str(out / "auth.json"))}',
+        'peers = ["hanbin", "hanyin"]',
+        "",
+        "[warnings]",
+        "fail-on = true",
+        "",
+        "# A write without its required If-Match is 428 Precondition Required (RFC 6585).",
+        "[checks.missing_required_header]",
+        'expected-statuses = ["400", "401", "403", "404", "422", "428"]',
+        "",
+    ]
+    for name, values in dictionaries.items():
+        lines += [f"[dictionaries.{name}]", f"values = {toml_value(values)}", ""]
+    for operation, params in plan:
+        method = operation.split()[0]
+        if not params and method == "GET":
+            continue
+        lines += ["[[operations]]", f"include-name = {toml_value(operation)}"]
+        if params:
+            bindings = ", ".join(f"{toml_value(k)} = {{ dictionary = {toml_value(v)} }}" for k, v in params.items())
+            lines.append(f"parameters = {{ {bindings} }}")
+        if method in ("POST", "PUT", "PATCH"):
+            # A write can still be refused by a rule the document states but a schema cannot
+            # carry: a refused transition or ledger rule, GeoJSON that parses but is no valid
+            # polygon (409/422, each naming its rule).
+            lines.append(
+                'checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "412", "422", "428"]'
+            )
+        lines.append("")
+    (out / "schemathesis.toml").write_text("\n".join(lines))
+    print(f"prepare: {len(plan)} operations configured from the demo region "
+          f"({len(projects)} projects, {len(cases)} cases, {len(indicators)} indicators)")
+
+
+if __name__ == "__main__":
+    main()
