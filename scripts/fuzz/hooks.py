@@ -8,6 +8,7 @@ generated, so the service's refusals are still tested.
   sends `*` (RFC 9110: any current version), which the service accepts.
 - Operations that use an object up (a transition, a confirmation, a quota allocation…) get a
   fresh one made through the API just before the call, as the role that would make it.
+- A calendar year gets a valid notice for that year.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
   JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
 """
@@ -15,6 +16,7 @@ generated, so the service's refusals are still tested.
 import json
 import os
 import random
+import subprocess
 import uuid
 
 import requests
@@ -43,11 +45,15 @@ def _officer() -> str:
     return f"officer:{STATE['own_county']}"
 
 
-def square(side: float = 0.0006) -> dict:
-    """A square footprint a little way from a known parcel of the county, as a FeatureCollection."""
-    lon, lat = STATE["position"]
-    lon += RNG.uniform(-0.01, 0.01)
-    lat += RNG.uniform(-0.01, 0.01)
+def square(side: float = 0.0006, at=None) -> dict:
+    """A square footprint, as a FeatureCollection: at `at` (lon, lat), or a little way from a
+    known parcel of the county."""
+    if at is None:
+        lon, lat = STATE["position"]
+        lon += RNG.uniform(-0.01, 0.01)
+        lat += RNG.uniform(-0.01, 0.01)
+    else:
+        lon, lat = at
     ring = [[lon, lat], [lon + side, lat], [lon + side, lat + side], [lon, lat + side], [lon, lat]]
     return {
         "type": "FeatureCollection",
@@ -55,7 +61,7 @@ def square(side: float = 0.0006) -> dict:
     }
 
 
-def fresh_case(with_parcels: bool = True) -> str:
+def fresh_case(with_parcels: bool = True, at=None) -> str:
     """A new draft case of the first officer's county, with a parcel unless asked otherwise."""
     made = _call("POST", "/api/v1/cases", _officer(), {"project_id": STATE["own_project"], "title": "fuzz case"})
     made.raise_for_status()
@@ -64,7 +70,7 @@ def fresh_case(with_parcels: bool = True) -> str:
         put = SESSION.put(
             f"{BASE}/api/v1/cases/{case}/parcels",
             headers=_headers(_officer(), **{"Content-Type": "application/geo+json", "If-Match": "*"}),
-            data=json.dumps(square()),
+            data=json.dumps(square(at=at)),
             timeout=30,
         )
         put.raise_for_status()
@@ -78,8 +84,21 @@ def fresh_check(case: str) -> str:
     return ran.json()["id"]
 
 
+def moved(case: str, action: str, role: str) -> None:
+    """Moves `case` on by `action`, as `role`."""
+    done = _call("POST", f"/api/v1/cases/{case}/transitions", role, {"action": action}, **{"If-Match": "*"})
+    done.raise_for_status()
+
+
+def submitted_case(at=None) -> str:
+    """A fresh case the officer has submitted (accepted)."""
+    case = fresh_case(at=at)
+    moved(case, "submit", _officer())
+    return case
+
+
 def requested_case(mu: float = 1.0) -> str:
-    case = fresh_case()
+    case = submitted_case()
     asked = _call("POST", "/api/v1/quotas/requests", _officer(), {"case_id": case, "year": 2026, "mu": mu})
     asked.raise_for_status()
     return case
@@ -89,6 +108,40 @@ def allocated_case() -> str:
     case = requested_case()
     given = _call("POST", "/api/v1/quotas/allocations", "reviewer", {"case_id": case})
     given.raise_for_status()
+    return case
+
+
+def locked_case() -> str:
+    """A case in pre-review over cultivated land, its check confirmed and its offset locked."""
+    case = submitted_case(at=STATE["cultivated"])
+    moved(case, "advance", "reviewer")
+    check = fresh_check(case)
+    confirmed = _call("POST", f"/api/v1/cases/{case}/checks/{check}/confirm", "planner", **{"If-Match": "*"})
+    confirmed.raise_for_status()
+    locked = _call("POST", f"/api/v1/cases/{case}/offset/lock", "reviewer", {"capacity_kg": 1000.0})
+    locked.raise_for_status()
+    return case
+
+
+def checked_case() -> str:
+    """A case in pre-review over cultivated land with a confirmed check, nothing locked yet."""
+    case = submitted_case(at=STATE["cultivated"])
+    moved(case, "advance", "reviewer")
+    check = fresh_check(case)
+    confirmed = _call("POST", f"/api/v1/cases/{case}/checks/{check}/confirm", "planner", **{"If-Match": "*"})
+    confirmed.raise_for_status()
+    return case
+
+
+def approved_with_lock() -> str:
+    """An approved case still holding an offset lock, as records imported from the bureau's older
+    system can be (the service's own approval consumes the lock in the same transaction): made
+    through the API, then moved to `supply` in the database as such an import would."""
+    case = locked_case()
+    subprocess.run(
+        ["psql", "-XAtq", STATE["database_url"], "-c", f"update cases set stage = 'supply' where id = '{case}'"],
+        check=True,
+    )
     return case
 
 
@@ -103,6 +156,9 @@ FRESH = {
     "POST /api/v1/cases/{id}/parcels": lambda case: case.path_parameters.update(id=fresh_case(False)),
     "POST /api/v1/cases/{id}/quota/cancel": lambda case: case.path_parameters.update(id=requested_case()),
     "POST /api/v1/cases/{id}/quota/release": lambda case: case.path_parameters.update(id=allocated_case()),
+    "POST /api/v1/cases/{id}/offset/lock": lambda case: case.path_parameters.update(id=checked_case()),
+    "POST /api/v1/cases/{id}/offset/release": lambda case: case.path_parameters.update(id=locked_case()),
+    "POST /api/v1/cases/{id}/offset/consume": lambda case: case.path_parameters.update(id=approved_with_lock()),
 }
 
 
@@ -140,6 +196,16 @@ def _allocatable(case) -> None:
 FRESH["POST /api/v1/cases/{id}/checks/{check_id}/confirm"] = _confirmable
 FRESH["POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss"] = _dismissable
 FRESH["POST /api/v1/quotas/allocations"] = _allocatable
+
+
+def _calendar(case) -> None:
+    """A valid notice for the year in the path: New Year's Day off, no weekend made a workday."""
+    year = case.path_parameters.get("year")
+    if isinstance(year, int) and isinstance(case.body, dict):
+        case.body = {"holidays": [f"{year}-01-01"], "adjusted_workdays": []}
+
+
+FRESH["PUT /api/v1/calendar/{year}"] = _calendar
 
 
 @schemathesis.hook

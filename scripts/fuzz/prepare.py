@@ -72,13 +72,23 @@ def main() -> None:
         "select c.id from cases c join checks k on k.case_id = c.id join check_hits h on h.check_id = k.id "
         f"where c.county_code = '{OWN}' group by c.id order by count(*) desc limit 1",
     )
+    # A point on a cultivated-land patch of the county, so a check there needs an offset.
+    cultivated = rows(
+        database_url,
+        "select st_x(p), st_y(p) from (select st_pointonsurface(f.geom) p from layer_features f "
+        "join layer_versions v on v.id = f.version_id where v.kind = 'cultivated_land' and v.is_current "
+        "and st_area(f.geom::geography) > 5000 order by f.geom <-> (select st_centroid(p.geom) "
+        f"from parcels p join cases c on c.id = p.case_id where c.county_code = '{OWN}' limit 1) limit 1) x",
+    )
     state = {
         "base": base,
+        "database_url": database_url,
         "tokens": tokens,
         "own_county": OWN,
         "own_project": own_projects[0] if own_projects else None,
         "position": [float(v) for v in position[0]] if position else None,
         "hit_case": hit_case[0] if hit_case else None,
+        "cultivated": [float(v) for v in cultivated[0]] if cultivated else None,
     }
     (out / "state.json").write_text(json.dumps(state, indent=1))
 
@@ -91,6 +101,9 @@ def main() -> None:
         "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
         "years": years,
         "calendar_years": calendar_years or [2026],
+        # Years no demo record falls in: a calendar or a yearly quota set there changes nothing
+        # the other operations depend on.
+        "spare_years": [2031, 2032],
         "holders": holders,
         "counties": [OWN, OTHER],
         "own_county": [OWN],
@@ -127,7 +140,7 @@ def main() -> None:
         ("GET /api/v1/quotas", {"query.year": "years"}),
         ("GET /api/v1/quotas/waiting", {"query.year": "years"}),
         ("GET /api/v1/quotas/{year}/{holder}", {"path.year": "years", "path.holder": "holders"}),
-        ("PUT /api/v1/quotas/{year}/{holder}", {"path.year": "years", "path.holder": "holders"}),
+        ("PUT /api/v1/quotas/{year}/{holder}", {"path.year": "spare_years", "path.holder": "holders"}),
         ("POST /api/v1/quotas/requests", {"body.case_id": "cases", "body.year": "years"}),
         ("POST /api/v1/quotas/allocations", {}),
         ("POST /api/v1/quotas/transfers", {"body.year": "years", "body.from": "holders", "body.to": "holders"}),
@@ -142,7 +155,7 @@ def main() -> None:
         ("POST /api/v1/cases/{id}/offset/consume", {}),
         ("GET /api/v1/reports/start-rates", {"query.year": "years"}),
         ("GET /api/v1/calendar/{year}", {"path.year": "calendar_years"}),
-        ("PUT /api/v1/calendar/{year}", {}),
+        ("PUT /api/v1/calendar/{year}", {"path.year": "spare_years"}),
         ("GET /api/v1/alerts", {"query.county": "counties"}),
         ("GET /api/v1/alerts/stream", {"query.county": "counties"}),
         ("GET /api/v1/dispatch", {}),
