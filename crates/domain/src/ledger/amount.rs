@@ -37,9 +37,28 @@ const MAX_HUNDREDTHS: i64 = 99_999_999_999_999;
 /// # Ok::<(), landuse_domain::ledger::amount::AmountError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Amount(i64);
+
+/// In the service's OpenAPI document an amount is what travels: a JSON number of at least 0 and
+/// at most the largest `numeric(14, 2)`, with two decimals at most (not written as `multipleOf`,
+/// which binary floating point cannot honour for values like 161.42).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+            .minimum(Some(0.0))
+            .maximum(Some(MAX_HUNDREDTHS as f64 / 100.0))
+            .description(Some("A non-negative amount with at most two decimals"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Amount {}
 
 impl Amount {
     /// Nothing.
