@@ -19,8 +19,15 @@ use sqlx::{Connection, PgConnection};
 
 use landuse_domain::ledger::Amount;
 
-use super::store::{self, Account, Holder, QuotaError};
-use crate::admin;
+use super::{
+    error::LedgerError,
+    quotas::{self, Account, Holder},
+    Year,
+};
+use crate::{
+    admin,
+    store::{DbError, Doing},
+};
 
 /// `landuse quota …`
 #[derive(Debug, Subcommand)]
@@ -74,11 +81,11 @@ pub enum ImportError {
         line: usize,
         /// Why.
         #[source]
-        source: QuotaError,
+        source: LedgerError,
     },
     /// A database failure; nothing was stored.
     #[error("nothing was imported: {0}")]
-    Db(#[source] QuotaError),
+    Db(#[from] DbError),
 }
 
 /// One good line, before the counties are resolved.
@@ -126,7 +133,7 @@ pub fn parse(text: &str) -> Result<Vec<QuotaLine>, ImportError> {
             .parse::<f64>()
             .map_err(|_| format!("{mu:?} is not a number of mu"))
             .and_then(|v| Amount::parse(v).map_err(|e| e.to_string()));
-        let valid_holder = holder == "pool" || Holder::parse(holder).is_ok();
+        let valid_holder = Holder::parse(holder).is_ok();
         match (valid_holder, amount) {
             (true, Ok(mu)) => lines.push(QuotaLine {
                 line: number,
@@ -160,9 +167,7 @@ pub async fn import(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Account>, ImportError> {
-    if !(2000..=2100).contains(&year) {
-        return Err(ImportError::Year(year));
-    }
+    let year = Year::parse(year).map_err(|e| ImportError::Year(e.0))?.get();
     let lines = parse(text)?;
     let mut errors = Vec::new();
     let mut resolved: BTreeMap<Holder, usize> = BTreeMap::new();
@@ -181,7 +186,7 @@ pub async fn import(
                     continue;
                 }
                 Err(e) => {
-                    return Err(ImportError::Db(QuotaError::Db {
+                    return Err(ImportError::Db(DbError {
                         doing: "resolving a county",
                         source: match e {
                             admin::AdminError::Db { source, .. } => source,
@@ -203,28 +208,18 @@ pub async fn import(
     if !errors.is_empty() {
         return Err(ImportError::Lines { lines: errors });
     }
-    let mut tx = conn.begin().await.map_err(|source| {
-        ImportError::Db(QuotaError::Db {
-            doing: "starting a transaction",
-            source,
-        })
-    })?;
+    let mut tx = conn.begin().await.doing("starting a transaction")?;
     let mut accounts = Vec::with_capacity(plan.len());
     for (line, holder, mu) in plan {
-        let account = store::set_yearly(&mut tx, holder, year, mu, None, Some("quota import"), now)
+        let account = quotas::set_yearly(&mut tx, holder, year, mu, None, Some("quota import"), now)
             .await
             .map_err(|source| match source {
-                QuotaError::Db { .. } => ImportError::Db(source),
+                LedgerError::Db(failure) => ImportError::Db(failure),
                 source => ImportError::Refused { line, source },
             })?;
         accounts.push(account);
     }
-    tx.commit().await.map_err(|source| {
-        ImportError::Db(QuotaError::Db {
-            doing: "committing the import",
-            source,
-        })
-    })?;
+    tx.commit().await.doing("committing the import")?;
     Ok(accounts)
 }
 
