@@ -151,11 +151,10 @@ pub async fn start_rates(
     let name = format!("start-rates-{year}-{as_of}");
     Ok(match format {
         ReportFormat::Json => Json(report).into_response(),
-        ReportFormat::Csv => attachment(
-            "text/csv; charset=utf-8",
-            &format!("{name}.csv"),
-            report::csv(&report, &names).into_bytes(),
-        )?,
+        ReportFormat::Csv => {
+            let bytes = report::csv(&report, &names).map_err(|e| ApiError::internal("writing the CSV", e))?;
+            attachment("text/csv; charset=utf-8", &format!("{name}.csv"), bytes)?
+        }
         ReportFormat::Xlsx => {
             let bytes =
                 report::xlsx(&report, &names).map_err(|e| ApiError::internal("writing the workbook", e))?;
