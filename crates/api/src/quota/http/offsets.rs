@@ -49,6 +49,7 @@ pub struct OffsetQuery {
 
 /// `GET /api/v1/offsets`: indicators with what is left of each (officers: their counties').
 #[utoipa::path(get, path = "/offsets", tag = "offsets", params(OffsetQuery), responses((status = 200, description = "Indicators with what is left of each", body = [Indicator])))]
+#[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn list_indicators(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,6 +95,7 @@ pub struct RegisterBody {
 /// `POST /api/v1/offsets`: register an indicator (officers in their counties, reviewers,
 /// admins).
 #[utoipa::path(post, path = "/offsets", tag = "offsets", request_body = RegisterBody, responses((status = 201, description = "The indicator", body = Indicator, headers(("ETag" = String), ("Location" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name))]
 pub async fn register_indicator(
     State(state): State<AppState>,
     mut write: Write<Body<RegisterBody>>,
@@ -142,6 +144,7 @@ pub struct IndicatorLedger {
 
 /// `GET /api/v1/offsets/{id}`: one indicator and its ledger, with its ETag.
 #[utoipa::path(get, path = "/offsets/{id}", tag = "offsets", params(("id" = Uuid, Path, description = "The indicator id")), responses((status = 200, description = "The indicator and its movements", body = IndicatorLedger, headers(("ETag" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %caller.name, indicator = %id))]
 pub async fn get_indicator(
     State(state): State<AppState>,
     caller: Caller,
@@ -203,6 +206,7 @@ impl OffsetTransferBody {
 /// `POST /api/v1/offsets/{id}/transfers`: a reviewer moves (part of) an indicator to another
 /// county, under `If-Match` with the indicator's ETag.
 #[utoipa::path(post, path = "/offsets/{id}/transfers", tag = "offsets", params(("id" = Uuid, Path, description = "The indicator id"), ("If-Match" = String, Header, description = "The indicator's ETag")), request_body = OffsetTransferBody, responses((status = 201, description = "The indicator given from and the new one", body = OffsetTransfer, headers(("ETag" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, indicator = %id))]
 pub async fn transfer_indicator(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
@@ -277,6 +281,7 @@ pub struct CaseOffsetView {
 /// `GET /api/v1/cases/{id}/offset`: what the case locked and consumed, and what its check says
 /// it needs (areas only; capacity is stated when locking).
 #[utoipa::path(get, path = "/cases/{id}/offset", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "What the case locked and consumed, and what its check says it needs", body = CaseOffsetView)))]
+#[tracing::instrument(skip_all, fields(user = %caller.name, case = %id))]
 pub async fn case_offset(
     State(state): State<AppState>,
     caller: Caller,
@@ -319,6 +324,7 @@ pub struct LockBody {
 /// `POST /api/v1/cases/{id}/offset/lock`: a reviewer locks indicators covering the case's
 /// cultivated and paddy areas (from its confirmed check) and the stated capacity.
 #[utoipa::path(post, path = "/cases/{id}/offset/lock", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), request_body = LockBody, responses((status = 201, description = "The case's offset after the lock", body = CaseOffset)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn lock_offset(Path(id): Path<Uuid>, mut write: Write<Body<LockBody>>) -> Result<Response> {
     on_case(&mut write, id, LedgerAction::LockOffset).await?;
     let (check_id, needs) = offsets::needs_from_check(&mut write.tx, id, write.body.0.capacity_kg).await?;
@@ -343,6 +349,7 @@ pub struct OffsetReleased {
 
 /// `POST /api/v1/cases/{id}/offset/release`: a reviewer returns the case's outstanding lock.
 #[utoipa::path(post, path = "/cases/{id}/offset/release", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "What was released", body = OffsetReleased)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn release_offset(Path(id): Path<Uuid>, mut write: Write<Body<ReasonBody>>) -> Result<Response> {
     on_case(&mut write, id, LedgerAction::ReleaseOffset).await?;
     let release = released_by(
@@ -358,6 +365,7 @@ pub async fn release_offset(Path(id): Path<Uuid>, mut write: Write<Body<ReasonBo
 /// `POST /api/v1/cases/{id}/offset/consume`: a reviewer uses up the lock once the conversion is
 /// approved.
 #[utoipa::path(post, path = "/cases/{id}/offset/consume", tag = "offsets", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's offset after the consumption", body = CaseOffset)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn consume_offset(
     Path(id): Path<Uuid>,
     mut write: Write<crate::http::write::NoBody>,

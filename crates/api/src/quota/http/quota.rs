@@ -51,6 +51,7 @@ pub struct YearQuery {
 
 /// `GET /api/v1/quotas`: the quota accounts (officers: their counties' only).
 #[utoipa::path(get, path = "/quotas", tag = "quotas", params(YearQuery), responses((status = 200, description = "Quota accounts (officers: their counties')", body = [Account])))]
+#[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,6 +75,7 @@ pub struct AccountLedger {
 
 /// `GET /api/v1/quotas/{year}/{holder}`: one account and its ledger, with its ETag.
 #[utoipa::path(get, path = "/quotas/{year}/{holder}", tag = "quotas", params(("year" = i32, Path, description = "The quota year"), ("holder" = String, Path, pattern = "^(pool|[0-9]{6})$", description = "A county code, or `pool` for the city's reserve")), responses((status = 200, description = "The account and its movements", body = AccountLedger, headers(("ETag" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +109,7 @@ pub struct SetYearly {
 /// `PUT /api/v1/quotas/{year}/{holder}`: an admin sets the yearly amount. Needs `If-Match` when
 /// the account exists (it opens one otherwise).
 #[utoipa::path(put, path = "/quotas/{year}/{holder}", tag = "quotas", params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "The quota year"), ("holder" = String, Path, pattern = "^(pool|[0-9]{6})$", description = "A county code, or `pool` for the city's reserve"), ("If-Match" = Option<String>, Header, description = "The account's ETag; required once the account exists")), request_body = SetYearly, responses((status = 200, description = "The account", body = Account, headers(("ETag" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name))]
 pub async fn set_yearly(
     State(state): State<AppState>,
     Path((year, holder)): Path<(i32, String)>,
@@ -159,6 +162,7 @@ pub struct TransferBody {
 
 /// `POST /api/v1/quotas/transfers`: a reviewer moves quota between a county and the pool.
 #[utoipa::path(post, path = "/quotas/transfers", tag = "quotas", request_body = TransferBody, responses((status = 201, description = "Both entries of the transfer", body = Transfer)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name))]
 pub async fn transfer_quota(
     State(state): State<AppState>,
     mut write: Write<Body<TransferBody>>,
@@ -184,6 +188,7 @@ pub async fn transfer_quota(
 /// `GET /api/v1/quotas/waiting`: cases waiting for quota, key projects first, each with what a
 /// reviewer can do next.
 #[utoipa::path(get, path = "/quotas/waiting", tag = "quotas", params(YearQuery), responses((status = 200, description = "Cases waiting for quota, key projects first", body = [WaitingCase])))]
+#[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn waiting(
     State(state): State<AppState>,
     caller: Caller,
@@ -225,6 +230,7 @@ pub struct RequestBody {
 /// `POST /api/v1/quotas/requests`: the case's officer or a reviewer records what it needs; the
 /// case then waits for quota.
 #[utoipa::path(post, path = "/quotas/requests", tag = "quotas", request_body = RequestBody, responses((status = 200, description = "The recorded request", body = QuotaRequest)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name))]
 pub async fn request_quota(mut write: Write<Body<RequestBody>>) -> Result<Response> {
     let RequestBody { case_id, year, mu } = write.body.0;
     on_case(&mut write, case_id, LedgerAction::RequestQuota).await?;
@@ -262,12 +268,13 @@ pub struct AllocationBody {
 /// `year` (and `mu`) the request is recorded first, and stays recorded when the allocation is
 /// refused, so the case appears on the waiting list.
 #[utoipa::path(post, path = "/quotas/allocations", tag = "quotas", request_body = AllocationBody, responses((status = 201, description = "What the case now holds", body = Held)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name))]
 pub async fn allocate(mut write: Write<Body<AllocationBody>>) -> Result<Response> {
     let AllocationBody { case_id, year, mu } = write.body.0;
+    on_case(&mut write, case_id, LedgerAction::AllocateQuota).await?;
     if year.is_none() && mu.is_some() {
         return Err(ApiError::invalid("invalid-field", "year", "give the year with mu").into());
     }
-    on_case(&mut write, case_id, LedgerAction::AllocateQuota).await?;
     let (who, now) = (actor(&write.caller), write.now);
     if let Some(year) = year {
         let mu = requested_amount(&mut write.tx, case_id, mu).await?;
@@ -324,6 +331,7 @@ pub struct CaseQuotaView {
 
 /// `GET /api/v1/cases/{id}/quota`: the case's request, what it holds and its ledger entries.
 #[utoipa::path(get, path = "/cases/{id}/quota", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), responses((status = 200, description = "The case's request, holding and ledger entries, with what it needs", body = CaseQuotaView)))]
+#[tracing::instrument(skip_all, fields(user = %caller.name, case = %id))]
 pub async fn case_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -349,6 +357,7 @@ pub struct QuotaReleased {
 /// `POST /api/v1/cases/{id}/quota/release`: a reviewer returns what the case holds (rejection
 /// and withdrawal do this by themselves).
 #[utoipa::path(post, path = "/cases/{id}/quota/release", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "What was released", body = QuotaReleased)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn release_quota(Path(id): Path<Uuid>, mut write: Write<Body<ReasonBody>>) -> Result<Response> {
     on_case(&mut write, id, LedgerAction::ReleaseQuota).await?;
     let release = released_by(
@@ -364,6 +373,7 @@ pub async fn release_quota(Path(id): Path<Uuid>, mut write: Write<Body<ReasonBod
 /// `POST /api/v1/cases/{id}/quota/cancel`: the case's officer or a reviewer cancels the request
 /// in force, so the case stops waiting.
 #[utoipa::path(post, path = "/cases/{id}/quota/cancel", tag = "quotas", params(("id" = Uuid, Path, description = "The case id")), request_body = ReasonBody, responses((status = 200, description = "The cancellation, as the request row it appended", body = QuotaRequest)))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn cancel_request(Path(id): Path<Uuid>, mut write: Write<Body<ReasonBody>>) -> Result<Response> {
     on_case(&mut write, id, LedgerAction::CancelQuotaRequest).await?;
     let (who, now, reason) = (actor(&write.caller), write.now, &write.body.0.reason);

@@ -47,6 +47,7 @@ pub struct StartBody {
 /// `POST /api/v1/projects/{id}/start`: record a key project's actual start, under `If-Match`
 /// with the project's ETag (officers of its county, reviewers, leaders).
 #[utoipa::path(post, path = "/projects/{id}/start", tag = "projects", params(("id" = Uuid, Path, description = "The project id"), ("If-Match" = String, Header, description = "The project's ETag")), request_body = StartBody, responses((status = 200, description = "The project's start as recorded, with its new version", body = RecordedStart, headers(("ETag" = String)))))]
+#[tracing::instrument(skip_all, fields(user = %write.caller.name, project = %id))]
 pub async fn record_start(
     Path(id): Path<Uuid>,
     headers: HeaderMap,
