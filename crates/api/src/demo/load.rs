@@ -16,7 +16,7 @@ use axum::{body::Body, http::Request, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use landuse_domain::{check::LayerKind, county::CountyCode};
-use landuse_spatial::store::{self, ImportOptions};
+use landuse_spatial::store::{self as layer_store, ImportOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -26,7 +26,13 @@ use super::{
     generate::{DemoPlan, Plan, PlannedCase, LAYER_FILES},
     tokens, DemoError, COUNTIES,
 };
-use crate::{admin, app::AppState, clock::Clock, config::Config};
+use crate::{
+    admin,
+    app::AppState,
+    clock::Clock,
+    config::Config,
+    store::{self, Doing},
+};
 
 /// The settings key that records the demo in the database.
 pub const LOADED_KEY: &str = "demo";
@@ -155,21 +161,14 @@ impl fmt::Display for LoadReport {
     }
 }
 
-fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> DemoError {
-    move |source| DemoError::Db { doing, source }
-}
-
 /// The demo recorded in the database, if any.
 ///
 /// # Errors
 /// Database failures, a record that is not one this module writes.
 pub async fn loaded(pool: &PgPool) -> Result<Option<Loaded>, DemoError> {
-    let value: Option<Value> = sqlx::query_scalar("select value from settings where key = $1")
-        .bind(LOADED_KEY)
-        .fetch_optional(pool)
-        .await
-        .map_err(db("reading whether a demo is loaded"))?;
-    value
+    let mut conn = pool.acquire().await.doing("reading whether a demo is loaded")?;
+    store::admin::setting(&mut conn, LOADED_KEY)
+        .await?
         .map(|v| {
             serde_json::from_value(v).map_err(|e| DemoError::Json {
                 doing: "reading the demo record in settings",
@@ -577,14 +576,8 @@ async fn claim(pool: &PgPool, seed: u64, now: DateTime<Utc>) -> Result<(), DemoE
         doing: "writing the demo record",
         message: e.to_string(),
     })?;
-    let claimed =
-        sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing")
-            .bind(LOADED_KEY)
-            .bind(value)
-            .execute(pool)
-            .await
-            .map_err(db("recording the demo load"))?;
-    if claimed.rows_affected() == 1 {
+    let mut conn = pool.acquire().await.doing("recording the demo load")?;
+    if store::admin::insert_setting(&mut conn, LOADED_KEY, &value).await? {
         return Ok(());
     }
     match loaded(pool).await? {
@@ -601,39 +594,22 @@ async fn claim(pool: &PgPool, seed: u64, now: DateTime<Utc>) -> Result<(), DemoE
 /// # Errors
 /// Database failures.
 pub async fn counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Counts, DemoError> {
-    let scalar = |sql: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(sql)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .map_err(db("counting the demo"))
-    };
-    let layers: Vec<(String, i64)> = sqlx::query_as(
-        "select v.kind, sum(v.feature_count)::int8 from layer_versions v where v.is_current group by v.kind",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(db("counting the layers"))?;
-    let stages: Vec<(String, i64)> = sqlx::query_as("select stage, count(*) from cases group by stage")
-        .fetch_all(pool)
-        .await
-        .map_err(db("counting the cases"))?;
+    let mut conn = pool.acquire().await.doing("counting the demo")?;
+    let by_code = |rows: Vec<store::demo::CountBy>| rows.into_iter().map(|r| (r.code, r.count)).collect();
+    let layers = by_code(store::demo::features_by_kind(&mut conn).await?);
+    let stages = by_code(store::demo::cases_by_stage(&mut conn).await?);
+    let totals = store::demo::totals(&mut conn, now).await?;
     Ok(Counts {
-        layers: layers.into_iter().collect(),
-        projects: scalar("select count(*) from projects where $1::timestamptz is not null").await?,
-        cases: scalar("select count(*) from cases where $1::timestamptz is not null").await?,
-        parcels: scalar("select count(*) from parcels where $1::timestamptz is not null").await?,
-        stages: stages.into_iter().collect(),
-        green: scalar("select count(*) from cases where green and $1::timestamptz is not null").await?,
-        overdue: scalar("select count(*) from cases where deadline_at is not null and deadline_at <= $1")
-            .await?,
-        ledger_overdue: scalar(
-            "select count(*) from ledger_items
-              where cleared_at is null and due_on < ($1 at time zone 'Asia/Shanghai')::date",
-        )
-        .await?,
-        checks: scalar("select count(*) from checks where $1::timestamptz is not null").await?,
-        events: scalar("select count(*) from case_events where $1::timestamptz is not null").await?,
+        layers,
+        projects: totals.projects,
+        cases: totals.cases,
+        parcels: totals.parcels,
+        stages,
+        green: totals.green,
+        overdue: totals.overdue,
+        ledger_overdue: totals.ledger_overdue,
+        checks: totals.checks,
+        events: totals.events,
     })
 }
 
@@ -641,7 +617,7 @@ pub async fn counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Counts, DemoErr
 /// revoked when the load ends), so the tokens file is never needed to load.
 async fn loader_tokens(pool: &PgPool) -> Result<BTreeMap<String, String>, DemoError> {
     let users = tokens::ensure_users(pool).await?;
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     let mut out = BTreeMap::new();
     for user in users {
         let token = admin::issue_token(&mut conn, &user.name, LOADER_LABEL, Some(1)).await?;
@@ -665,7 +641,7 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
                 message: e.to_string(),
             })?;
             let path = dir.join("layers").join(format!("{kind}.geojson"));
-            store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
+            layer_store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
                 .await
                 .map_err(|e| DemoError::Import {
                     kind,
@@ -676,10 +652,8 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
         .try_collect::<Vec<_>>()
         .await?;
     // The planner needs fresh statistics to use the spatial indexes on the new layers.
-    sqlx::query("analyze layer_pieces")
-        .execute(pool)
-        .await
-        .map_err(db("analysing the layers"))?;
+    let mut conn = pool.acquire().await.doing("analysing the layers")?;
+    store::demo::analyze_layers(&mut conn).await?;
 
     Ok(())
 }
@@ -813,7 +787,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
             ));
         }
     }
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     admin::seed(&mut conn).await?;
     drop(conn);
     claim(pool, plan.seed, load_time).await?;
@@ -875,11 +849,9 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         }))
         .await?;
 
-    sqlx::query("update tokens set revoked_at = now() where label = $1 and revoked_at is null")
-        .bind(LOADER_LABEL)
-        .execute(pool)
-        .await
-        .map_err(db("revoking the loader's tokens"))?;
+    let mut conn = pool.acquire().await.doing("revoking the loader's tokens")?;
+    store::auth::revoke_labelled(&mut conn, LOADER_LABEL).await?;
+    drop(conn);
     let counts = counts(pool, Utc::now()).await?;
     let record = Loaded {
         state: LoadState::Loaded,
@@ -887,15 +859,12 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         started_at: load_time,
         counts: Some(counts.clone()),
     };
-    sqlx::query("update settings set value = $2 where key = $1")
-        .bind(LOADED_KEY)
-        .bind(serde_json::to_value(&record).map_err(|e| DemoError::Json {
-            doing: "writing the demo record",
-            message: e.to_string(),
-        })?)
-        .execute(pool)
-        .await
-        .map_err(db("recording the loaded demo"))?;
+    let record = serde_json::to_value(&record).map_err(|e| DemoError::Json {
+        doing: "writing the demo record",
+        message: e.to_string(),
+    })?;
+    let mut conn = pool.acquire().await.doing("recording the loaded demo")?;
+    store::admin::update_setting(&mut conn, LOADED_KEY, &record).await?;
     Ok(LoadReport {
         counts,
         stopped_short: stopped.into_iter().sum(),
