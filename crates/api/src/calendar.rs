@@ -75,11 +75,12 @@ pub struct CalendarYearView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarYearBody {
-    /// Public holidays that fall on weekdays, `YYYY-MM-DD`.
-    #[schema(value_type = Vec<String>, example = json!(["2027-01-01"]))]
+    /// Public holidays that fall on weekdays, `YYYY-MM-DD`, each in the year. Read as text so
+    /// a refusal can name the entry and say why (`notice::check_year`).
+    #[schema(value_type = Vec<NaiveDate>, example = json!(["2027-01-01"]))]
     pub holidays: Vec<String>,
-    /// Saturdays and Sundays that are working days (调休上班), `YYYY-MM-DD`.
-    #[schema(value_type = Vec<String>, example = json!(["2027-02-07"]))]
+    /// Saturdays and Sundays that are working days (调休上班), `YYYY-MM-DD`, each in the year.
+    #[schema(value_type = Vec<NaiveDate>, example = json!(["2027-02-07"]))]
     pub adjusted_workdays: Vec<String>,
 }
 
@@ -103,7 +104,8 @@ pub struct CorrectedAlert {
     /// Its case.
     pub case_id: Uuid,
     /// `deadline_near` or `deadline_passed`.
-    pub kind: String,
+    #[schema(value_type = crate::timers::feed::schema::AlertKind)]
+    pub kind: AlertKind,
     /// The deadline as now computed.
     pub due_at: DateTime<Utc>,
     /// Its status no longer holds: it does not stand.
@@ -341,10 +343,10 @@ async fn correct_alerts(
 ) -> Result<(), ApiError> {
     let standing = alert_store::standing_deadline_alerts(conn, row.id, row.stage_entered_at).await?;
     for alert in standing {
-        let Some(announced) = AlertKind::parse(&alert.kind)
-            .ok()
-            .and_then(AlertKind::deadline_status)
-        else {
+        let Ok(announced_kind) = AlertKind::parse(&alert.kind) else {
+            continue;
+        };
+        let Some(announced) = announced_kind.deadline_status() else {
             continue;
         };
         let Some(correction) = recompute::correct_alert(announced, alert.due_at, new.ends_at, current) else {
@@ -378,7 +380,7 @@ async fn correct_alerts(
         report.alerts.push(CorrectedAlert {
             alert_id: alert.id,
             case_id: row.id,
-            kind: alert.kind,
+            kind: announced_kind,
             due_at: correction.due_at,
             withdrawn: correction.withdrawn,
         });
@@ -387,7 +389,7 @@ async fn correct_alerts(
 }
 
 /// `GET /api/v1/calendar/{year}`: one loaded year of the working-day calendar.
-#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year")), responses((status = 200, description = "The year's weekday holidays and weekend working days", body = CalendarYearView, headers(("ETag" = String)))))]
+#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year", minimum = 1949, maximum = 9999)), responses((status = 200, description = "The year's weekday holidays and weekend working days", body = CalendarYearView, headers(("ETag" = String)))))]
 #[tracing::instrument(skip_all, fields(year))]
 pub async fn get_year(
     State(state): State<AppState>,
@@ -405,7 +407,7 @@ pub async fn get_year(
 
 /// `PUT /api/v1/calendar/{year}`: an admin loads the year's State Council notice. Needs
 /// `If-Match` once the year is loaded. Stored deadlines are recomputed and alerts corrected.
-#[utoipa::path(put, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year the notice is for"), ("If-Match" = Option<String>, Header, description = "The year's ETag; required once the year is loaded")), request_body = CalendarYearBody, responses((status = 200, description = "The year as stored, with every deadline it changed and every alert it corrected", body = LoadReport, headers(("ETag" = String)))))]
+#[utoipa::path(put, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year the notice is for", minimum = 1949, maximum = 9999), ("If-Match" = Option<String>, Header, description = "The year's ETag; required once the year is loaded")), request_body = CalendarYearBody, responses((status = 200, description = "The year as stored, with every deadline it changed and every alert it corrected", body = LoadReport, headers(("ETag" = String)))))]
 #[tracing::instrument(skip_all, fields(year))]
 pub async fn put_year(
     Path(year): Path<i32>,

@@ -140,8 +140,9 @@ pub struct DeadlineAlertDetails {
 }
 
 /// Schema-only mirrors of domain enums the OpenAPI document names but whose domain types do not
-/// derive `ToSchema`; the tests below hold each to the domain's own serialization.
-mod schema {
+/// derive `ToSchema` (`landuse_domain::alerts`); the tests below hold each to the domain's own
+/// serialization. Once the domain derives `ToSchema` for them, these go.
+pub(crate) mod schema {
     #![allow(dead_code)]
     use serde::Deserialize;
 
@@ -470,4 +471,72 @@ pub async fn stream(
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// Each domain value, serialized as the API writes it, reads as the mirror the schema shows.
+    fn mirrors<T: Serialize, M: serde::de::DeserializeOwned>(values: &[T]) {
+        for value in values {
+            let json = serde_json::to_value(value).unwrap();
+            assert!(
+                serde_json::from_value::<M>(json.clone()).is_ok(),
+                "{json} has no mirror"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_alert_enums_are_the_ones_the_domain_writes() {
+        mirrors::<_, schema::AlertKind>(&AlertKind::ALL);
+        mirrors::<_, schema::DeadlineStatus>(&[
+            DeadlineStatus::Running,
+            DeadlineStatus::Near,
+            DeadlineStatus::Passed,
+        ]);
+        mirrors::<_, schema::Recipient>(&alerts_recipients());
+    }
+
+    fn alerts_recipients() -> Vec<Recipient> {
+        landuse_domain::alerts::recipients(Some(Uuid::nil()), Some("张副局长"))
+    }
+
+    #[test]
+    fn stored_details_read_back_as_the_kind_of_alert_that_wrote_them() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 23).unwrap();
+        let ledger = AlertDetails::Ledger(LedgerAlertDetails {
+            case_title: "t".to_owned(),
+            project_id: Uuid::nil(),
+            project_name: "p".to_owned(),
+            green: false,
+            opened_at: at,
+            due_on: day,
+            days_left: 3,
+            status: ClearingStatus::DueSoon,
+        });
+        let deadline = AlertDetails::Deadline(DeadlineAlertDetails {
+            case_title: "t".to_owned(),
+            project_id: Uuid::nil(),
+            project_name: "p".to_owned(),
+            green: true,
+            stage_entered_at: at,
+            limit_working_days: 10,
+            deadline: day,
+            provisional: false,
+            working_days_left: -1,
+            paused: false,
+            status: DeadlineStatus::Passed,
+        });
+        for details in [ledger, deadline] {
+            let stored = serde_json::to_value(&details).unwrap();
+            assert_eq!(serde_json::from_value::<AlertDetails>(stored).unwrap(), details);
+        }
+    }
 }
