@@ -229,6 +229,19 @@ fn crs_header(crs: OgcCrs) -> HeaderValue {
     HeaderValue::from_str(&crs.content_crs()).unwrap_or_else(|_| HeaderValue::from_static("<>"))
 }
 
+/// A 200 with features in `media_type`, their coordinates in `crs` (`Content-Crs`).
+fn features(media_type: &'static str, crs: OgcCrs, body: impl IntoResponse) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
+            (CONTENT_CRS, crs_header(crs)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// `GET /ogc/collections/{collectionId}/items`: a page of features, streamed.
 #[tracing::instrument(skip_all, fields(user = %caller.name, collection = %id))]
 pub async fn items(
@@ -268,15 +281,7 @@ pub async fn items(
         now: state.clock.now(),
     };
     let body = items::page_body(&state.db, caller.scope(), context, filters);
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
-            (CONTENT_CRS, crs_header(crs)),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(features(media_type, crs, body))
 }
 
 /// `GET /ogc/collections/{collectionId}/items/{featureId}`.
@@ -315,13 +320,5 @@ pub async fn item(
     let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base)
         .await?
         .ok_or(ApiError::NotFound("feature"))?;
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
-            (CONTENT_CRS, crs_header(crs)),
-        ],
-        found,
-    )
-        .into_response())
+    Ok(features(media_type, crs, found))
 }

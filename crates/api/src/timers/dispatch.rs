@@ -186,6 +186,28 @@ pub struct ReportLine {
     pub cleared_to_zero: bool,
 }
 
+impl ReportLine {
+    /// A line of `counts`, with the green share the domain computed for it.
+    fn new(
+        county_code: &str,
+        county_name: String,
+        stage: Option<Stage>,
+        counts: DispatchCounts,
+        green_open: u32,
+        green_share: Option<f64>,
+    ) -> Self {
+        Self {
+            county_code: county_code.to_owned(),
+            county_name,
+            stage,
+            counts,
+            green_open,
+            green_share,
+            cleared_to_zero: counts.cleared_to_zero(),
+        }
+    }
+}
+
 /// A stored snapshot as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DispatchReport {
@@ -250,26 +272,30 @@ pub async fn load_report(
         taken_at: head.taken_at,
         rows: rows
             .iter()
-            .map(|r| ReportLine {
-                county_name: name_of(&r.county_code),
-                county_code: r.county_code.clone(),
-                stage: Some(r.stage),
-                counts: r.counts,
-                green_open: r.green_open,
-                green_share: r.green_share(),
-                cleared_to_zero: r.counts.cleared_to_zero(),
+            .map(|r| {
+                let name = name_of(&r.county_code);
+                ReportLine::new(
+                    &r.county_code,
+                    name,
+                    Some(r.stage),
+                    r.counts,
+                    r.green_open,
+                    r.green_share(),
+                )
             })
             .collect(),
         counties: totals
             .iter()
-            .map(|t| ReportLine {
-                county_name: name_of(&t.county_code),
-                county_code: t.county_code.clone(),
-                stage: None,
-                counts: t.counts,
-                green_open: t.green_open,
-                green_share: t.green_share(),
-                cleared_to_zero: t.cleared_to_zero(),
+            .map(|t| {
+                let name = name_of(&t.county_code);
+                ReportLine::new(
+                    &t.county_code,
+                    name,
+                    None,
+                    t.counts,
+                    t.green_open,
+                    t.green_share(),
+                )
             })
             .collect(),
     })
