@@ -328,8 +328,211 @@ fn steps(plan: Plan) -> &'static [Step] {
 /// One worker's share of the cases: each case, its project id, county and parcels.
 type Share<'a> = Vec<(&'a PlannedCase, String, String, Vec<Value>)>;
 
-/// Drives one case from its opening to where its plan ends.
-#[allow(clippy::too_many_lines)] // one arm per step, in the order a case takes them
+/// Who takes a transition step: the case's county officer or the bureau's reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Officer,
+    Reviewer,
+}
+
+/// The transition a step posts: who, the action, and the reason given. Every step not named
+/// here that reaches this function advances the case as the reviewer.
+fn transition_of(step: Step) -> (Actor, &'static str, Option<&'static str>) {
+    match step {
+        Step::Submit => (Actor::Officer, "submit", None),
+        Step::Withdraw => (Actor::Officer, "withdraw", Some("项目选址调整，申请撤回")),
+        Step::Correction => (
+            Actor::Reviewer,
+            "request_correction",
+            Some("缺少勘测定界报告，请补正后再报"),
+        ),
+        Step::Reject => (
+            Actor::Reviewer,
+            "reject",
+            Some("拟用地块占用永久基本农田，不予通过"),
+        ),
+        _ => (Actor::Reviewer, "advance", None),
+    }
+}
+
+/// The facts a step records: the pre-review opinion, the conversion approval, the supply
+/// decision or the certificate, numbered after the case.
+fn facts_of(step: Step, year: i32, number: &str) -> Value {
+    match step {
+        Step::Opinion => json!({ "pre_review_opinion": format!("安自然资预〔{year}〕{number}号") }),
+        Step::Approval => json!({ "conversion_approval": format!("陕政土批〔{year}〕{number}号") }),
+        Step::SupplyDecision => json!({ "supply_decision": {
+            "method": "allocation", "industrial": false, "standard_land_indicators_present": false
+        } }),
+        _ => json!({ "certificate_number": format!("陕（{year}）安康市不动产权第{number}号") }),
+    }
+}
+
+/// One case as the demo drives it: its id, officer, check and last answer (whose ETag the next
+/// step sends).
+struct CaseRun<'a> {
+    driver: &'a Driver,
+    id: String,
+    officer: String,
+    year: i32,
+    number: String,
+    check: Value,
+    last: Reply,
+}
+
+impl CaseRun<'_> {
+    fn path(&self, tail: &str) -> String {
+        format!("/api/v1/cases/{}{tail}", self.id)
+    }
+
+    /// Takes one step; `false` when the case's check stops it short of its plan.
+    async fn step(&mut self, step: Step, goes_on: bool) -> Result<bool, DemoError> {
+        let etag = Some(self.last.etag.clone());
+        let reply = match step {
+            Step::Check => {
+                let run = self
+                    .driver
+                    .call(201, "POST", &self.path("/checks"), "planner", None, None)
+                    .await?;
+                // A check bumps the case's version: its ETag is the case's next one.
+                self.check = run.json.clone();
+                if goes_on && self.check["result"] == "prohibited" {
+                    // The rules stop it here, as they would a real one: it waits in
+                    // pre-review with the check that found what is in its way.
+                    return Ok(false);
+                }
+                run
+            }
+            Step::Confirm => {
+                let check_id = self.check["id"].as_str().unwrap_or_default();
+                let path = self.path(&format!("/checks/{check_id}/confirm"));
+                self.driver
+                    .call(200, "POST", &path, "planner", None, etag.as_deref())
+                    .await?
+            }
+            Step::QuotaAndOffset => {
+                self.quota_and_offset().await?;
+                return Ok(true);
+            }
+            Step::Opinion | Step::Approval | Step::SupplyDecision | Step::Certificate => {
+                let facts = facts_of(step, self.year, &self.number);
+                self.driver
+                    .call(
+                        200,
+                        "POST",
+                        &self.path("/facts"),
+                        "reviewer",
+                        Some(&facts),
+                        etag.as_deref(),
+                    )
+                    .await?
+            }
+            _ => {
+                let (actor, action, reason) = transition_of(step);
+                let who = match actor {
+                    Actor::Officer => self.officer.as_str(),
+                    Actor::Reviewer => "reviewer",
+                };
+                let body = json!({ "action": action, "reason": reason });
+                self.driver
+                    .call(
+                        200,
+                        "POST",
+                        &self.path("/transitions"),
+                        who,
+                        Some(&body),
+                        etag.as_deref(),
+                    )
+                    .await?
+            }
+        };
+        self.last = reply;
+        Ok(true)
+    }
+
+    /// Allocates the quota the confirmed check says the case needs (its area less the existing
+    /// construction land under it, so the request states no amount) and, when the check found
+    /// cultivated land, locks the offset its grain capacity needs.
+    async fn quota_and_offset(&self) -> Result<(), DemoError> {
+        let allocation = json!({ "case_id": self.id, "year": self.year });
+        self.driver
+            .call(
+                201,
+                "POST",
+                "/api/v1/quotas/allocations",
+                "reviewer",
+                Some(&allocation),
+                None,
+            )
+            .await?;
+        if self.check["summary"]["cultivated_land_found"].as_bool() != Some(true) {
+            return Ok(());
+        }
+        let cultivated_m2 = self.check["report"]["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["kind"] == "cultivated_land")
+            .and_then(|l| l["counted"]["m2"].as_f64())
+            .unwrap_or(0.0);
+        // About 300 kg of grain a year per mu, from the land-quality grading.
+        let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
+        self.driver
+            .call(
+                201,
+                "POST",
+                &self.path("/offset/lock"),
+                "reviewer",
+                Some(&json!({ "capacity_kg": capacity_kg })),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Opens the case as its county's officer and uploads its parcels; the answer to the upload.
+async fn open_case(
+    driver: &Driver,
+    case: &PlannedCase,
+    project_id: &str,
+    officer: &str,
+    parcels: Vec<Value>,
+) -> Result<(String, Reply), DemoError> {
+    let body = json!({
+        "project_id": project_id,
+        "title": case.title,
+        "declarations": match &case.outside_boundary_use {
+            Some(used) => json!({ "outside_boundary_use": used }),
+            None => json!({}),
+        },
+    });
+    let created = driver
+        .call(201, "POST", "/api/v1/cases", officer, Some(&body), None)
+        .await?;
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    let collection = json!({ "type": "FeatureCollection", "features": parcels });
+    let uploaded = driver
+        .send(
+            "PUT",
+            &format!("/api/v1/cases/{id}/parcels"),
+            officer,
+            Some(("application/geo+json", collection.to_string().into_bytes())),
+            Some(&created.etag),
+        )
+        .await?;
+    if uploaded.status != 200 {
+        return Err(DemoError::Refused {
+            doing: format!("uploading the parcels of {}", case.key),
+            status: uploaded.status,
+            body: uploaded.text,
+        });
+    }
+    Ok((id, uploaded))
+}
+
+/// Drives one case from its opening to where its plan ends; `false` when its check stopped it
+/// short of the plan.
 async fn drive_case(
     driver: &Driver,
     case: &PlannedCase,
@@ -352,205 +555,30 @@ async fn drive_case(
         i64::from(case.age_days) * 24 * 60
     };
     let gap = TimeDelta::minutes(span_minutes / (plan_steps.len() as i64 + 2));
-    let created = driver
-        .call(
-            201,
-            "POST",
-            "/api/v1/cases",
-            &officer,
-            Some(&json!({
-                "project_id": project_id,
-                "title": case.title,
-                "declarations": match &case.outside_boundary_use {
-                    Some(used) => json!({ "outside_boundary_use": used }),
-                    None => json!({}),
-                },
-            })),
-            None,
-        )
-        .await?;
-    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
-    let path = |tail: &str| format!("/api/v1/cases/{id}{tail}");
-    let collection = json!({ "type": "FeatureCollection", "features": parcels });
-    let uploaded = driver
-        .send(
-            "PUT",
-            &path("/parcels"),
-            &officer,
-            Some(("application/geo+json", collection.to_string().into_bytes())),
-            Some(&created.etag),
-        )
-        .await?;
-    if uploaded.status != 200 {
-        return Err(DemoError::Refused {
-            doing: format!("uploading the parcels of {}", case.key),
-            status: uploaded.status,
-            body: uploaded.text,
-        });
-    }
-    let mut last = uploaded;
+    let (id, mut last) = open_case(driver, case, project_id, &officer, parcels).await?;
     if case.green_grant {
         driver.clock.advance(gap);
+        let grant = json!({ "action": "grant", "reason": "市级重点民生工程，领导小组同意走绿色通道" });
+        let path = format!("/api/v1/cases/{id}/green-channel");
         last = driver
-            .call(
-                200,
-                "POST",
-                &path("/green-channel"),
-                "leader",
-                Some(&json!({ "action": "grant", "reason": "市级重点民生工程，领导小组同意走绿色通道" })),
-                Some(&last.etag),
-            )
+            .call(200, "POST", &path, "leader", Some(&grant), Some(&last.etag))
             .await?;
     }
-    let mut check = Value::Null;
-    let number = case.key.trim_start_matches('P').replace('-', "");
+    let mut run = CaseRun {
+        driver,
+        id,
+        officer,
+        year,
+        number: case.key.trim_start_matches('P').replace('-', ""),
+        check: Value::Null,
+        last,
+    };
+    let goes_on = plan_steps.contains(&Step::ToConversion);
     for step in plan_steps {
         driver.clock.advance(gap);
-        let act = |action: &str, reason: Option<&str>| json!({ "action": action, "reason": reason });
-        let reply = match step {
-            Step::Submit | Step::Withdraw => {
-                let reason = (*step == Step::Withdraw).then_some("项目选址调整，申请撤回");
-                let action = if *step == Step::Submit {
-                    "submit"
-                } else {
-                    "withdraw"
-                };
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        &officer,
-                        Some(&act(action, reason)),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Accept | Step::ToConversion | Step::ToSupply | Step::ToRegistration | Step::ToCompleted => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("advance", None)),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Correction => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("request_correction", Some("缺少勘测定界报告，请补正后再报"))),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Reject => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("reject", Some("拟用地块占用永久基本农田，不予通过"))),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Check => {
-                let run = driver
-                    .call(201, "POST", &path("/checks"), "planner", None, None)
-                    .await?;
-                // A check bumps the case's version: its ETag is the case's next one.
-                check = run.json.clone();
-                let goes_on = plan_steps.contains(&Step::ToConversion);
-                if goes_on && check["result"] == "prohibited" {
-                    // The rules stop it here, as they would a real one: it waits in
-                    // pre-review with the check that found what is in its way.
-                    return Ok(false);
-                }
-                run
-            }
-            Step::Confirm => {
-                let check_id = check["id"].as_str().unwrap_or_default();
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path(&format!("/checks/{check_id}/confirm")),
-                        "planner",
-                        None,
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Opinion | Step::Approval | Step::SupplyDecision | Step::Certificate => {
-                let facts = match step {
-                    Step::Opinion => {
-                        json!({ "pre_review_opinion": format!("安自然资预〔{year}〕{number}号") })
-                    }
-                    Step::Approval => {
-                        json!({ "conversion_approval": format!("陕政土批〔{year}〕{number}号") })
-                    }
-                    Step::SupplyDecision => json!({ "supply_decision": {
-                        "method": "allocation", "industrial": false, "standard_land_indicators_present": false
-                    } }),
-                    _ => json!({ "certificate_number": format!("陕（{year}）安康市不动产权第{number}号") }),
-                };
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/facts"),
-                        "reviewer",
-                        Some(&facts),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::QuotaAndOffset => {
-                // What the case needs is computed from its confirmed check (its area less the
-                // existing construction land under it), so the request states no amount.
-                driver
-                    .call(
-                        201,
-                        "POST",
-                        "/api/v1/quotas/allocations",
-                        "reviewer",
-                        Some(&json!({ "case_id": id, "year": year })),
-                        None,
-                    )
-                    .await?;
-                if check["summary"]["cultivated_land_found"].as_bool() == Some(true) {
-                    let cultivated_m2 = check["report"]["layers"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|l| l["kind"] == "cultivated_land")
-                        .and_then(|l| l["counted"]["m2"].as_f64())
-                        .unwrap_or(0.0);
-                    // About 300 kg of grain a year per mu, from the land-quality grading.
-                    let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
-                    driver
-                        .call(
-                            201,
-                            "POST",
-                            &path("/offset/lock"),
-                            "reviewer",
-                            Some(&json!({ "capacity_kg": capacity_kg })),
-                            None,
-                        )
-                        .await?;
-                }
-                continue;
-            }
-        };
-        last = reply;
+        if !run.step(*step, goes_on).await? {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
