@@ -6,7 +6,7 @@ use axum::{
     http::{header, HeaderName, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
 use sqlx::{Postgres, Transaction};
 
 use super::{
@@ -30,6 +30,30 @@ use crate::{
 pub const CONTENT_CRS: HeaderName = HeaderName::from_static("content-crs");
 
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The landing page (`/req/core/root-success`).
+#[derive(Debug, Serialize)]
+struct Landing {
+    title: &'static str,
+    description: &'static str,
+    links: Vec<Link>,
+}
+
+/// The conformance declaration.
+#[derive(Debug, Serialize)]
+struct Conformance {
+    #[serde(rename = "conformsTo")]
+    conforms_to: &'static [&'static str],
+}
+
+/// The collections document: each collection's metadata, and the CRSs every one offers.
+#[derive(Debug, Serialize)]
+struct CollectionList {
+    links: Vec<Link>,
+    /// Built by [`catalog::metadata`], whose members depend on the collection's kind.
+    collections: Vec<serde_json::Value>,
+    crs: Vec<String>,
+}
 
 fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response {
     match serde_json::to_vec(value) {
@@ -88,11 +112,11 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
         Link::new(base.ogc("/collections"), REL_DATA, JSON, "The collections"),
     ];
     Ok(document(
-        &json!({
-            "title": "用地报批 OGC API – Features",
-            "description": "Control layers, case parcels and check overlaps of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
-            "links": links,
-        }),
+        &Landing {
+            title: "用地报批 OGC API – Features",
+            description: "Control layers, case parcels and check overlaps of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
+            links,
+        },
         JSON,
     ))
 }
@@ -101,7 +125,12 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
 #[tracing::instrument(skip_all)]
 pub async fn conformance(query: RawQuery) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    Ok(document(&json!({ "conformsTo": CONFORMANCE }), JSON))
+    Ok(document(
+        &Conformance {
+            conforms_to: &CONFORMANCE,
+        },
+        JSON,
+    ))
 }
 
 /// `GET /ogc/api`: the OpenAPI 3.0 definition of these endpoints, with each collection's items
@@ -152,11 +181,11 @@ pub async fn collections(
         entries.push(catalog::metadata(&collection, &extent, None, &base));
     }
     Ok(document(
-        &json!({
-            "links": [Link::new(base.ogc("/collections"), "self", JSON, "This document")],
-            "collections": entries,
-            "crs": OgcCrs::offered().iter().map(|c| c.uri()).collect::<Vec<_>>(),
-        }),
+        &CollectionList {
+            links: vec![Link::new(base.ogc("/collections"), "self", JSON, "This document")],
+            collections: entries,
+            crs: OgcCrs::offered().iter().map(|c| c.uri()).collect(),
+        },
         JSON,
     ))
 }
