@@ -24,6 +24,7 @@ use crate::{
     auth::Caller,
     db::{self, Scope},
     http::error::ApiError,
+    store::Doing,
 };
 
 /// The header that names the CRS of the coordinates in a response (Part 2).
@@ -68,9 +69,7 @@ fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response
 
 /// A transaction that sees what `scope` allows of the county-owned collections.
 async fn connection(state: &AppState, scope: &Scope) -> Result<Transaction<'static, Postgres>, OgcError> {
-    db::begin_scoped(&state.db, scope)
-        .await
-        .map_err(|e| OgcError::Api(ApiError::db("connecting", e)))
+    Ok(db::begin_scoped(&state.db, scope).await.doing("connecting")?)
 }
 
 /// The scope of documents that describe collections without reading any county's rows.

@@ -396,6 +396,7 @@ pub async fn list(
 pub struct StreamQuery {
     /// Start after this alert id; `Last-Event-ID` wins when a reconnecting client sends it.
     /// Without either, the stream starts with the next alert raised.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// Only this county.
     #[param(pattern = "^[0-9]{6}$")]
