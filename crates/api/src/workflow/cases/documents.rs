@@ -101,3 +101,40 @@ pub async fn record_facts(
     let reply = answer_case(&mut write, id, &event, StatusCode::OK).await?;
     write.finish(reply).await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_keeps_what_the_request_leaves_out_and_replaces_what_it_gives() {
+        let before = RecordedFacts {
+            pre_review_opinion: Some("陕自然资预审〔2026〕1号".to_owned()),
+            ..RecordedFacts::default()
+        };
+        let new = RecordedFacts {
+            conversion_approval: Some("陕政土批〔2026〕3号".to_owned()),
+            ..RecordedFacts::default()
+        };
+        let after = before.recording(&new).unwrap();
+        assert_eq!(
+            after.pre_review_opinion.as_deref(),
+            Some("陕自然资预审〔2026〕1号")
+        );
+        assert_eq!(after.conversion_approval.as_deref(), Some("陕政土批〔2026〕3号"));
+    }
+
+    #[test]
+    fn a_blank_document_number_is_refused_naming_its_field() {
+        let new = RecordedFacts {
+            certificate_number: Some("  ".to_owned()),
+            ..RecordedFacts::default()
+        };
+        let refused = RecordedFacts::default().recording(&new).unwrap_err();
+        assert!(
+            matches!(refused, ApiError::Invalid { field: Some(ref f), .. } if f == "certificate_number"),
+            "{refused:?}"
+        );
+    }
+}

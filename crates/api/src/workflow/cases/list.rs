@@ -163,3 +163,46 @@ pub async fn list_cases(
     let items = case_views(&mut conn, &rules, rows, now).await?;
     Ok(Json(CasePage { items, next }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn query(stage: Option<&str>, ledger_status: Option<&str>) -> CaseQuery {
+        CaseQuery {
+            county: None,
+            stage: stage.map(str::to_owned),
+            ledger_status: ledger_status.map(str::to_owned),
+            green: None,
+            overdue: None,
+            q: None,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    #[test]
+    fn a_cursor_this_service_gave_reads_back_and_any_other_text_is_refused() {
+        let given = Cursor {
+            g: 1,
+            d: None,
+            id: Uuid::nil(),
+        }
+        .encode()
+        .unwrap();
+        let read = Cursor::parse(&given).unwrap();
+        assert_eq!((read.g, read.d, read.id), (1, None, Uuid::nil()));
+        assert!(Cursor::parse("not-a-cursor").is_err());
+    }
+
+    #[test]
+    fn the_filters_are_parsed_once_into_the_codes_the_store_compares() {
+        assert_eq!(
+            filter_codes(&query(Some("pre_review"), Some("due_soon"))).unwrap(),
+            (Some("pre_review"), Some("due_soon"))
+        );
+        assert!(filter_codes(&query(Some("nowhere"), None)).is_err());
+        assert!(filter_codes(&query(None, Some("cleared"))).is_err());
+    }
+}

@@ -232,14 +232,14 @@ pub async fn case_views(
 /// The running deadline of a case in `state` whose stage clock is `clock`, at `now`.
 fn deadline_view(
     rules: &Rules,
-    state: &CaseState,
+    state: CaseState,
     green: bool,
     clock: &StageClock,
     now: DateTime<Utc>,
 ) -> Option<DeadlineView> {
     let channel = Channel::from_green(green);
     let remaining =
-        limits::remaining_working_days(&rules.limits, &rules.calendar, state, channel, clock, now)?;
+        limits::remaining_working_days(&rules.limits, &rules.calendar, &state, channel, clock, now)?;
     Some(DeadlineView {
         stage: state.clock_stage(),
         date: remaining.deadline.date,
@@ -281,7 +281,7 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
         .map(|item| ledger_view(item, &clock.pauses, rules.clearing, now))
         .transpose()?;
     Ok(CaseView {
-        deadline: deadline_view(rules, &state, green.is_active(), &clock, now),
+        deadline: deadline_view(rules, state, green.is_active(), &clock, now),
         quota: quota_view(parts.check.as_ref(), parts.quota),
         latest_check: parts.check.as_ref().map(CheckLink::of),
         green_grant: green.grant.clone().map(GrantView::from),

@@ -175,3 +175,46 @@ async fn redecide(conn: &mut PgConnection, check: &CheckRow) -> Result<&'static 
     store::checks::store_result(conn, check.id, &stored).await?;
     Ok(result)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::Value;
+
+    use super::*;
+
+    fn check(stale: bool, confirmed: bool) -> CheckRow {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        CheckRow {
+            id: Uuid::from_u128(7),
+            run_at: at,
+            run_by: None,
+            result: "ok".to_owned(),
+            report: Value::Null,
+            summary: Value::Null,
+            stale,
+            confirmed_at: confirmed.then_some(at),
+            confirmed_by: None,
+        }
+    }
+
+    fn rule(refusal: Result<(), ApiError>) -> String {
+        match refusal {
+            Err(ApiError::Conflict { slug, .. }) => slug.to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_latest_current_unconfirmed_check_can_be_confirmed() {
+        let latest = Some(Uuid::from_u128(7));
+        assert!(confirmable(&check(false, false), latest).is_ok());
+        assert_eq!(rule(confirmable(&check(true, false), latest)), "check-stale");
+        assert_eq!(
+            rule(confirmable(&check(false, false), Some(Uuid::from_u128(8)))),
+            "check-superseded"
+        );
+        assert_eq!(rule(confirmable(&check(false, true), latest)), "check-confirmed");
+    }
+}

@@ -50,6 +50,7 @@ pub struct ParcelsChanged {
 }
 
 /// One parcel ready to store.
+#[derive(Debug)]
 struct NewParcel {
     name: String,
     geometry: MultiPolygon,
@@ -291,4 +292,55 @@ async fn upload(
     };
     let reply = Reply::json(status, &changed)?.header(axum::http::header::ETAG, etag_header(version));
     write.finish(reply).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use axum::body::Bytes;
+
+    use super::*;
+
+    fn raw(content_type: Option<&str>, body: &'static str) -> Raw {
+        Raw {
+            content_type: content_type.map(str::to_owned),
+            bytes: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    fn slug(refusal: Result<impl std::fmt::Debug, ApiError>) -> String {
+        match refusal {
+            Err(ApiError::Invalid { slug, .. }) => slug.to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_upload_is_read_by_its_declared_type_and_any_other_type_is_refused() {
+        let square = r#"{"type": "Polygon", "coordinates": [[[109.0, 32.7], [109.001, 32.7], [109.001, 32.701], [109.0, 32.7]]]}"#;
+        let (parcels, warnings) = parse_upload(&raw(Some("application/geo+json"), square)).unwrap();
+        assert_eq!((parcels.len(), warnings.len()), (1, 0));
+        assert_eq!(parcels[0].source, ParcelSource::Geojson);
+        assert_eq!(
+            slug(parse_upload(&raw(Some("text/csv"), square))),
+            "unsupported-media-type"
+        );
+        assert_eq!(slug(parse_upload(&raw(None, square))), "unsupported-media-type");
+        assert_eq!(
+            slug(parse_upload(&raw(Some("text/plain"), "not a coordinate file"))),
+            "invalid-coordinate-file"
+        );
+    }
+
+    #[test]
+    fn the_vertex_cap_counts_what_the_case_has_and_what_is_added() {
+        let square = r#"{"type": "Polygon", "coordinates": [[[109.0, 32.7], [109.001, 32.7], [109.001, 32.701], [109.0, 32.7]]]}"#;
+        let (parcels, _) = parse_upload(&raw(Some("application/json"), square)).unwrap();
+        let added = vertex_count(&parcels[0].geometry);
+        assert!(check_vertex_cap(0, &parcels, added).is_ok());
+        assert!(matches!(
+            check_vertex_cap(1, &parcels, added),
+            Err(ApiError::TooLarge(_))
+        ));
+    }
 }
