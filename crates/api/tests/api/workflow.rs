@@ -397,3 +397,35 @@ async fn a_gis_token_reads_nothing_under_the_api(pool: PgPool) {
     let r = app.send("GET", "/ogc/collections", "gis", None, &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// The document says what `declarations` may hold, and the handler holds to it when the case
+/// is opened rather than first when a planner runs the check.
+#[sqlx::test(migrations = "../../migrations")]
+async fn declarations_are_checked_when_a_case_is_opened_and_shown_as_given(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = app.project(false).await;
+    let open = |declarations: serde_json::Value| {
+        let body = json!({ "project_id": project, "title": "二期", "declarations": declarations });
+        app.send("POST", "/api/v1/cases", "officer", Some(body), &[])
+    };
+    let refused = open(json!({ "red_line_waiver": true })).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.json["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("declarations"),
+        "{}",
+        refused.text
+    );
+    let refused = open(json!({ "outside_boundary_use": "airport" })).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+
+    let opened = open(json!({ "outside_boundary_use": "linear_infrastructure" })).await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    assert_eq!(
+        opened.json["declarations"],
+        json!({ "outside_boundary_use": "linear_infrastructure" })
+    );
+    assert_eq!(opened.etag(), "\"v1\"", "a new case is version 1");
+}
