@@ -53,14 +53,7 @@ pub fn pool_of(options: PgConnectOptions, size: u32, role: Option<String>) -> Pg
             let role = role.clone().filter(|r| !r.is_empty());
             Box::pin(async move {
                 if let Some(role) = role {
-                    // An identifier, quoted by the server itself: the name comes from config.
-                    let quoted: String = sqlx::query_scalar("select quote_ident($1)")
-                        .bind(&role)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    sqlx::query(&format!("set role {quoted}"))
-                        .execute(&mut *conn)
-                        .await?;
+                    crate::store::session::switch_role(conn, &role).await?;
                 }
                 Ok(())
             })
@@ -105,10 +98,7 @@ pub async fn begin_scoped(
     scope: &Scope,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('landuse.counties', $1, true)")
-        .bind(scope.setting())
-        .execute(&mut *tx)
-        .await?;
+    crate::store::session::scope_to(&mut tx, &scope.setting()).await?;
     Ok(tx)
 }
 

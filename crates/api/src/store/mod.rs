@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod ogc;
 pub mod parcels;
 pub mod projects;
+pub mod session;
 pub mod timers;
 
 /// A database failure and what was being attempted when it happened.

@@ -495,7 +495,7 @@ mod tests {
 
     #[test]
     fn the_documented_alert_enums_are_the_ones_the_domain_writes() {
-        mirrors::<_, schema::AlertKind>(&AlertKind::ALL);
+        mirrors::<_, schema::AlertKind>(AlertKind::ALL);
         mirrors::<_, schema::DeadlineStatus>(&[
             DeadlineStatus::Running,
             DeadlineStatus::Near,
