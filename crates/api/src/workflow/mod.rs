@@ -11,6 +11,7 @@ pub mod checks;
 pub mod guarantees;
 pub mod parcels;
 pub mod projects;
+pub mod reason;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
