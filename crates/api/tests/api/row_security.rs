@@ -106,6 +106,23 @@ async fn every_table_a_county_owns_has_a_policy_the_app_role_cannot_bypass(pool:
             .unwrap();
         assert_eq!(policies, 1, "{table} has its county policy");
     }
+    // A view runs with its owner's rights unless it says otherwise, which would read past
+    // every policy: each view must read with the caller's.
+    let owner_rights: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_class c
+          where c.relnamespace = 'public'::regnamespace and c.relkind in ('v', 'm')
+            and not coalesce('security_invoker=true' = any(c.reloptions), false)
+            -- PostGIS's own catalogue views (geometry_columns…) hold no county's rows
+            and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype = 'e')
+          order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        owner_rights.is_empty(),
+        "views that would read past row-level security: {owner_rights:?}"
+    );
     let (bypass, superuser): (bool, bool) =
         sqlx::query_as("select rolbypassrls, rolsuper from pg_roles where rolname = $1")
             .bind(common::APP_ROLE)
@@ -258,6 +275,22 @@ async fn a_transaction_sees_and_writes_only_the_counties_it_names(pool: PgPool) 
             "{table}: two counties see both their parts"
         );
     }
+
+    // A view reads its tables with the caller's rights, so it is scoped as they are: the
+    // latest checks a county sees are exactly the latest checks of its own cases.
+    let latest_of_a = owner_count(
+        &pool,
+        &format!(
+            "select count(*) from latest_checks l join cases c on c.id = l.case_id where c.county_code = '{a}'"
+        ),
+    )
+    .await;
+    assert!(latest_of_a > 0, "the demo region checked some of {a}'s cases");
+    assert_eq!(
+        visible(&app, "latest_checks", Some(&counties(&[a]))).await,
+        latest_of_a
+    );
+    assert_eq!(visible(&app, "latest_checks", None).await, 0);
 
     // Every row a county sees is its own.
     let mut tx = db::begin_scoped(&app, &counties(&[a])).await.unwrap();

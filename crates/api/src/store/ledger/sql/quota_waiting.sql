@@ -6,10 +6,7 @@ with latest as (
       from quota_requests order by case_id, id desc),
 held as (
     select case_id, sum(delta_mu) as delta from quota_movements
-     where case_id is not null group by case_id),
-checked as (
-    select distinct on (case_id) case_id, stale, confirmed_at, quota_need_mu
-      from checks order by case_id, run_at desc, id desc)
+     where case_id is not null group by case_id)
 select c.id as case_id, c.title, c.county_code, p.id as project_id, p.name as project_name,
        p.on_key_list as key_project, c.stage, l.year,
        (l.mu * 100)::bigint as mu_hundredths,
@@ -21,7 +18,7 @@ select c.id as case_id, c.title, c.county_code, p.id as project_id, p.name as pr
   join cases c on c.id = l.case_id
   join projects p on p.id = c.project_id
   left join held h on h.case_id = c.id
-  left join checked k on k.case_id = c.id
+  left join latest_checks k on k.case_id = c.id
   left join quota_accounts a on a.holder = c.county_code and a.year = l.year
  where not l.cancelled and coalesce(h.delta, 0) = 0
    and c.stage = any($3)
