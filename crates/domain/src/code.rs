@@ -40,7 +40,7 @@ mod tests {
         role::Role,
         stage::Stage,
         start_rate::ChangeKind,
-        supply::{standard::Zone, IndicatorKind, SupplyMethod},
+        supply::{standard::Zone, unsupplied::AgeBucket, IndicatorKind, SupplyMethod},
         transition::{Action, Precondition},
     };
 
@@ -75,6 +75,7 @@ mod tests {
         codes_agree_with_serde::<ChangeKind>();
         codes_agree_with_serde::<SupplyMethod>();
         codes_agree_with_serde::<IndicatorKind>();
+        codes_agree_with_serde::<AgeBucket>();
         codes_agree_with_serde::<Zone>();
         codes_agree_with_serde::<Action>();
         codes_agree_with_serde::<Precondition>();

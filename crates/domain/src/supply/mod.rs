@@ -10,6 +10,8 @@
 //!
 //! | module | what it decides |
 //! |---|---|
+//! | [`part`] | whether a new supplied part lies within the approval and clear of earlier parts |
+//! | [`unsupplied`] | 批而未供 by county, approval batch and age; 供地率 per county and over five years |
 //! | [`standard`] | 标准地: share of new industrial supply by area against the goals; agreed against achieved indicators |
 //!
 //! # Periods of years
@@ -27,7 +29,9 @@
 //! its unit and not negative ([`IndicatorKind::parse_value`]). Each refusal names the field, so
 //! the API answers 422 with it.
 
+pub mod part;
 pub mod standard;
+pub mod unsupplied;
 
 use std::fmt;
 
