@@ -40,7 +40,7 @@ mod tests {
         role::Role,
         stage::Stage,
         start_rate::ChangeKind,
-        supply::{standard::Zone, unsupplied::AgeBucket, IndicatorKind, SupplyMethod},
+        supply::{idle::IdleStatus, standard::Zone, unsupplied::AgeBucket, IndicatorKind, SupplyMethod},
         transition::{Action, Precondition},
     };
 
@@ -76,6 +76,7 @@ mod tests {
         codes_agree_with_serde::<SupplyMethod>();
         codes_agree_with_serde::<IndicatorKind>();
         codes_agree_with_serde::<AgeBucket>();
+        codes_agree_with_serde::<IdleStatus>();
         codes_agree_with_serde::<Zone>();
         codes_agree_with_serde::<Action>();
         codes_agree_with_serde::<Precondition>();

@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`part`] | whether a new supplied part lies within the approval and clear of earlier parts |
 //! | [`unsupplied`] | 批而未供 by county, approval batch and age; 供地率 per county and over five years |
+//! | [`idle`] | 闲置土地: due soon, idle, may be taken back, partial-start idle, government-caused delays |
 //! | [`standard`] | 标准地: share of new industrial supply by area against the goals; agreed against achieved indicators |
 //!
 //! # Periods of years
@@ -29,6 +30,7 @@
 //! its unit and not negative ([`IndicatorKind::parse_value`]). Each refusal names the field, so
 //! the API answers 422 with it.
 
+pub mod idle;
 pub mod part;
 pub mod standard;
 pub mod unsupplied;
