@@ -14,6 +14,7 @@
 //! | [`unsupplied`] | 批而未供 by county, approval batch and age; 供地率 per county and over five years |
 //! | [`idle`] | 闲置土地: due soon, idle, may be taken back, partial-start idle, government-caused delays |
 //! | [`standard`] | 标准地: share of new industrial supply by area against the goals; agreed against achieved indicators |
+//! | [`certificate`] | 交地即交证: days from handover to certificate per key project |
 //!
 //! # Periods of years
 //! Idle land and the age of approved land count whole years by the civil-code rule (民法典 第二百零一、
@@ -30,6 +31,7 @@
 //! its unit and not negative ([`IndicatorKind::parse_value`]). Each refusal names the field, so
 //! the API answers 422 with it.
 
+pub mod certificate;
 pub mod idle;
 pub mod part;
 pub mod standard;
