@@ -384,7 +384,8 @@ pub struct IdleCountyLine {
 pub struct IdleReport {
     /// The day the report describes.
     pub as_of: NaiveDate,
-    /// One line per land supplied by then, by county, status (most pressing last) and supply.
+    /// One line per land supplied by then, by county, status (in [`IdleStatus::ALL`] order) and
+    /// supply.
     pub lands: Vec<IdleLine>,
     /// One line per county with land, by county code.
     pub counties: Vec<IdleCountyLine>,
@@ -458,6 +459,7 @@ pub fn idle_land(
 mod tests {
     use super::*;
     use crate::supply::tests::{day, mu, supply};
+    use chrono::Datelike;
 
     /// Land with an agreed start of `start`, handed over as agreed on the day before.
     fn land(start: NaiveDate) -> SuppliedLand {
@@ -640,6 +642,38 @@ mod tests {
             .unwrap();
         assert_eq!((idle_total.count, idle_total.fee_wan_yuan), (1, mu(240_000)));
         assert_eq!(report.total.idle_mu, county.idle_mu);
+    }
+
+    /// The civil-code year end computed another way than `period_end`: the same month and day,
+    /// or 28 February for a 29 February the later year lacks.
+    fn year_end_by_hand(start: NaiveDate, years: i32) -> NaiveDate {
+        let year = start.year() + years;
+        NaiveDate::from_ymd_opt(year, start.month(), start.day())
+            .or_else(|| NaiveDate::from_ymd_opt(year, 2, 28))
+            .unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn land_not_started_moves_through_the_statuses_on_the_civil_code_days(
+            start_offset in 0_u64..(90 * 366),
+            as_of_offset in -400_i64..1_200,
+        ) {
+            let start = day(2000, 1, 1) + chrono::Days::new(start_offset);
+            let as_of = shift_days(start, as_of_offset);
+            let idle_from = year_end_by_hand(start, 1).succ_opt().unwrap();
+            let reclaimable_from = year_end_by_hand(start, 2).succ_opt().unwrap();
+            let expected = if as_of >= reclaimable_from {
+                IdleStatus::Reclaimable
+            } else if as_of >= idle_from {
+                IdleStatus::Idle
+            } else if as_of >= shift_days(idle_from, -30) {
+                IdleStatus::DueSoon
+            } else {
+                IdleStatus::OnSchedule
+            };
+            proptest::prop_assert_eq!(status(&land(start), as_of), expected);
+        }
     }
 
     #[test]

@@ -42,7 +42,8 @@ use std::fmt;
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::Amount;
+use crate::ledger::{Amount, AmountError};
+use crate::units::{SquareMetres, SQUARE_METRES_PER_MU};
 
 pub use standard::{IndicatorError, IndicatorKind, StandardLandIndicators};
 
@@ -144,6 +145,30 @@ pub struct Supply {
     pub agreed_investment_wan_yuan: Option<Amount>,
     /// The standard-land indicators agreed at supply; land supplied with them is standard land.
     pub agreed_indicators: Option<StandardLandIndicators>,
+}
+
+impl Supply {
+    /// Whether the land was supplied as standard land (标准地): with its indicators agreed at
+    /// supply (plan item 15: the control indicators written into the supply plan).
+    pub fn standard_land(&self) -> bool {
+        self.agreed_indicators.is_some()
+    }
+}
+
+/// A measured area in mu as the supply figures state it: rounded half up to the hundredth, once,
+/// so that every total is the exact sum of its lines.
+///
+/// # Errors
+/// [`AmountError::TooLarge`] for an area no report can state.
+///
+/// ```
+/// use landuse_domain::supply::mu_of;
+/// use landuse_domain::units::SquareMetres;
+/// assert_eq!(mu_of(SquareMetres::new(66_666.67)?)?.to_string(), "100.00");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn mu_of(area: SquareMetres) -> Result<Amount, AmountError> {
+    Amount::round(area.value() / SQUARE_METRES_PER_MU)
 }
 
 /// The real-estate title certificate (不动产权证书) issued for supplied land.

@@ -32,10 +32,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{full_years_after, percent_of};
+use super::{full_years_after, mu_of, percent_of};
 use crate::county::CountyCode;
 use crate::ledger::Amount;
-use crate::units::{SquareMetres, SQUARE_METRES_PER_MU};
+use crate::units::SquareMetres;
 
 /// How long approved land has waited, at the report's date.
 #[derive(
@@ -239,10 +239,9 @@ pub struct LandSupplyReport {
     pub total: CountySupplyLine,
 }
 
-/// An area in mu, rounded half up to the hundredth.
-fn mu_of(batch: Uuid, area: SquareMetres) -> Result<Amount, LandSupplyError> {
-    Amount::round(area.value() / SQUARE_METRES_PER_MU)
-        .map_err(|_| LandSupplyError::AreaTooLarge { batch, area })
+/// A batch's area in mu, rounded half up to the hundredth.
+fn batch_mu(batch: Uuid, area: SquareMetres) -> Result<Amount, LandSupplyError> {
+    mu_of(area).map_err(|_| LandSupplyError::AreaTooLarge { batch, area })
 }
 
 #[derive(Default)]
@@ -308,10 +307,10 @@ pub fn land_supply(
         let Some(age) = AgeBucket::of(a.approved_on, as_of) else {
             continue;
         };
-        let approved_mu = mu_of(a.batch, a.approved_m2)?;
+        let approved_mu = batch_mu(a.batch, a.approved_m2)?;
         // Within the tolerance, the supplied area is the approved one: the clip's float noise
         // must not make a fully supplied batch 100.01% supplied.
-        let supplied_mu = mu_of(a.batch, a.supplied_within_approved_m2)?.min(approved_mu);
+        let supplied_mu = batch_mu(a.batch, a.supplied_within_approved_m2)?.min(approved_mu);
         let rate = SupplyRate::of(approved_mu, supplied_mu);
         batches.push(BatchLine {
             batch: a.batch,
@@ -355,6 +354,7 @@ pub fn land_supply(
 mod tests {
     use super::*;
     use crate::supply::tests::{day, mu};
+    use crate::units::SQUARE_METRES_PER_MU;
 
     fn m2_of_mu(mu: f64) -> SquareMetres {
         SquareMetres::new(mu * SQUARE_METRES_PER_MU).unwrap()
