@@ -16,7 +16,6 @@ use crate::units::SquareMetres;
 
 /// The overlap of a new part with one earlier part.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartOverlap {
     /// The earlier part's position in the list the caller measured against.
     pub index: usize,
@@ -26,7 +25,6 @@ pub struct PartOverlap {
 
 /// A new part as the spatial crate measured it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartMeasure {
     /// The part's area.
     pub area: SquareMetres,
