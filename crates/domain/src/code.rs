@@ -40,6 +40,7 @@ mod tests {
         role::Role,
         stage::Stage,
         start_rate::ChangeKind,
+        supply::{idle::IdleStatus, standard::Zone, unsupplied::AgeBucket, IndicatorKind, SupplyMethod},
         transition::{Action, Precondition},
     };
 
@@ -72,6 +73,11 @@ mod tests {
         codes_agree_with_serde::<Role>();
         codes_agree_with_serde::<Stage>();
         codes_agree_with_serde::<ChangeKind>();
+        codes_agree_with_serde::<SupplyMethod>();
+        codes_agree_with_serde::<IndicatorKind>();
+        codes_agree_with_serde::<AgeBucket>();
+        codes_agree_with_serde::<IdleStatus>();
+        codes_agree_with_serde::<Zone>();
         codes_agree_with_serde::<Action>();
         codes_agree_with_serde::<Precondition>();
     }

@@ -28,6 +28,7 @@
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
 //! | [`start_rate`] | key-project start rates per quarter and county |
+//! | [`supply`] | after approval: supply records, 批而未供 and 供地率, idle land, standard land, 交地即交证 |
 //! | [`ledger`] | the quota and farmland-offset ledgers: needs, positions, lock plans, who acts when |
 
 pub mod alerts;
@@ -49,5 +50,6 @@ pub mod recompute;
 pub mod role;
 pub mod stage;
 pub mod start_rate;
+pub mod supply;
 pub mod transition;
 pub mod units;

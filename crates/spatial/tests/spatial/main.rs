@@ -13,4 +13,5 @@ mod coordfile;
 mod geojson_in;
 mod perf;
 mod store;
+mod supply;
 mod validity_oracle;
