@@ -48,7 +48,7 @@ echo "api-fuzz: schemathesis $schemathesis_version against $base/openapi.json ($
 status=0
 (cd "$work" && FUZZ_STATE="$work/state.json" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$root/scripts/fuzz" \
   "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
-  --checks all --exclude-checks ensure_resource_availability --phases coverage,fuzzing,stateful --max-examples "$examples" --max-time "$fuzz_time" \
+  --checks all --exclude-checks ensure_resource_availability --phases "${LANDUSE_FUZZ_PHASES:-coverage,fuzzing,stateful}" --max-examples "$examples" --max-time "$fuzz_time" \
   --workers 1 --request-timeout 30 \
   --seed 7 --no-color --report har,json --report-dir "$work/report") || status=$?
 "$venv/bin/python" "$root/scripts/fuzz/reach.py" "$work/openapi.json" "$work/report/"har-*.json "$work/report/"json-*.json ||

@@ -6,9 +6,15 @@ generated, so the service's refusals are still tested.
 
 - `If-Match`: a client sends the ETag it last read; the fuzzer cannot know it, so a valid request
   sends `*` (RFC 9110: any current version), which the service accepts.
+- `Idempotency-Key`: a client makes a new key for each new request; the fuzzer draws keys from a
+  small pool and would send one again with another body (422 by the draft standard), so a valid
+  request gets a new UUID.
 - Operations that use an object up (a transition, a confirmation, a quota allocation…) get a
   fresh one made through the API just before the call, as the role that would make it.
-- A calendar year gets a valid notice for that year.
+- A calendar year gets a valid notice for that year, with `If-Match: *` (a loaded year may only be
+  replaced by a client that read it).
+- A quota transfer moves between a county and the municipal pool (the only way quota moves); a
+  valid request between two counties is sent to the pool instead.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
   JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
 """
@@ -203,9 +209,17 @@ def _calendar(case) -> None:
     year = case.path_parameters.get("year")
     if isinstance(year, int) and isinstance(case.body, dict):
         case.body = {"holidays": [f"{year}-01-01"], "adjusted_workdays": []}
+        case.headers = {**(case.headers or {}), "If-Match": "*"}
+
+
+def _via_pool(case) -> None:
+    body = case.body
+    if isinstance(body, dict) and "pool" not in (body.get("from"), body.get("to")):
+        body["to"] = "pool"
 
 
 FRESH["PUT /api/v1/calendar/{year}"] = _calendar
+FRESH["POST /api/v1/quotas/transfers"] = _via_pool
 
 
 @schemathesis.hook
@@ -215,6 +229,8 @@ def before_call(context, case, kwargs):
     for name in list(case.headers or {}):
         if name.lower() == "if-match":
             case.headers[name] = "*"
+        elif name.lower() == "idempotency-key":
+            case.headers[name] = str(uuid.uuid4())
     label = case.operation.label
     if label in FRESH:
         FRESH[label](case)

@@ -101,7 +101,10 @@ def main() -> None:
         "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
         "years": years,
         "calendar_years": calendar_years or [2026],
-        # Years no demo record falls in: a calendar or a yearly quota set there changes nothing
+        # A notice may replace a loaded year or add the one after the last: the years must stay
+        # contiguous.
+        "notice_years": (calendar_years[-1:] + [calendar_years[-1] + 1]) if calendar_years else [2026],
+        # Years no demo record falls in: a yearly quota set there changes nothing
         # the other operations depend on.
         "spare_years": [2031, 2032],
         "holders": holders,
@@ -155,7 +158,7 @@ def main() -> None:
         ("POST /api/v1/cases/{id}/offset/consume", {}),
         ("GET /api/v1/reports/start-rates", {"query.year": "years"}),
         ("GET /api/v1/calendar/{year}", {"path.year": "calendar_years"}),
-        ("PUT /api/v1/calendar/{year}", {"path.year": "spare_years"}),
+        ("PUT /api/v1/calendar/{year}", {"path.year": "notice_years"}),
         ("GET /api/v1/alerts", {"query.county": "counties"}),
         ("GET /api/v1/alerts/stream", {"query.county": "counties"}),
         ("GET /api/v1/dispatch", {}),

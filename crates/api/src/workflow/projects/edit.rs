@@ -51,24 +51,31 @@ pub struct ProjectEdit {
     pub proposal: Option<Proposal>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub level: Option<String>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub sector: Option<String>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub on_key_list: Option<bool>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub new_start: Option<bool>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub year: Option<i32>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub list_document: Option<String>,
     /// Refused: designation only.
     #[serde(default)]
+    #[schema(read_only)]
     pub responsible_leader: Option<String>,
 }
 

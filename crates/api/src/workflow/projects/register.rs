@@ -58,21 +58,27 @@ pub struct NewProject {
     pub proposal: Option<Proposal>,
     /// Designation only: `county` or absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub level: Option<ProjectLevel>,
     /// Designation only: `other` or absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub sector: Option<ProjectSector>,
     /// Designation only: `false` or absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub on_key_list: Option<bool>,
     /// Designation only: `false` or absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub new_start: Option<bool>,
     /// Designation only: absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub responsible_leader: Option<String>,
     /// Designation only: absent.
     #[serde(default)]
+    #[schema(read_only)]
     pub list_document: Option<String>,
 }
 
