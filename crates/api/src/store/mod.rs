@@ -14,6 +14,8 @@
 //! sqlx::query("select 1").execute(conn).await.doing("checking the connection")?;
 //! ```
 
+pub mod review;
+
 /// A database failure and what was being attempted when it happened.
 #[derive(Debug, thiserror::Error)]
 #[error("database error while {doing}: {source}")]
