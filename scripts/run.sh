@@ -16,8 +16,8 @@ tokens=.data/demo-tokens.json
 
 listen="${LANDUSE_LISTEN:-127.0.0.1:8080}"
 token_of() {
-  # The file is written by `landuse demo setup` as flat {"key": "token"} JSON, one pair a line.
-  sed -n "s/^  \"$1\": \"\\(.*\\)\",\\{0,1\\}$/\\1/p" "$tokens"
+  # The file is written by `landuse demo setup` as flat {"key": "token"} JSON.
+  jq -r --arg key "$1" '.[$key] // empty' "$tokens"
 }
 cat <<MSG
 

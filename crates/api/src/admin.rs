@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use landuse_domain::{
+    alerts::DeadlineRules,
     calendar::{CalendarYear, WorkCalendar},
     check::{Dlbm, LayerKind, LayerResult, VerdictRules},
     clearing::ClearingRules,
@@ -16,7 +17,10 @@ use landuse_domain::{
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::auth;
+use crate::{
+    auth,
+    store::{admin as store, DbError},
+};
 
 const COUNTIES_CSV: &str = include_str!("../../../seeds/counties.csv");
 const CALENDAR_JSON: &str = include_str!("../../../seeds/cn-workdays-2023-2026.json");
@@ -67,7 +71,8 @@ pub enum AdminError {
     /// A county-scoped role was given no county.
     #[error("an {0} serves at least one county: pass --county")]
     CountyRequired(&'static str),
-    /// A database failure.
+    /// A database failure. The fields are the store's [`DbError`] spelled out, because callers
+    /// outside this module match on them (`workflow::cases`, `quota::cli`).
     #[error("database error while {doing}: {source}")]
     Db {
         /// What was being done.
@@ -78,8 +83,13 @@ pub enum AdminError {
     },
 }
 
-fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> AdminError {
-    move |source| AdminError::Db { doing, source }
+impl From<DbError> for AdminError {
+    fn from(error: DbError) -> Self {
+        Self::Db {
+            doing: error.doing,
+            source: error.source,
+        }
+    }
 }
 
 /// What `seed` wrote.
@@ -107,75 +117,14 @@ pub struct SeedReport {
 /// # Errors
 /// Malformed seeds, database failures.
 pub async fn seed(conn: &mut PgConnection) -> Result<SeedReport, AdminError> {
-    let mut report = SeedReport::default();
-    for (index, line) in COUNTIES_CSV.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let [code, name, aliases] = fields[..] else {
-            return Err(AdminError::Seed {
-                file: "counties.csv",
-                line: index + 1,
-                reason: "expected code,name,aliases".to_owned(),
-            });
-        };
-        let code = CountyCode::parse(code).map_err(|e| AdminError::Seed {
-            file: "counties.csv",
-            line: index + 1,
-            reason: e.to_string(),
-        })?;
-        let aliases: Vec<String> = aliases
-            .split(';')
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect();
-        sqlx::query(
-            "insert into counties (code, name, aliases) values ($1, $2, $3)
-             on conflict (code) do update set name = excluded.name, aliases = excluded.aliases",
-        )
-        .bind(code.as_str())
-        .bind(name)
-        .bind(&aliases)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("seeding counties"))?;
-        report.counties += 1;
-    }
-
-    let calendar = WorkCalendar::from_json(CALENDAR_JSON)?;
-    for (year, listed) in calendar.years() {
-        let holidays: Vec<NaiveDate> = listed.holidays.iter().copied().collect();
-        let adjusted: Vec<NaiveDate> = listed.adjusted_workdays.iter().copied().collect();
-        let inserted = sqlx::query(
-            "insert into calendar_years (year, holidays, adjusted_workdays) values ($1, $2, $3)
-             on conflict (year) do nothing",
-        )
-        .bind(year)
-        .bind(&holidays)
-        .bind(&adjusted)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("seeding the calendar"))?;
-        report.calendar_years += usize::try_from(inserted.rows_affected()).unwrap_or(0);
-    }
-
+    let counties = seed_counties(conn).await?;
+    let calendar_years = seed_calendar(conn).await?;
     TimeLimits::from_json(TIME_LIMITS_JSON)?;
-    let limits: serde_json::Value = serde_json::from_str(TIME_LIMITS_JSON).map_err(|e| AdminError::Seed {
-        file: "time-limits.json",
-        line: e.line(),
-        reason: e.to_string(),
-    })?;
-    let inserted =
-        sqlx::query("insert into settings (key, value) values ('time_limits', $1) on conflict do nothing")
-            .bind(limits)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("seeding the time limits"))?;
-    report.time_limits = inserted.rows_affected() == 1;
-
-    report.land_classes = seed_land_classes(conn).await?;
-    report.layer_kinds = seed_layer_kinds(conn).await?;
+    let limits = seed_json("time-limits.json", TIME_LIMITS_JSON)?;
+    let time_limits = store::insert_setting(conn, "time_limits", &limits).await?;
+    let land_classes = seed_land_classes(conn).await?;
+    let layer_kinds = seed_layer_kinds(conn).await?;
+    // Parsed as the domain's rules first, so a seed the domain refuses is never stored.
     let rules: VerdictRules = serde_json::from_str(VERDICT_RULES_JSON).map_err(|e| AdminError::Seed {
         file: "verdict-rules.json",
         line: e.line(),
@@ -186,14 +135,65 @@ pub async fn seed(conn: &mut PgConnection) -> Result<SeedReport, AdminError> {
         line: 0,
         reason: e.to_string(),
     })?;
-    let inserted =
-        sqlx::query("insert into settings (key, value) values ('verdict_rules', $1) on conflict do nothing")
-            .bind(rules)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("seeding the verdict rules"))?;
-    report.verdict_rules = inserted.rows_affected() == 1;
-    Ok(report)
+    let verdict_rules = store::insert_setting(conn, "verdict_rules", &rules).await?;
+    Ok(SeedReport {
+        counties,
+        calendar_years,
+        time_limits,
+        land_classes,
+        layer_kinds,
+        verdict_rules,
+    })
+}
+
+/// A seed file's JSON.
+fn seed_json(file: &'static str, text: &str) -> Result<serde_json::Value, AdminError> {
+    serde_json::from_str(text).map_err(|e| AdminError::Seed {
+        file,
+        line: e.line(),
+        reason: e.to_string(),
+    })
+}
+
+async fn seed_counties(conn: &mut PgConnection) -> Result<usize, AdminError> {
+    let mut count = 0;
+    for (line, fields) in csv_rows(COUNTIES_CSV) {
+        let seed_error = |reason: String| AdminError::Seed {
+            file: "counties.csv",
+            line,
+            reason,
+        };
+        let [code, name, aliases] = fields[..] else {
+            return Err(seed_error("expected code,name,aliases".to_owned()));
+        };
+        let code = CountyCode::parse(code).map_err(|e| seed_error(e.to_string()))?;
+        let aliases: Vec<String> = aliases
+            .split(';')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let county = store::SeedCounty {
+            code: code.as_str(),
+            name,
+            aliases: &aliases,
+        };
+        store::upsert_county(conn, &county).await?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+async fn seed_calendar(conn: &mut PgConnection) -> Result<usize, AdminError> {
+    let calendar = WorkCalendar::from_json(CALENDAR_JSON)?;
+    let mut inserted = 0;
+    for (year, listed) in calendar.years() {
+        let holidays: Vec<NaiveDate> = listed.holidays.iter().copied().collect();
+        let adjusted: Vec<NaiveDate> = listed.adjusted_workdays.iter().copied().collect();
+        if store::insert_calendar_year(conn, year, &holidays, &adjusted).await? {
+            inserted += 1;
+        }
+    }
+    Ok(inserted)
 }
 
 /// The data lines of a seed CSV with their 1-based line numbers, split on commas.
@@ -213,7 +213,7 @@ async fn seed_land_classes(conn: &mut PgConnection) -> Result<usize, AdminError>
             line,
             reason,
         };
-        let [code, name, category, cultivated] = fields[..] else {
+        let [code, name_zh, category, cultivated] = fields[..] else {
             return Err(seed_error("expected code,name_zh,category,cultivated".to_owned()));
         };
         let cultivated = match cultivated {
@@ -231,18 +231,13 @@ async fn seed_land_classes(conn: &mut PgConnection) -> Result<usize, AdminError>
                 "{code} is marked cultivated={cultivated}, but the check counts exactly 0101, 0102 and 0103"
             )));
         }
-        sqlx::query(
-            "insert into land_classes (code, name_zh, category, cultivated) values ($1, $2, $3, $4)
-             on conflict (code) do update
-               set name_zh = excluded.name_zh, category = excluded.category, cultivated = excluded.cultivated",
-        )
-        .bind(code)
-        .bind(name)
-        .bind(category)
-        .bind(cultivated)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("seeding the land classes"))?;
+        let class = store::SeedLandClass {
+            code,
+            name_zh,
+            category,
+            cultivated,
+        };
+        store::upsert_land_class(conn, &class).await?;
         count += 1;
     }
     Ok(count)
@@ -256,7 +251,7 @@ async fn seed_layer_kinds(conn: &mut PgConnection) -> Result<usize, AdminError> 
             line,
             reason,
         };
-        let [code, name, geometry_class, layer_names, overlap_result, exception] = fields[..] else {
+        let [code, name_zh, geometry_class, layer_names, overlap_result, exception] = fields[..] else {
             return Err(seed_error(
                 "expected code,name_zh,geometry_class,common_layer_names,overlap_result,exception".to_owned(),
             ));
@@ -266,47 +261,18 @@ async fn seed_layer_kinds(conn: &mut PgConnection) -> Result<usize, AdminError> 
             return Err(seed_error(format!("unknown overlap result {overlap_result:?}")));
         }
         let layer_names: Vec<&str> = layer_names.split(';').filter(|n| !n.is_empty()).collect();
-        sqlx::query(
-            "insert into layer_kinds (code, name_zh, geometry_class, common_layer_names, overlap_result, exception)
-             values ($1, $2, $3, $4, $5, $6)
-             on conflict (code) do update
-               set name_zh = excluded.name_zh, geometry_class = excluded.geometry_class,
-                   common_layer_names = excluded.common_layer_names,
-                   overlap_result = excluded.overlap_result, exception = excluded.exception",
-        )
-        .bind(kind.code())
-        .bind(name)
-        .bind(geometry_class)
-        .bind(&layer_names)
-        .bind(overlap_result)
-        .bind(exception)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("seeding the layer kinds"))?;
+        let row = store::SeedLayerKind {
+            code: kind.code(),
+            name_zh,
+            geometry_class,
+            common_layer_names: &layer_names,
+            overlap_result,
+            exception,
+        };
+        store::upsert_layer_kind(conn, &row).await?;
         count += 1;
     }
     Ok(count)
-}
-
-/// The verdict rules as stored (sliver thresholds, geohazard buffer), or the defaults when
-/// none are set.
-///
-/// # Errors
-/// A stored setting that is not valid rules, database failures.
-pub async fn load_verdict_rules(conn: &mut PgConnection) -> Result<VerdictRules, AdminError> {
-    let value: Option<serde_json::Value> =
-        sqlx::query_scalar("select value from settings where key = 'verdict_rules'")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db("loading the verdict rules"))?;
-    match value {
-        Some(value) => serde_json::from_value(value).map_err(|e| AdminError::Seed {
-            file: "settings.verdict_rules",
-            line: 0,
-            reason: e.to_string(),
-        }),
-        None => Ok(VerdictRules::default()),
-    }
 }
 
 /// The working-day calendar as stored.
@@ -314,19 +280,15 @@ pub async fn load_verdict_rules(conn: &mut PgConnection) -> Result<VerdictRules,
 /// # Errors
 /// An empty or inconsistent calendar table, database failures.
 pub async fn load_calendar(conn: &mut PgConnection) -> Result<WorkCalendar, AdminError> {
-    let rows: Vec<(i32, Vec<NaiveDate>, Vec<NaiveDate>)> =
-        sqlx::query_as("select year, holidays, adjusted_workdays from calendar_years order by year")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db("loading the calendar"))?;
-    let years: BTreeMap<i32, CalendarYear> = rows
+    let years: BTreeMap<i32, CalendarYear> = store::calendar_years(conn)
+        .await?
         .into_iter()
-        .map(|(year, holidays, adjusted)| {
+        .map(|row| {
             (
-                year,
+                row.year,
                 CalendarYear {
-                    holidays: holidays.into_iter().collect::<BTreeSet<_>>(),
-                    adjusted_workdays: adjusted.into_iter().collect::<BTreeSet<_>>(),
+                    holidays: row.holidays.into_iter().collect::<BTreeSet<_>>(),
+                    adjusted_workdays: row.adjusted_workdays.into_iter().collect::<BTreeSet<_>>(),
                 },
             )
         })
@@ -339,14 +301,8 @@ pub async fn load_calendar(conn: &mut PgConnection) -> Result<WorkCalendar, Admi
 async fn load_setting<T: serde::de::DeserializeOwned + Default>(
     conn: &mut PgConnection,
     key: &'static str,
-    doing: &'static str,
 ) -> Result<T, AdminError> {
-    let value: Option<serde_json::Value> = sqlx::query_scalar("select value from settings where key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db(doing))?;
-    match value {
+    match store::setting(conn, key).await? {
         Some(value) => serde_json::from_value(value).map_err(|e| AdminError::Setting {
             key,
             reason: e.to_string(),
@@ -355,13 +311,22 @@ async fn load_setting<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
+/// The verdict rules (the `verdict_rules` setting: sliver thresholds, geohazard buffer), or
+/// the defaults when none are set.
+///
+/// # Errors
+/// A stored setting that is not valid rules, database failures.
+pub async fn load_verdict_rules(conn: &mut PgConnection) -> Result<VerdictRules, AdminError> {
+    load_setting(conn, "verdict_rules").await
+}
+
 /// The three-week clearing limits (the `clearing` setting: 21 days, due soon from 7 left, by
 /// default).
 ///
 /// # Errors
 /// A stored setting the domain refuses, database failures.
 pub async fn load_clearing_rules(conn: &mut PgConnection) -> Result<ClearingRules, AdminError> {
-    load_setting(conn, "clearing", "loading the clearing limits").await
+    load_setting(conn, "clearing").await
 }
 
 /// The advance-use share (the `advance_use` setting: at most 30% of the pre-reviewed area, by
@@ -370,23 +335,24 @@ pub async fn load_clearing_rules(conn: &mut PgConnection) -> Result<ClearingRule
 /// # Errors
 /// A stored setting the domain refuses, database failures.
 pub async fn load_advance_use_rules(conn: &mut PgConnection) -> Result<AdvanceUseRules, AdminError> {
-    load_setting(conn, "advance_use", "loading the advance-use share").await
+    load_setting(conn, "advance_use").await
 }
 
-/// The stage time limits as stored, or the defaults when none are set.
+/// When a stage deadline counts as near (the `deadline_alerts` setting, else the domain's
+/// default).
+///
+/// # Errors
+/// A stored setting the domain refuses, database failures.
+pub async fn load_deadline_rules(conn: &mut PgConnection) -> Result<DeadlineRules, AdminError> {
+    load_setting(conn, "deadline_alerts").await
+}
+
+/// The stage time limits (the `time_limits` setting), or the defaults when none are set.
 ///
 /// # Errors
 /// A stored setting that is not a valid table, database failures.
 pub async fn load_time_limits(conn: &mut PgConnection) -> Result<TimeLimits, AdminError> {
-    let value: Option<serde_json::Value> =
-        sqlx::query_scalar("select value from settings where key = 'time_limits'")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db("loading the time limits"))?;
-    match value {
-        Some(value) => Ok(TimeLimits::from_json(&value.to_string())?),
-        None => Ok(TimeLimits::default()),
-    }
+    load_setting(conn, "time_limits").await
 }
 
 /// Resolves a county code, accepting the older codes kept as aliases (610928 → 610981).
@@ -394,13 +360,8 @@ pub async fn load_time_limits(conn: &mut PgConnection) -> Result<TimeLimits, Adm
 /// # Errors
 /// [`AdminError::UnknownCounty`] for a code that is malformed or not seeded.
 pub async fn resolve_county(conn: &mut PgConnection, code: &str) -> Result<CountyCode, AdminError> {
-    let found: Option<String> =
-        sqlx::query_scalar("select code from counties where code = $1 or $1 = any(aliases)")
-            .bind(code)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db("looking up a county"))?;
-    found
+    store::county_named(conn, code)
+        .await?
         .and_then(|c| CountyCode::parse(&c).ok())
         .ok_or_else(|| AdminError::UnknownCounty(code.to_owned()))
 }
@@ -424,26 +385,11 @@ pub async fn add_user(
         resolved.push(resolve_county(conn, code).await?);
     }
     let id = Uuid::now_v7();
-    let inserted =
-        sqlx::query("insert into users (id, name, role) values ($1, $2, $3) on conflict (name) do nothing")
-            .bind(id)
-            .bind(name)
-            .bind(role.code())
-            .execute(&mut *conn)
-            .await
-            .map_err(db("adding the user"))?;
-    if inserted.rows_affected() == 0 {
+    if !store::insert_user(conn, id, name, role.code()).await? {
         return Err(AdminError::UserExists(name.to_owned()));
     }
     for county in &resolved {
-        sqlx::query(
-            "insert into user_counties (user_id, county_code) values ($1, $2) on conflict do nothing",
-        )
-        .bind(id)
-        .bind(county.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db("assigning the user's counties"))?;
+        store::assign_county(conn, id, county.as_str()).await?;
     }
     Ok(id)
 }
@@ -458,24 +404,17 @@ pub async fn issue_token(
     label: &str,
     valid_days: Option<u32>,
 ) -> Result<String, AdminError> {
-    let user_id: Uuid = sqlx::query_scalar("select id from users where name = $1 and disabled_at is null")
-        .bind(user)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db("looking up the user"))?
+    let user_id = store::active_user_id(conn, user)
+        .await?
         .ok_or_else(|| AdminError::NoSuchUser(user.to_owned()))?;
     let token = auth::new_token();
-    sqlx::query(
-        "insert into tokens (id, user_id, hash, label, expires_at)
-         values ($1, $2, $3, $4, now() + make_interval(days => $5))",
-    )
-    .bind(Uuid::now_v7())
-    .bind(user_id)
-    .bind(&token.hash)
-    .bind(label)
-    .bind(valid_days.map(|d| i32::try_from(d).unwrap_or(i32::MAX)))
-    .execute(&mut *conn)
-    .await
-    .map_err(db("storing the token"))?;
+    let row = crate::store::auth::NewToken {
+        id: Uuid::now_v7(),
+        user_id,
+        hash: &token.hash,
+        label,
+        valid_days: valid_days.map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+    };
+    crate::store::auth::insert_token(conn, &row).await?;
     Ok(token.secret)
 }

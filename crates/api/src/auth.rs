@@ -16,7 +16,11 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::{app::AppState, http::error::ApiError};
+use crate::{
+    app::AppState,
+    http::error::ApiError,
+    store::{auth as store, DbError, Doing},
+};
 
 /// Every token starts with this, so a leaked one is easy to recognise in logs and scanners.
 const TOKEN_PREFIX: &str = "lu_";
@@ -115,36 +119,23 @@ fn presented_token(parts: &Parts) -> Option<String> {
     }
 }
 
-/// Looks up the caller a token belongs to.
+/// Looks up the caller a token belongs to: `None` for a token that is unknown, revoked or
+/// expired, or whose user is disabled or holds a role this build does not know.
 ///
 /// # Errors
 /// Database failures.
-pub async fn caller_for_token(conn: &mut PgConnection, secret: &str) -> Result<Option<Caller>, sqlx::Error> {
-    let row: Option<(Uuid, String, String, Vec<String>)> = sqlx::query_as(
-        "select u.id, u.name, u.role,
-                coalesce(array_agg(uc.county_code order by uc.county_code)
-                         filter (where uc.county_code is not null), '{}')
-           from tokens t
-           join users u on u.id = t.user_id
-           left join user_counties uc on uc.user_id = u.id
-          where t.hash = $1
-            and t.revoked_at is null
-            and (t.expires_at is null or t.expires_at > now())
-            and u.disabled_at is null
-          group by u.id, u.name, u.role",
-    )
-    .bind(hash_token(secret))
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.and_then(|(user_id, name, role, counties)| {
-        let role = Role::parse(&role).ok()?;
-        let counties = counties
+pub async fn caller_for_token(conn: &mut PgConnection, secret: &str) -> Result<Option<Caller>, DbError> {
+    let holder = store::token_holder(conn, &hash_token(secret)).await?;
+    Ok(holder.and_then(|holder| {
+        let role = Role::parse(&holder.role).ok()?;
+        let counties = holder
+            .counties
             .iter()
             .filter_map(|c| CountyCode::parse(c).ok())
             .collect();
         Some(Caller {
-            user_id,
-            name,
+            user_id: holder.user_id,
+            name: holder.name,
             role,
             counties,
         })
@@ -152,8 +143,7 @@ pub async fn caller_for_token(conn: &mut PgConnection, secret: &str) -> Result<O
 }
 
 /// Counts one request of the token in its current fixed window, in the database so that every
-/// replica shares the count (one row per token, one statement per request). Windows are cut
-/// from the database's clock, the one clock all replicas agree on.
+/// replica shares the count.
 ///
 /// Returns the seconds until the window ends when the token is over its limit.
 ///
@@ -165,26 +155,9 @@ pub async fn count_request(
     limit: u32,
     window_s: u32,
 ) -> Result<Option<u64>, ApiError> {
-    let window = f64::from(window_s.max(1));
-    let (hits, left_s): (i32, f64) = sqlx::query_as(
-        "with w as (
-             select to_timestamp(floor(extract(epoch from clock_timestamp()) / $2) * $2) as start
-         )
-         insert into rate_windows as r (token_hash, window_start, hits)
-         select $1, w.start, 1 from w
-         on conflict (token_hash) do update
-            set hits = case when r.window_start < excluded.window_start then 1 else r.hits + 1 end,
-                window_start = greatest(r.window_start, excluded.window_start)
-         returning hits,
-                   extract(epoch from window_start + make_interval(secs => $2) - clock_timestamp())::float8",
-    )
-    .bind(hash_token(secret))
-    .bind(window)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("counting the request", e))?;
-    if i64::from(hits) > i64::from(limit) {
-        Ok(Some(left_s.ceil().max(1.0) as u64))
+    let window = store::count_request(conn, &hash_token(secret), f64::from(window_s.max(1))).await?;
+    if i64::from(window.hits) > i64::from(limit) {
+        Ok(Some(window.left_s.ceil().max(1.0) as u64))
     } else {
         Ok(None)
     }
@@ -198,14 +171,9 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let secret = presented_token(parts).ok_or(ApiError::Unauthenticated)?;
-        let mut conn = state
-            .db
-            .acquire()
-            .await
-            .map_err(|e| ApiError::db("authenticating", e))?;
+        let mut conn = state.db.acquire().await.doing("authenticating")?;
         let caller = caller_for_token(&mut conn, &secret)
-            .await
-            .map_err(|e| ApiError::db("authenticating", e))?
+            .await?
             .ok_or(ApiError::Unauthenticated)?;
         let serve = &state.config.serve;
         if serve.rate_limit > 0 {

@@ -16,7 +16,6 @@ use axum::{
     extract::{Path, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    Json,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
@@ -30,7 +29,6 @@ use landuse_domain::{
     stage::{CaseState, Stage},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::PgConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -42,16 +40,16 @@ use crate::{
     http::{
         error::ApiError,
         etag::{etag_header, require_if_match},
-        idempotency::{IdempotencyKey, Reply},
-        json::JsonBody,
+        idempotency::Reply,
+        write::{Json, Write},
+    },
+    store::{
+        alerts::{self as alert_store, NewCorrection},
+        calendar::{self as store, StoredDeadlineRow},
     },
     timers::{self, sweep},
     workflow::cases::append_event_as,
 };
-
-/// The advisory lock a calendar load holds for its transaction, so two loads never recompute
-/// the deadlines at once. "landuse" in ASCII with a 2 for this lock.
-const CALENDAR_LOCK: i64 = 0x006c_616e_6475_7302;
 
 /// The years a calendar may cover: the People's Republic's, to four digits (the table's
 /// constraint says the same).
@@ -77,11 +75,12 @@ pub struct CalendarYearView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarYearBody {
-    /// Public holidays that fall on weekdays, `YYYY-MM-DD`.
-    #[schema(value_type = Vec<String>, example = json!(["2027-01-01"]))]
+    /// Public holidays that fall on weekdays, `YYYY-MM-DD`, each in the year. Read as text so
+    /// a refusal can name the entry and say why (`notice::check_year`).
+    #[schema(value_type = Vec<NaiveDate>, example = json!(["2027-01-01"]))]
     pub holidays: Vec<String>,
-    /// Saturdays and Sundays that are working days (调休上班), `YYYY-MM-DD`.
-    #[schema(value_type = Vec<String>, example = json!(["2027-02-07"]))]
+    /// Saturdays and Sundays that are working days (调休上班), `YYYY-MM-DD`, each in the year.
+    #[schema(value_type = Vec<NaiveDate>, example = json!(["2027-02-07"]))]
     pub adjusted_workdays: Vec<String>,
 }
 
@@ -105,7 +104,8 @@ pub struct CorrectedAlert {
     /// Its case.
     pub case_id: Uuid,
     /// `deadline_near` or `deadline_passed`.
-    pub kind: String,
+    #[schema(value_type = crate::timers::feed::schema::AlertKind)]
+    pub kind: AlertKind,
     /// The deadline as now computed.
     pub due_at: DateTime<Utc>,
     /// Its status no longer holds: it does not stand.
@@ -165,52 +165,34 @@ fn check_year_number(year: i32) -> Result<(), ApiError> {
     }
 }
 
-/// The stored year, optionally locked for a change.
-///
-/// # Errors
-/// Database failures.
-pub async fn stored_year(
-    conn: &mut PgConnection,
-    year: i32,
-    lock: bool,
-) -> Result<Option<CalendarYearView>, ApiError> {
-    let sql = if lock {
-        "select year, holidays, adjusted_workdays, version, updated_at from calendar_years where year = $1 for update"
-    } else {
-        "select year, holidays, adjusted_workdays, version, updated_at from calendar_years where year = $1"
-    };
-    sqlx::query_as(sql)
-        .bind(year)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("loading the calendar year", e))
-}
-
-/// A case with a stored running deadline, and what computing it again needs.
-#[derive(Debug, sqlx::FromRow)]
-struct DeadlineRow {
-    id: Uuid,
-    stage: String,
-    returns_to: Option<String>,
-    stage_entered_at: DateTime<Utc>,
-    deadline_at: DateTime<Utc>,
-    deadline_provisional: bool,
-    green: bool,
-    pause_from: Vec<DateTime<Utc>>,
-    pause_to: Vec<Option<DateTime<Utc>>>,
-}
-
-/// A deadline alert still standing for a case's current stay, with the due instant it last
-/// announced (its latest correction's, else its own).
-#[derive(Debug, sqlx::FromRow)]
-struct StandingAlert {
-    id: i64,
-    kind: String,
-    due_at: DateTime<Utc>,
-}
-
+/// A timer failure while loading: the database's (503 when it is down), or ours (500).
 fn timer_error(doing: &'static str) -> impl FnOnce(timers::TimerError) -> ApiError {
-    move |e| ApiError::internal(doing, e)
+    move |e| match e {
+        timers::TimerError::Db(e) => e.into(),
+        other => ApiError::internal(doing, other),
+    }
+}
+
+/// The `data` of a `deadline_recomputed` event.
+#[derive(Debug, Serialize)]
+struct RecomputedEvent {
+    year: i32,
+    #[serde(flatten)]
+    change: DeadlineChange,
+}
+
+/// The `data` of an `alert_corrected` event.
+#[derive(Debug, Serialize)]
+struct CorrectedEvent<'a> {
+    alert_id: i64,
+    alert: &'a str,
+    from_due_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    withdrawn: bool,
+}
+
+fn event_data(data: &impl Serialize) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(data).map_err(|e| ApiError::internal("writing the event", e))
 }
 
 /// Loads `year` as `listed` (already checked by [`notice::check_year`]), recomputes every
@@ -228,11 +210,7 @@ pub async fn load_year(
     now: DateTime<Utc>,
 ) -> Result<LoadReport, ApiError> {
     check_year_number(year)?;
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(CALENDAR_LOCK)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("taking the calendar lock", e))?;
+    store::lock_calendar(conn).await?;
     let calendar = admin::load_calendar(conn)
         .await
         .map_err(|e| ApiError::internal("loading the working-day calendar", e))?
@@ -240,21 +218,7 @@ pub async fn load_year(
         .map_err(|e| ApiError::invalid("calendar-year-missing", "year", e.to_string()))?;
     let holidays: Vec<NaiveDate> = listed.holidays.iter().copied().collect();
     let adjusted: Vec<NaiveDate> = listed.adjusted_workdays.iter().copied().collect();
-    let stored: CalendarYearView = sqlx::query_as(
-        "insert into calendar_years as y (year, holidays, adjusted_workdays, updated_at)
-         values ($1, $2, $3, $4)
-         on conflict (year) do update
-            set holidays = excluded.holidays, adjusted_workdays = excluded.adjusted_workdays,
-                updated_at = excluded.updated_at, version = y.version + 1
-         returning year, holidays, adjusted_workdays, version, updated_at",
-    )
-    .bind(year)
-    .bind(&holidays)
-    .bind(&adjusted)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("storing the calendar year", e))?;
+    let stored = store::store_year(conn, year, &holidays, &adjusted, now).await?;
 
     let mut rules = timers::load_rules(conn)
         .await
@@ -272,16 +236,7 @@ pub async fn load_year(
         now,
         reason: format!("calendar year {year} loaded"),
     };
-    let sql = format!(
-        "select c.id, c.stage, c.returns_to, c.stage_entered_at, c.deadline_at, c.deadline_provisional,
-                c.green, {}
-           from cases c where c.deadline_at is not null order by c.id for update of c",
-        sweep::pauses_since("c.id", "c.stage_entered_at")
-    );
-    let rows: Vec<DeadlineRow> = sqlx::query_as(&sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("loading the stored deadlines", e))?;
+    let rows = store::lock_stored_deadlines(conn).await?;
     for row in rows {
         recompute_case(conn, &rules, row, &context, &mut report).await?;
     }
@@ -313,7 +268,7 @@ impl LoadContext {
 async fn recompute_case(
     conn: &mut PgConnection,
     rules: &timers::SweepRules,
-    row: DeadlineRow,
+    row: StoredDeadlineRow,
     context: &LoadContext,
     report: &mut LoadReport,
 ) -> Result<(), ApiError> {
@@ -342,17 +297,7 @@ async fn recompute_case(
     let Some(change) = recompute::deadline_change(Some(old), recomputed) else {
         return Ok(());
     };
-    sqlx::query(
-        "update cases set deadline_at = $2, deadline_provisional = $3, version = version + 1, updated_at = $4
-          where id = $1",
-    )
-    .bind(row.id)
-    .bind(recomputed.map(|d| d.ends_at))
-    .bind(recomputed.is_some_and(|d| d.provisional))
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("storing the recomputed deadline", e))?;
+    store::store_deadline(conn, row.id, recomputed, now).await?;
     let stage = state.stage();
     append_event_as(
         conn,
@@ -362,13 +307,10 @@ async fn recompute_case(
         "deadline_recomputed",
         (Some(stage), Some(stage)),
         Some(&context.reason),
-        json!({
-            "year": context.year,
-            "from": change.from,
-            "to": change.to,
-            "moved": change.moved,
-            "finalised": change.finalised,
-        }),
+        event_data(&RecomputedEvent {
+            year: context.year,
+            change,
+        })?,
     )
     .await?;
     report.deadlines.push(RecomputedDeadline {
@@ -392,49 +334,32 @@ async fn recompute_case(
 /// instant than `new`, recording each correction as an event.
 async fn correct_alerts(
     conn: &mut PgConnection,
-    row: &DeadlineRow,
+    row: &StoredDeadlineRow,
     stage: Stage,
     new: StoredDeadline,
     current: DeadlineStatus,
     context: &LoadContext,
     report: &mut LoadReport,
 ) -> Result<(), ApiError> {
-    let standing: Vec<StandingAlert> = sqlx::query_as(
-        "select a.id, a.kind, coalesce(last.due_at, a.due_at) as due_at
-           from alerts a
-           left join lateral (select ac.due_at, ac.withdrawn from alert_corrections ac
-                               where ac.alert_id = a.id order by ac.id desc limit 1) last on true
-          where a.case_id = $1 and a.stage_entered_at = $2 and a.ledger_item_id is null
-            and not coalesce(last.withdrawn, false)
-          order by a.id",
-    )
-    .bind(row.id)
-    .bind(row.stage_entered_at)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading the case's deadline alerts", e))?;
+    let standing = alert_store::standing_deadline_alerts(conn, row.id, row.stage_entered_at).await?;
     for alert in standing {
-        let Some(announced) = AlertKind::parse(&alert.kind)
-            .ok()
-            .and_then(AlertKind::deadline_status)
-        else {
+        let Ok(announced_kind) = AlertKind::parse(&alert.kind) else {
+            continue;
+        };
+        let Some(announced) = announced_kind.deadline_status() else {
             continue;
         };
         let Some(correction) = recompute::correct_alert(announced, alert.due_at, new.ends_at, current) else {
             continue;
         };
-        sqlx::query(
-            "insert into alert_corrections (alert_id, corrected_at, due_at, withdrawn, reason)
-             values ($1, $2, $3, $4, $5)",
-        )
-        .bind(alert.id)
-        .bind(context.now)
-        .bind(correction.due_at)
-        .bind(correction.withdrawn)
-        .bind(&context.reason)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("correcting the alert", e))?;
+        let stored = NewCorrection {
+            alert_id: alert.id,
+            corrected_at: context.now,
+            due_at: correction.due_at,
+            withdrawn: correction.withdrawn,
+            reason: &context.reason,
+        };
+        alert_store::insert_correction(conn, &stored).await?;
         append_event_as(
             conn,
             row.id,
@@ -443,19 +368,19 @@ async fn correct_alerts(
             "alert_corrected",
             (Some(stage), Some(stage)),
             Some(&context.reason),
-            json!({
-                "alert_id": alert.id,
-                "alert": alert.kind,
-                "from_due_at": alert.due_at,
-                "due_at": correction.due_at,
-                "withdrawn": correction.withdrawn,
-            }),
+            event_data(&CorrectedEvent {
+                alert_id: alert.id,
+                alert: &alert.kind,
+                from_due_at: alert.due_at,
+                due_at: correction.due_at,
+                withdrawn: correction.withdrawn,
+            })?,
         )
         .await?;
         report.alerts.push(CorrectedAlert {
             alert_id: alert.id,
             case_id: row.id,
-            kind: alert.kind,
+            kind: announced_kind,
             due_at: correction.due_at,
             withdrawn: correction.withdrawn,
         });
@@ -464,7 +389,7 @@ async fn correct_alerts(
 }
 
 /// `GET /api/v1/calendar/{year}`: one loaded year of the working-day calendar.
-#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year")), responses((status = 200, description = "The year's weekday holidays and weekend working days", body = CalendarYearView, headers(("ETag" = String)))))]
+#[utoipa::path(get, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year", minimum = 1949, maximum = 9999)), responses((status = 200, description = "The year's weekday holidays and weekend working days", body = CalendarYearView, headers(("ETag" = String)))))]
 #[tracing::instrument(skip_all, fields(year))]
 pub async fn get_year(
     State(state): State<AppState>,
@@ -473,44 +398,35 @@ pub async fn get_year(
 ) -> Result<Response, ApiError> {
     check_year_number(year)?;
     let mut tx = state.begin_for(&caller).await?;
-    let stored = stored_year(&mut tx, year, false)
+    let stored = store::year(&mut tx, year)
         .await?
         .ok_or(ApiError::NotFound("calendar year"))?;
     let version = stored.version;
-    Ok(([(header::ETAG, etag_header(version))], Json(stored)).into_response())
+    Ok(([(header::ETAG, etag_header(version))], axum::Json(stored)).into_response())
 }
 
 /// `PUT /api/v1/calendar/{year}`: an admin loads the year's State Council notice. Needs
 /// `If-Match` once the year is loaded. Stored deadlines are recomputed and alerts corrected.
-#[utoipa::path(put, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year the notice is for"), ("If-Match" = Option<String>, Header, description = "The year's ETag; required once the year is loaded")), request_body = CalendarYearBody, responses((status = 200, description = "The year as stored, with every deadline it changed and every alert it corrected", body = LoadReport, headers(("ETag" = String)))))]
+#[utoipa::path(put, path = "/calendar/{year}", tag = "calendar", params(("year" = i32, Path, description = "The year the notice is for", minimum = 1949, maximum = 9999), ("If-Match" = Option<String>, Header, description = "The year's ETag; required once the year is loaded")), request_body = CalendarYearBody, responses((status = 200, description = "The year as stored, with every deadline it changed and every alert it corrected", body = LoadReport, headers(("ETag" = String)))))]
 #[tracing::instrument(skip_all, fields(year))]
 pub async fn put_year(
-    State(state): State<AppState>,
-    caller: Caller,
-    idem: IdempotencyKey,
     Path(year): Path<i32>,
     headers: HeaderMap,
-    body: JsonBody<CalendarYearBody>,
+    mut write: Write<Json<CalendarYearBody>>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Admin], "load a calendar year")?;
-    if let Some(replay) = idem.replay(&state.db, &caller, &body.digest).await? {
-        return Ok(replay);
-    }
+    write.caller.require(&[Role::Admin], "load a calendar year")?;
     check_year_number(year)?;
-    let listed = notice::check_year(year, &body.value.holidays, &body.value.adjusted_workdays)
-        .map_err(|e| notice_refused(&e))?;
-    let now = state.clock.now();
-    let mut tx = state.begin_for(&caller).await?;
-    if let Some(current) = stored_year(&mut tx, year, true).await? {
+    let body = &write.body.0;
+    let listed =
+        notice::check_year(year, &body.holidays, &body.adjusted_workdays).map_err(|e| notice_refused(&e))?;
+    if let Some(current) = store::lock_year(&mut write.tx, year).await? {
         require_if_match(&headers, current.version)?;
     }
-    let report = load_year(&mut tx, year, listed, Loader::from(&caller), now).await?;
-    let reply = Reply::new(
-        StatusCode::OK,
-        serde_json::to_value(&report).map_err(|e| ApiError::internal("writing the answer", e))?,
-    )
-    .header(header::ETAG, etag_header(report.calendar.version));
-    idem.finish(tx, &state.db, &caller, &body.digest, reply).await
+    let loader = Loader::from(&write.caller);
+    let report = load_year(&mut write.tx, year, listed, loader, write.now).await?;
+    let reply =
+        Reply::json(StatusCode::OK, &report)?.header(header::ETAG, etag_header(report.calendar.version));
+    write.finish(reply).await
 }
 
 /// The calendar routes (nested under `/api/v1`).

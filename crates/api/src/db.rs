@@ -1,4 +1,9 @@
 //! The connection pool, the embedded migrations, and what "the database is ready" means.
+//!
+//! Two statements stay here rather than in [`crate::store`]: `SET ROLE` when a pooled
+//! connection opens and the `landuse.counties` setting when a transaction begins. They are not
+//! reads or writes of any record but how every connection and transaction starts, so they live
+//! with the pool that runs them.
 
 use std::time::Duration;
 
@@ -9,7 +14,10 @@ use sqlx::{
     ConnectOptions, PgPool, Postgres, Transaction,
 };
 
-use crate::config::DatabaseArgs;
+use crate::{
+    config::DatabaseArgs,
+    store::{health, DbError},
+};
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -45,14 +53,7 @@ pub fn pool_of(options: PgConnectOptions, size: u32, role: Option<String>) -> Pg
             let role = role.clone().filter(|r| !r.is_empty());
             Box::pin(async move {
                 if let Some(role) = role {
-                    // An identifier, quoted by the server itself: the name comes from config.
-                    let quoted: String = sqlx::query_scalar("select quote_ident($1)")
-                        .bind(&role)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    sqlx::query(&format!("set role {quoted}"))
-                        .execute(&mut *conn)
-                        .await?;
+                    crate::store::session::switch_role(conn, &role).await?;
                 }
                 Ok(())
             })
@@ -97,15 +98,12 @@ pub async fn begin_scoped(
     scope: &Scope,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('landuse.counties', $1, true)")
-        .bind(scope.setting())
-        .execute(&mut *tx)
-        .await?;
+    crate::store::session::scope_to(&mut tx, &scope.setting()).await?;
     Ok(tx)
 }
 
 /// What `/readyz` reports when everything is in place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// The PostGIS library version the database reports.
     pub postgis: String,
@@ -143,14 +141,8 @@ pub enum NotReady {
         version: i64,
     },
     /// A query failed while checking.
-    #[error("the readiness check failed while {doing}: {source}")]
-    Query {
-        /// What was being checked.
-        doing: &'static str,
-        /// The database error.
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("the readiness check failed: {0}")]
+    Query(#[from] DbError),
 }
 
 /// Checks that the database answers, has PostGIS 3 or later and every embedded migration.
@@ -159,25 +151,10 @@ pub enum NotReady {
 /// The first reason the service is not ready.
 pub async fn readiness(pool: &PgPool) -> Result<Readiness, NotReady> {
     let mut conn = pool.acquire().await.map_err(NotReady::Unreachable)?;
-
-    let has_postgis: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_extension where extname = 'postgis')")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|source| NotReady::Query {
-                doing: "looking for the PostGIS extension",
-                source,
-            })?;
-    if !has_postgis {
+    if !health::has_postgis(&mut conn).await? {
         return Err(NotReady::NoPostgis);
     }
-    let postgis: String = sqlx::query_scalar("select postgis_lib_version()")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|source| NotReady::Query {
-            doing: "reading the PostGIS version",
-            source,
-        })?;
+    let postgis = health::postgis_version(&mut conn).await?;
     let major = postgis
         .split('.')
         .next()
@@ -186,30 +163,19 @@ pub async fn readiness(pool: &PgPool) -> Result<Readiness, NotReady> {
     if major < MIN_POSTGIS_MAJOR {
         return Err(NotReady::PostgisTooOld { found: postgis });
     }
-
-    let applied: Vec<(i64, Vec<u8>)> =
-        match sqlx::query_as("select version, checksum from _sqlx_migrations where success order by version")
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(rows) => rows,
-            // No migration table yet: nothing is applied.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Vec::new(),
-            Err(source) => {
-                return Err(NotReady::Query {
-                    doing: "reading the applied migrations",
-                    source,
-                })
-            }
-        };
+    let applied = health::applied_migrations(&mut conn).await?;
     let expected: Vec<_> = MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
         .collect();
-    for (version, checksum) in &applied {
-        match expected.iter().find(|m| m.version == *version) {
-            Some(m) if m.checksum.as_ref() == checksum.as_slice() => {}
-            _ => return Err(NotReady::MigrationMismatch { version: *version }),
+    for migration in &applied {
+        match expected.iter().find(|m| m.version == migration.version) {
+            Some(m) if m.checksum.as_ref() == migration.checksum.as_slice() => {}
+            _ => {
+                return Err(NotReady::MigrationMismatch {
+                    version: migration.version,
+                })
+            }
         }
     }
     if applied.len() < expected.len() {

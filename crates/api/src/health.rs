@@ -1,26 +1,64 @@
 //! `/healthz` (the process is alive) and `/readyz` (it can do its work).
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
-use serde_json::json;
+use serde::Serialize;
 
-use crate::{app::AppState, db, problem::Problem};
+use crate::{
+    app::AppState,
+    db::{self, Readiness},
+    problem::Problem,
+};
+
+/// The answer of `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Alive {
+    /// Always `alive`: any answer at all means the process runs.
+    pub status: AliveStatus,
+}
+
+/// The one status `/healthz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AliveStatus {
+    /// The process answers.
+    Alive,
+}
+
+/// The answer of `/readyz` when the service can do its work.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ready` (a service that is not answers 503 with a problem document).
+    pub status: ReadyStatus,
+    /// What was checked.
+    #[serde(flatten)]
+    pub checked: Readiness,
+}
+
+/// The one status a 200 from `/readyz` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    /// The database answers, with PostGIS and every migration.
+    Ready,
+}
 
 /// Answers 200 while the process runs; it never touches the database.
-#[utoipa::path(get, path = "/healthz", tag = "service", security(()), responses((status = 200, description = "The process is alive", body = serde_json::Value)))]
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "alive" }))
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()), responses((status = 200, description = "The process is alive", body = Alive)))]
+pub async fn healthz() -> Json<Alive> {
+    Json(Alive {
+        status: AliveStatus::Alive,
+    })
 }
 
 /// Answers 200 with the PostGIS version when the database is reachable, has PostGIS 3 or later
 /// and every migration; 503 with the reason otherwise.
-#[utoipa::path(get, path = "/readyz", tag = "service", security(()), responses((status = 200, description = "Ready: the PostGIS version and the applied migrations", body = serde_json::Value), (status = 503, description = "Not ready, with the reason", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/readyz", tag = "service", security(()), responses((status = 200, description = "Ready: the PostGIS version and the applied migrations", body = Ready), (status = 503, description = "Not ready, with the reason", body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     match db::readiness(&state.db).await {
-        Ok(ready) => Json(json!({
-            "status": "ready",
-            "postgis": ready.postgis,
-            "migrations": ready.migrations,
-        }))
+        Ok(checked) => Json(Ready {
+            status: ReadyStatus::Ready,
+            checked,
+        })
         .into_response(),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");

@@ -16,7 +16,7 @@ use axum::{body::Body, http::Request, Router};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use landuse_domain::{check::LayerKind, county::CountyCode};
-use landuse_spatial::store::{self, ImportOptions};
+use landuse_spatial::store::{self as layer_store, ImportOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -26,7 +26,13 @@ use super::{
     generate::{DemoPlan, Plan, PlannedCase, LAYER_FILES},
     tokens, DemoError, COUNTIES,
 };
-use crate::{admin, app::AppState, clock::Clock, config::Config};
+use crate::{
+    admin,
+    app::AppState,
+    clock::Clock,
+    config::Config,
+    store::{self, Doing},
+};
 
 /// The settings key that records the demo in the database.
 pub const LOADED_KEY: &str = "demo";
@@ -155,21 +161,14 @@ impl fmt::Display for LoadReport {
     }
 }
 
-fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> DemoError {
-    move |source| DemoError::Db { doing, source }
-}
-
 /// The demo recorded in the database, if any.
 ///
 /// # Errors
 /// Database failures, a record that is not one this module writes.
 pub async fn loaded(pool: &PgPool) -> Result<Option<Loaded>, DemoError> {
-    let value: Option<Value> = sqlx::query_scalar("select value from settings where key = $1")
-        .bind(LOADED_KEY)
-        .fetch_optional(pool)
-        .await
-        .map_err(db("reading whether a demo is loaded"))?;
-    value
+    let mut conn = pool.acquire().await.doing("reading whether a demo is loaded")?;
+    store::admin::setting(&mut conn, LOADED_KEY)
+        .await?
         .map(|v| {
             serde_json::from_value(v).map_err(|e| DemoError::Json {
                 doing: "reading the demo record in settings",
@@ -329,8 +328,211 @@ fn steps(plan: Plan) -> &'static [Step] {
 /// One worker's share of the cases: each case, its project id, county and parcels.
 type Share<'a> = Vec<(&'a PlannedCase, String, String, Vec<Value>)>;
 
-/// Drives one case from its opening to where its plan ends.
-#[allow(clippy::too_many_lines)] // one arm per step, in the order a case takes them
+/// Who takes a transition step: the case's county officer or the bureau's reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Officer,
+    Reviewer,
+}
+
+/// The transition a step posts: who, the action, and the reason given. Every step not named
+/// here that reaches this function advances the case as the reviewer.
+fn transition_of(step: Step) -> (Actor, &'static str, Option<&'static str>) {
+    match step {
+        Step::Submit => (Actor::Officer, "submit", None),
+        Step::Withdraw => (Actor::Officer, "withdraw", Some("项目选址调整，申请撤回")),
+        Step::Correction => (
+            Actor::Reviewer,
+            "request_correction",
+            Some("缺少勘测定界报告，请补正后再报"),
+        ),
+        Step::Reject => (
+            Actor::Reviewer,
+            "reject",
+            Some("拟用地块占用永久基本农田，不予通过"),
+        ),
+        _ => (Actor::Reviewer, "advance", None),
+    }
+}
+
+/// The facts a step records: the pre-review opinion, the conversion approval, the supply
+/// decision or the certificate, numbered after the case.
+fn facts_of(step: Step, year: i32, number: &str) -> Value {
+    match step {
+        Step::Opinion => json!({ "pre_review_opinion": format!("安自然资预〔{year}〕{number}号") }),
+        Step::Approval => json!({ "conversion_approval": format!("陕政土批〔{year}〕{number}号") }),
+        Step::SupplyDecision => json!({ "supply_decision": {
+            "method": "allocation", "industrial": false, "standard_land_indicators_present": false
+        } }),
+        _ => json!({ "certificate_number": format!("陕（{year}）安康市不动产权第{number}号") }),
+    }
+}
+
+/// One case as the demo drives it: its id, officer, check and last answer (whose ETag the next
+/// step sends).
+struct CaseRun<'a> {
+    driver: &'a Driver,
+    id: String,
+    officer: String,
+    year: i32,
+    number: String,
+    check: Value,
+    last: Reply,
+}
+
+impl CaseRun<'_> {
+    fn path(&self, tail: &str) -> String {
+        format!("/api/v1/cases/{}{tail}", self.id)
+    }
+
+    /// Takes one step; `false` when the case's check stops it short of its plan.
+    async fn step(&mut self, step: Step, goes_on: bool) -> Result<bool, DemoError> {
+        let etag = Some(self.last.etag.clone());
+        let reply = match step {
+            Step::Check => {
+                let run = self
+                    .driver
+                    .call(201, "POST", &self.path("/checks"), "planner", None, None)
+                    .await?;
+                // A check bumps the case's version: its ETag is the case's next one.
+                self.check = run.json.clone();
+                if goes_on && self.check["result"] == "prohibited" {
+                    // The rules stop it here, as they would a real one: it waits in
+                    // pre-review with the check that found what is in its way.
+                    return Ok(false);
+                }
+                run
+            }
+            Step::Confirm => {
+                let check_id = self.check["id"].as_str().unwrap_or_default();
+                let path = self.path(&format!("/checks/{check_id}/confirm"));
+                self.driver
+                    .call(200, "POST", &path, "planner", None, etag.as_deref())
+                    .await?
+            }
+            Step::QuotaAndOffset => {
+                self.quota_and_offset().await?;
+                return Ok(true);
+            }
+            Step::Opinion | Step::Approval | Step::SupplyDecision | Step::Certificate => {
+                let facts = facts_of(step, self.year, &self.number);
+                self.driver
+                    .call(
+                        200,
+                        "POST",
+                        &self.path("/facts"),
+                        "reviewer",
+                        Some(&facts),
+                        etag.as_deref(),
+                    )
+                    .await?
+            }
+            _ => {
+                let (actor, action, reason) = transition_of(step);
+                let who = match actor {
+                    Actor::Officer => self.officer.as_str(),
+                    Actor::Reviewer => "reviewer",
+                };
+                let body = json!({ "action": action, "reason": reason });
+                self.driver
+                    .call(
+                        200,
+                        "POST",
+                        &self.path("/transitions"),
+                        who,
+                        Some(&body),
+                        etag.as_deref(),
+                    )
+                    .await?
+            }
+        };
+        self.last = reply;
+        Ok(true)
+    }
+
+    /// Allocates the quota the confirmed check says the case needs (its area less the existing
+    /// construction land under it, so the request states no amount) and, when the check found
+    /// cultivated land, locks the offset its grain capacity needs.
+    async fn quota_and_offset(&self) -> Result<(), DemoError> {
+        let allocation = json!({ "case_id": self.id, "year": self.year });
+        self.driver
+            .call(
+                201,
+                "POST",
+                "/api/v1/quotas/allocations",
+                "reviewer",
+                Some(&allocation),
+                None,
+            )
+            .await?;
+        if self.check["summary"]["cultivated_land_found"].as_bool() != Some(true) {
+            return Ok(());
+        }
+        let cultivated_m2 = self.check["report"]["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["kind"] == "cultivated_land")
+            .and_then(|l| l["counted"]["m2"].as_f64())
+            .unwrap_or(0.0);
+        // About 300 kg of grain a year per mu, from the land-quality grading.
+        let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
+        self.driver
+            .call(
+                201,
+                "POST",
+                &self.path("/offset/lock"),
+                "reviewer",
+                Some(&json!({ "capacity_kg": capacity_kg })),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Opens the case as its county's officer and uploads its parcels; the answer to the upload.
+async fn open_case(
+    driver: &Driver,
+    case: &PlannedCase,
+    project_id: &str,
+    officer: &str,
+    parcels: Vec<Value>,
+) -> Result<(String, Reply), DemoError> {
+    let body = json!({
+        "project_id": project_id,
+        "title": case.title,
+        "declarations": match &case.outside_boundary_use {
+            Some(used) => json!({ "outside_boundary_use": used }),
+            None => json!({}),
+        },
+    });
+    let created = driver
+        .call(201, "POST", "/api/v1/cases", officer, Some(&body), None)
+        .await?;
+    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
+    let collection = json!({ "type": "FeatureCollection", "features": parcels });
+    let uploaded = driver
+        .send(
+            "PUT",
+            &format!("/api/v1/cases/{id}/parcels"),
+            officer,
+            Some(("application/geo+json", collection.to_string().into_bytes())),
+            Some(&created.etag),
+        )
+        .await?;
+    if uploaded.status != 200 {
+        return Err(DemoError::Refused {
+            doing: format!("uploading the parcels of {}", case.key),
+            status: uploaded.status,
+            body: uploaded.text,
+        });
+    }
+    Ok((id, uploaded))
+}
+
+/// Drives one case from its opening to where its plan ends; `false` when its check stopped it
+/// short of the plan.
 async fn drive_case(
     driver: &Driver,
     case: &PlannedCase,
@@ -353,205 +555,30 @@ async fn drive_case(
         i64::from(case.age_days) * 24 * 60
     };
     let gap = TimeDelta::minutes(span_minutes / (plan_steps.len() as i64 + 2));
-    let created = driver
-        .call(
-            201,
-            "POST",
-            "/api/v1/cases",
-            &officer,
-            Some(&json!({
-                "project_id": project_id,
-                "title": case.title,
-                "declarations": match &case.outside_boundary_use {
-                    Some(used) => json!({ "outside_boundary_use": used }),
-                    None => json!({}),
-                },
-            })),
-            None,
-        )
-        .await?;
-    let id = created.json["id"].as_str().unwrap_or_default().to_owned();
-    let path = |tail: &str| format!("/api/v1/cases/{id}{tail}");
-    let collection = json!({ "type": "FeatureCollection", "features": parcels });
-    let uploaded = driver
-        .send(
-            "PUT",
-            &path("/parcels"),
-            &officer,
-            Some(("application/geo+json", collection.to_string().into_bytes())),
-            Some(&created.etag),
-        )
-        .await?;
-    if uploaded.status != 200 {
-        return Err(DemoError::Refused {
-            doing: format!("uploading the parcels of {}", case.key),
-            status: uploaded.status,
-            body: uploaded.text,
-        });
-    }
-    let mut last = uploaded;
+    let (id, mut last) = open_case(driver, case, project_id, &officer, parcels).await?;
     if case.green_grant {
         driver.clock.advance(gap);
+        let grant = json!({ "action": "grant", "reason": "市级重点民生工程，领导小组同意走绿色通道" });
+        let path = format!("/api/v1/cases/{id}/green-channel");
         last = driver
-            .call(
-                200,
-                "POST",
-                &path("/green-channel"),
-                "leader",
-                Some(&json!({ "action": "grant", "reason": "市级重点民生工程，领导小组同意走绿色通道" })),
-                Some(&last.etag),
-            )
+            .call(200, "POST", &path, "leader", Some(&grant), Some(&last.etag))
             .await?;
     }
-    let mut check = Value::Null;
-    let number = case.key.trim_start_matches('P').replace('-', "");
+    let mut run = CaseRun {
+        driver,
+        id,
+        officer,
+        year,
+        number: case.key.trim_start_matches('P').replace('-', ""),
+        check: Value::Null,
+        last,
+    };
+    let goes_on = plan_steps.contains(&Step::ToConversion);
     for step in plan_steps {
         driver.clock.advance(gap);
-        let act = |action: &str, reason: Option<&str>| json!({ "action": action, "reason": reason });
-        let reply = match step {
-            Step::Submit | Step::Withdraw => {
-                let reason = (*step == Step::Withdraw).then_some("项目选址调整，申请撤回");
-                let action = if *step == Step::Submit {
-                    "submit"
-                } else {
-                    "withdraw"
-                };
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        &officer,
-                        Some(&act(action, reason)),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Accept | Step::ToConversion | Step::ToSupply | Step::ToRegistration | Step::ToCompleted => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("advance", None)),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Correction => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("request_correction", Some("缺少勘测定界报告，请补正后再报"))),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Reject => {
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/transitions"),
-                        "reviewer",
-                        Some(&act("reject", Some("拟用地块占用永久基本农田，不予通过"))),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Check => {
-                let run = driver
-                    .call(201, "POST", &path("/checks"), "planner", None, None)
-                    .await?;
-                // A check bumps the case's version: its ETag is the case's next one.
-                check = run.json.clone();
-                let goes_on = plan_steps.contains(&Step::ToConversion);
-                if goes_on && check["result"] == "prohibited" {
-                    // The rules stop it here, as they would a real one: it waits in
-                    // pre-review with the check that found what is in its way.
-                    return Ok(false);
-                }
-                run
-            }
-            Step::Confirm => {
-                let check_id = check["id"].as_str().unwrap_or_default();
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path(&format!("/checks/{check_id}/confirm")),
-                        "planner",
-                        None,
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::Opinion | Step::Approval | Step::SupplyDecision | Step::Certificate => {
-                let facts = match step {
-                    Step::Opinion => {
-                        json!({ "pre_review_opinion": format!("安自然资预〔{year}〕{number}号") })
-                    }
-                    Step::Approval => {
-                        json!({ "conversion_approval": format!("陕政土批〔{year}〕{number}号") })
-                    }
-                    Step::SupplyDecision => json!({ "supply_decision": {
-                        "method": "allocation", "industrial": false, "standard_land_indicators_present": false
-                    } }),
-                    _ => json!({ "certificate_number": format!("陕（{year}）安康市不动产权第{number}号") }),
-                };
-                driver
-                    .call(
-                        200,
-                        "POST",
-                        &path("/facts"),
-                        "reviewer",
-                        Some(&facts),
-                        Some(&last.etag),
-                    )
-                    .await?
-            }
-            Step::QuotaAndOffset => {
-                // What the case needs is computed from its confirmed check (its area less the
-                // existing construction land under it), so the request states no amount.
-                driver
-                    .call(
-                        201,
-                        "POST",
-                        "/api/v1/quotas/allocations",
-                        "reviewer",
-                        Some(&json!({ "case_id": id, "year": year })),
-                        None,
-                    )
-                    .await?;
-                if check["summary"]["cultivated_land_found"].as_bool() == Some(true) {
-                    let cultivated_m2 = check["report"]["layers"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|l| l["kind"] == "cultivated_land")
-                        .and_then(|l| l["counted"]["m2"].as_f64())
-                        .unwrap_or(0.0);
-                    // About 300 kg of grain a year per mu, from the land-quality grading.
-                    let capacity_kg = (cultivated_m2 * GRAIN_KG_PER_M2).round();
-                    driver
-                        .call(
-                            201,
-                            "POST",
-                            &path("/offset/lock"),
-                            "reviewer",
-                            Some(&json!({ "capacity_kg": capacity_kg })),
-                            None,
-                        )
-                        .await?;
-                }
-                continue;
-            }
-        };
-        last = reply;
+        if !run.step(*step, goes_on).await? {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
@@ -577,14 +604,8 @@ async fn claim(pool: &PgPool, seed: u64, now: DateTime<Utc>) -> Result<(), DemoE
         doing: "writing the demo record",
         message: e.to_string(),
     })?;
-    let claimed =
-        sqlx::query("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing")
-            .bind(LOADED_KEY)
-            .bind(value)
-            .execute(pool)
-            .await
-            .map_err(db("recording the demo load"))?;
-    if claimed.rows_affected() == 1 {
+    let mut conn = pool.acquire().await.doing("recording the demo load")?;
+    if store::admin::insert_setting(&mut conn, LOADED_KEY, &value).await? {
         return Ok(());
     }
     match loaded(pool).await? {
@@ -601,39 +622,22 @@ async fn claim(pool: &PgPool, seed: u64, now: DateTime<Utc>) -> Result<(), DemoE
 /// # Errors
 /// Database failures.
 pub async fn counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Counts, DemoError> {
-    let scalar = |sql: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(sql)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .map_err(db("counting the demo"))
-    };
-    let layers: Vec<(String, i64)> = sqlx::query_as(
-        "select v.kind, sum(v.feature_count)::int8 from layer_versions v where v.is_current group by v.kind",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(db("counting the layers"))?;
-    let stages: Vec<(String, i64)> = sqlx::query_as("select stage, count(*) from cases group by stage")
-        .fetch_all(pool)
-        .await
-        .map_err(db("counting the cases"))?;
+    let mut conn = pool.acquire().await.doing("counting the demo")?;
+    let by_code = |rows: Vec<store::demo::CountBy>| rows.into_iter().map(|r| (r.code, r.count)).collect();
+    let layers = by_code(store::demo::features_by_kind(&mut conn).await?);
+    let stages = by_code(store::demo::cases_by_stage(&mut conn).await?);
+    let totals = store::demo::totals(&mut conn, now).await?;
     Ok(Counts {
-        layers: layers.into_iter().collect(),
-        projects: scalar("select count(*) from projects where $1::timestamptz is not null").await?,
-        cases: scalar("select count(*) from cases where $1::timestamptz is not null").await?,
-        parcels: scalar("select count(*) from parcels where $1::timestamptz is not null").await?,
-        stages: stages.into_iter().collect(),
-        green: scalar("select count(*) from cases where green and $1::timestamptz is not null").await?,
-        overdue: scalar("select count(*) from cases where deadline_at is not null and deadline_at <= $1")
-            .await?,
-        ledger_overdue: scalar(
-            "select count(*) from ledger_items
-              where cleared_at is null and due_on < ($1 at time zone 'Asia/Shanghai')::date",
-        )
-        .await?,
-        checks: scalar("select count(*) from checks where $1::timestamptz is not null").await?,
-        events: scalar("select count(*) from case_events where $1::timestamptz is not null").await?,
+        layers,
+        projects: totals.projects,
+        cases: totals.cases,
+        parcels: totals.parcels,
+        stages,
+        green: totals.green,
+        overdue: totals.overdue,
+        ledger_overdue: totals.ledger_overdue,
+        checks: totals.checks,
+        events: totals.events,
     })
 }
 
@@ -641,7 +645,7 @@ pub async fn counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Counts, DemoErr
 /// revoked when the load ends), so the tokens file is never needed to load.
 async fn loader_tokens(pool: &PgPool) -> Result<BTreeMap<String, String>, DemoError> {
     let users = tokens::ensure_users(pool).await?;
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     let mut out = BTreeMap::new();
     for user in users {
         let token = admin::issue_token(&mut conn, &user.name, LOADER_LABEL, Some(1)).await?;
@@ -665,7 +669,7 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
                 message: e.to_string(),
             })?;
             let path = dir.join("layers").join(format!("{kind}.geojson"));
-            store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
+            layer_store::import_geojson_file(pool, layer, city, &path, &ImportOptions::default())
                 .await
                 .map_err(|e| DemoError::Import {
                     kind,
@@ -676,10 +680,8 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
         .try_collect::<Vec<_>>()
         .await?;
     // The planner needs fresh statistics to use the spatial indexes on the new layers.
-    sqlx::query("analyze layer_pieces")
-        .execute(pool)
-        .await
-        .map_err(db("analysing the layers"))?;
+    let mut conn = pool.acquire().await.doing("analysing the layers")?;
+    store::demo::analyze_layers(&mut conn).await?;
 
     Ok(())
 }
@@ -813,7 +815,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
             ));
         }
     }
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     admin::seed(&mut conn).await?;
     drop(conn);
     claim(pool, plan.seed, load_time).await?;
@@ -875,11 +877,9 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         }))
         .await?;
 
-    sqlx::query("update tokens set revoked_at = now() where label = $1 and revoked_at is null")
-        .bind(LOADER_LABEL)
-        .execute(pool)
-        .await
-        .map_err(db("revoking the loader's tokens"))?;
+    let mut conn = pool.acquire().await.doing("revoking the loader's tokens")?;
+    store::auth::revoke_labelled(&mut conn, LOADER_LABEL).await?;
+    drop(conn);
     let counts = counts(pool, Utc::now()).await?;
     let record = Loaded {
         state: LoadState::Loaded,
@@ -887,15 +887,12 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         started_at: load_time,
         counts: Some(counts.clone()),
     };
-    sqlx::query("update settings set value = $2 where key = $1")
-        .bind(LOADED_KEY)
-        .bind(serde_json::to_value(&record).map_err(|e| DemoError::Json {
-            doing: "writing the demo record",
-            message: e.to_string(),
-        })?)
-        .execute(pool)
-        .await
-        .map_err(db("recording the loaded demo"))?;
+    let record = serde_json::to_value(&record).map_err(|e| DemoError::Json {
+        doing: "writing the demo record",
+        message: e.to_string(),
+    })?;
+    let mut conn = pool.acquire().await.doing("recording the loaded demo")?;
+    store::admin::update_setting(&mut conn, LOADED_KEY, &record).await?;
     Ok(LoadReport {
         counts,
         stopped_short: stopped.into_iter().sum(),

@@ -258,14 +258,8 @@ pub enum DemoError {
         body: String,
     },
     /// A database failure.
-    #[error("database error while {doing}: {source}")]
-    Db {
-        /// What was being done.
-        doing: &'static str,
-        /// The cause.
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error(transparent)]
+    Db(#[from] crate::store::DbError),
 }
 
 impl DemoError {

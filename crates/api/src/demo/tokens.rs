@@ -11,7 +11,10 @@ use std::{collections::BTreeMap, fmt, path::Path};
 use sqlx::PgPool;
 
 use super::{DemoError, COUNTIES};
-use crate::{admin, auth};
+use crate::{
+    admin, auth,
+    store::{admin as store, Doing},
+};
 
 /// The roles that get one demo user each; officers get one per county.
 pub const ROLES: [&str; 5] = ["planner", "reviewer", "leader", "admin", "gis"];
@@ -52,25 +55,16 @@ pub fn users() -> Vec<DemoUser> {
     users
 }
 
-fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> DemoError {
-    move |source| DemoError::Db { doing, source }
-}
-
 /// Makes the demo users that are missing (seeding the counties first).
 ///
 /// # Errors
 /// Database failures.
 pub async fn ensure_users(pool: &PgPool) -> Result<Vec<DemoUser>, DemoError> {
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     admin::seed(&mut conn).await?;
     let wanted = users();
     for user in &wanted {
-        let exists: bool = sqlx::query_scalar("select exists (select 1 from users where name = $1)")
-            .bind(&user.name)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("looking up a demo user"))?;
-        if !exists {
+        if !store::user_exists(&mut conn, &user.name).await? {
             admin::add_user(&mut conn, &user.name, user.role, &user.counties).await?;
         }
     }
@@ -116,7 +110,7 @@ fn read(path: &Path) -> BTreeMap<String, String> {
 pub async fn ensure(pool: &PgPool, path: &Path) -> Result<TokensReport, DemoError> {
     let users = ensure_users(pool).await?;
     let before = read(path);
-    let mut conn = pool.acquire().await.map_err(db("connecting"))?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
     let mut report = TokensReport {
         path: path.display().to_string(),
         tokens: BTreeMap::new(),
@@ -125,9 +119,7 @@ pub async fn ensure(pool: &PgPool, path: &Path) -> Result<TokensReport, DemoErro
     };
     for user in &users {
         if let Some(secret) = before.get(&user.key) {
-            let caller = auth::caller_for_token(&mut conn, secret)
-                .await
-                .map_err(db("checking a demo token"))?;
+            let caller = auth::caller_for_token(&mut conn, secret).await?;
             if caller.is_some_and(|c| c.name == user.name) {
                 report.tokens.insert(user.key.clone(), secret.clone());
                 report.kept += 1;

@@ -16,7 +16,13 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::error::ApiError;
-use crate::auth::Caller;
+use crate::{
+    auth::Caller,
+    store::{
+        idempotency::{self as store, NewStoredResponse, StoredResponse},
+        Doing,
+    },
+};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -47,7 +53,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                         "the key must be visible ASCII",
                     )
                 })?;
-                if text.is_empty() || text.len() > 255 {
+                // As the document's pattern says: 1 to 255 visible ASCII characters, no spaces.
+                if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
                     return Err(ApiError::invalid(
                         "invalid-idempotency-key",
                         "Idempotency-Key",
@@ -114,15 +121,6 @@ impl IntoResponse for Reply {
     }
 }
 
-type StoredRow = (
-    Vec<u8>,
-    String,
-    String,
-    Option<i32>,
-    Option<Value>,
-    Option<Vec<u8>>,
-);
-
 impl IdempotencyKey {
     /// When this key was used before by the same caller: the stored response (same request),
     /// or 422 (a different request under the same key). `None` when the request must run.
@@ -136,39 +134,34 @@ impl IdempotencyKey {
         digest: &[u8],
     ) -> Result<Option<Response>, ApiError> {
         let Some(key) = &self.key else { return Ok(None) };
-        let row: Option<StoredRow> = sqlx::query_as(
-            "select request_hash, method, path, status, headers, body
-               from idempotency_keys where user_id = $1 and key = $2",
-        )
-        .bind(caller.user_id)
-        .bind(key)
-        .fetch_optional(db)
-        .await
-        .map_err(|e| ApiError::db("looking up the idempotency key", e))?;
-        row.map(|row| self.stored_response(row, digest)).transpose()
+        let mut conn = db.acquire().await.doing("looking up the idempotency key")?;
+        let stored = store::stored_response(&mut conn, caller.user_id, key).await?;
+        stored.map(|stored| self.replay_of(stored, digest)).transpose()
     }
 
-    fn stored_response(&self, row: StoredRow, digest: &[u8]) -> Result<Response, ApiError> {
-        let (hash, method, path, status, headers, body) = row;
-        if hash != digest || method != self.method.as_str() || path != self.path {
+    /// The stored response, sent again, when it answered this same request.
+    fn replay_of(&self, stored: StoredResponse, digest: &[u8]) -> Result<Response, ApiError> {
+        if stored.request_hash != digest || stored.method != self.method.as_str() || stored.path != self.path
+        {
             return Err(ApiError::invalid(
                 "idempotency-key-reused",
                 "Idempotency-Key",
                 "this key was already used for a different request; use a new key",
             ));
         }
-        let status = status
+        let status = stored
+            .status
             .and_then(|s| u16::try_from(s).ok())
             .and_then(|s| StatusCode::from_u16(s).ok())
             .unwrap_or(StatusCode::OK);
-        let mut response = (status, body.unwrap_or_default()).into_response();
+        let mut response = (status, stored.body.unwrap_or_default()).into_response();
         let h = response.headers_mut();
         h.insert(
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(Value::Object(stored)) = headers {
-            for (name, value) in stored {
+        if let Some(Value::Object(headers)) = stored.headers {
+            for (name, value) in headers {
                 if let (Ok(name), Some(Ok(value))) = (
                     HeaderName::try_from(name.as_str()),
                     value.as_str().map(HeaderValue::from_str),
@@ -199,7 +192,7 @@ impl IdempotencyKey {
         reply: Reply,
     ) -> Result<Response, ApiError> {
         let Some(key) = &self.key else {
-            tx.commit().await.map_err(|e| ApiError::db("committing", e))?;
+            tx.commit().await.doing("committing")?;
             return Ok(reply.into_response());
         };
         let body =
@@ -209,26 +202,24 @@ impl IdempotencyKey {
             .iter()
             .filter_map(|(n, v)| Some((n.as_str().to_owned(), Value::String(v.to_str().ok()?.to_owned()))))
             .collect();
-        let stored = sqlx::query(
-            "insert into idempotency_keys (user_id, key, method, path, request_hash, status, headers, body)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(caller.user_id)
-        .bind(key)
-        .bind(self.method.as_str())
-        .bind(&self.path)
-        .bind(digest)
-        .bind(i32::from(reply.status.as_u16()))
-        .bind(Value::Object(headers))
-        .bind(body)
-        .execute(&mut *tx)
-        .await;
+        let response = NewStoredResponse {
+            user_id: caller.user_id,
+            key,
+            method: self.method.as_str(),
+            path: &self.path,
+            request_hash: digest,
+            status: i32::from(reply.status.as_u16()),
+            headers: Value::Object(headers),
+            body,
+        };
+        let stored = store::store_response(&mut tx, &response).await;
         match stored {
-            Ok(_) => {
-                tx.commit().await.map_err(|e| ApiError::db("committing", e))?;
+            Ok(()) => {
+                tx.commit().await.doing("committing")?;
                 Ok(reply.into_response())
             }
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
+            // A concurrent request with this key committed first.
+            Err(e) if e.sqlstate().as_deref() == Some("23505") => {
                 drop(tx);
                 self.replay(db, caller, digest).await?.ok_or_else(|| {
                     ApiError::internal(
@@ -237,7 +228,7 @@ impl IdempotencyKey {
                     )
                 })
             }
-            Err(e) => Err(ApiError::db("storing the idempotency key", e)),
+            Err(e) => Err(e.into()),
         }
     }
 }

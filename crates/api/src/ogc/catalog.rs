@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -14,7 +14,11 @@ use super::{
     params::KeyKind,
     GEOJSON, JSON, SCHEMA_JSON,
 };
-use crate::{auth::Caller, http::error::ApiError};
+use crate::{
+    auth::Caller,
+    http::error::ApiError,
+    store::ogc::{self as store, VersionFilter, VersionRow},
+};
 
 /// The id of the parcels collection.
 pub const PARCELS: &str = "parcels";
@@ -382,12 +386,12 @@ impl Collection {
             Source::Overlaps => Ok(overlap_properties()),
             Source::Layer { .. } | Source::Version(_) => {
                 let mut out = layer_fixed_properties();
-                for (name, kind) in sampled_attributes(conn, &self.version_ids()).await? {
-                    if !out.iter().any(|p| p.name == name) {
+                for attribute in store::sampled_attributes(conn, &self.version_ids()).await? {
+                    if !out.iter().any(|p| p.name == attribute.name) {
                         out.push(Property {
-                            title: format!("源数据属性 source attribute {name}"),
-                            name,
-                            kind: PropertyType::from_code(&kind),
+                            title: format!("源数据属性 source attribute {}", attribute.name),
+                            kind: PropertyType::from_code(&attribute.json_type),
+                            name: attribute.name,
                             queryable: true,
                         });
                     }
@@ -398,51 +402,45 @@ impl Collection {
     }
 }
 
-const VERSION_COLUMNS: &str = "v.id, v.kind, k.name_zh, v.jurisdiction, v.version_no, v.is_current, \
-     v.feature_count, v.imported_at, v.superseded_at, v.source_name, v.extent";
-
-fn version_from_row(row: &sqlx::postgres::PgRow) -> Result<VersionInfo, sqlx::Error> {
-    Ok(VersionInfo {
-        id: row.try_get(0)?,
-        kind: row.try_get(1)?,
-        kind_name: row.try_get(2)?,
-        jurisdiction: row.try_get(3)?,
-        version_no: row.try_get(4)?,
-        is_current: row.try_get(5)?,
-        feature_count: row.try_get(6)?,
-        imported_at: row.try_get(7)?,
-        superseded_at: row.try_get(8)?,
-        source_name: row.try_get(9)?,
-        extent: row
-            .try_get::<Option<Vec<f64>>, _>(10)?
-            .and_then(|e| <[f64; 4]>::try_from(e).ok()),
-    })
+impl From<VersionRow> for VersionInfo {
+    fn from(row: VersionRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            kind_name: row.kind_name,
+            jurisdiction: row.jurisdiction,
+            version_no: row.version_no,
+            is_current: row.is_current,
+            feature_count: row.feature_count,
+            imported_at: row.imported_at,
+            superseded_at: row.superseded_at,
+            source_name: row.source_name,
+            extent: row.extent.and_then(|e| <[f64; 4]>::try_from(e).ok()),
+        }
+    }
 }
 
 async fn versions_where(
     conn: &mut PgConnection,
-    condition: &str,
-    bind: impl FnOnce(
-        sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    filter: &VersionFilter<'_>,
 ) -> Result<Vec<VersionInfo>, OgcError> {
-    let sql = format!(
-        "select {VERSION_COLUMNS} from layer_versions v join layer_kinds k on k.code = v.kind \
-         where {condition} order by v.kind, v.jurisdiction, v.version_no desc"
-    );
-    let rows = bind(sqlx::query(&sql))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("loading layer versions", e))?;
-    rows.iter()
-        .map(version_from_row)
-        .collect::<Result<_, _>>()
-        .map_err(|e| OgcError::Api(ApiError::db("reading a layer version", e)))
+    Ok(store::versions(conn, filter)
+        .await?
+        .into_iter()
+        .map(VersionInfo::from)
+        .collect())
 }
 
 /// Every collection: the layer kinds that have a current version, then parcels and overlaps.
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<Collection>, OgcError> {
-    let current = versions_where(conn, "v.is_current", |q| q).await?;
+    let current = versions_where(
+        conn,
+        &VersionFilter {
+            current_only: true,
+            ..VersionFilter::default()
+        },
+    )
+    .await?;
     let mut groups: Vec<Vec<VersionInfo>> = Vec::new();
     for version in current {
         match groups.last_mut() {
@@ -484,25 +482,42 @@ pub async fn find(conn: &mut PgConnection, id: &str) -> Result<Collection, OgcEr
         _ => {}
     }
     if let Ok(version_id) = Uuid::parse_str(id) {
-        let found = versions_where(conn, "v.id = $1", |q| q.bind(version_id)).await?;
+        let found = versions_where(
+            conn,
+            &VersionFilter {
+                id: Some(version_id),
+                ..VersionFilter::default()
+            },
+        )
+        .await?;
         return found
             .into_iter()
             .next()
             .map(Collection::version)
             .ok_or(OgcError::Api(ApiError::NotFound("collection")));
     }
-    let owned = id.to_owned();
-    let current = versions_where(conn, "v.is_current and v.kind = $1", |q| q.bind(owned)).await?;
+    let current = versions_where(
+        conn,
+        &VersionFilter {
+            kind: Some(id),
+            current_only: true,
+            ..VersionFilter::default()
+        },
+    )
+    .await?;
     if let Some(first) = current.first() {
         let name = first.kind_name.clone();
         return Ok(Collection::layer(id.to_owned(), &name, current));
     }
     if let Some((kind, jurisdiction, number)) = parse_version_id(id) {
-        let (kind, jurisdiction) = (kind.to_owned(), jurisdiction.to_owned());
         let found = versions_where(
             conn,
-            "v.kind = $1 and v.jurisdiction = $2 and v.version_no = $3",
-            |q| q.bind(kind).bind(jurisdiction).bind(number),
+            &VersionFilter {
+                kind: Some(kind),
+                jurisdiction: Some(jurisdiction),
+                version_no: Some(number),
+                ..VersionFilter::default()
+            },
         )
         .await?;
         if let Some(version) = found.into_iter().next() {
@@ -512,47 +527,17 @@ pub async fn find(conn: &mut PgConnection, id: &str) -> Result<Collection, OgcEr
     Err(OgcError::Api(ApiError::NotFound("collection")))
 }
 
-/// The attribute names of a sample of the versions' features (the first 1000), with a JSON
-/// type each: `integer`, `number`, `boolean` when every sampled value is one, else `string`.
-async fn sampled_attributes(
-    conn: &mut PgConnection,
-    versions: &[Uuid],
-) -> Result<Vec<(String, String)>, OgcError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "select e.key,
-                case when not bool_or(jsonb_typeof(e.value) <> 'null') then 'string'
-                     when bool_and(jsonb_typeof(e.value) = 'null'
-                                   or (jsonb_typeof(e.value) = 'number' and e.value::text ~ '^-?[0-9]+$')) then 'integer'
-                     when bool_and(jsonb_typeof(e.value) in ('number', 'null')) then 'number'
-                     when bool_and(jsonb_typeof(e.value) in ('boolean', 'null')) then 'boolean'
-                     else 'string' end
-           from (select attributes from layer_features where version_id = any($1) order by id limit 1000) f
-          cross join lateral jsonb_each(f.attributes) e
-          group by e.key
-          order by e.key",
-    )
-    .bind(versions)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("sampling layer attributes", e))?;
-    Ok(rows)
-}
-
 /// Whether any feature of the versions has attribute `name` (an exact check, for refusing an
 /// unknown filter; the sample may miss a rare attribute).
+///
+/// # Errors
+/// Database failures.
 pub async fn layer_has_attribute(
     conn: &mut PgConnection,
     versions: &[Uuid],
     name: &str,
 ) -> Result<bool, OgcError> {
-    sqlx::query_scalar(
-        "select exists (select 1 from layer_features where version_id = any($1) and attributes ? $2)",
-    )
-    .bind(versions)
-    .bind(name)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| OgcError::Api(ApiError::db("looking for a layer attribute", e)))
+    Ok(store::layer_has_attribute(conn, versions, name).await?)
 }
 
 /// A collection's extent: the lon/lat box of what the caller may see, and the time span for
@@ -572,45 +557,22 @@ pub async fn extent(
     caller: &Caller,
     collection: &Collection,
 ) -> Result<Extent, OgcError> {
-    type Row = (
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    );
-    let box_of = "st_xmin(e)::float8, st_ymin(e)::float8, st_xmax(e)::float8, st_ymax(e)::float8";
-    let sql = match collection.source {
+    let counties = caller.county_filter();
+    let row = match collection.source {
         Source::Layer { .. } | Source::Version(_) => {
             return Ok(Extent {
                 bbox: collection.stored_extent(),
                 interval: None,
             })
         }
-        Source::Parcels => format!(
-            "select {box_of}, t0, t1 from (
-                select st_extent(p.geom) as e, min(p.created_at) as t0, max(p.created_at) as t1
-                  from parcels p join cases c on c.id = p.case_id
-                 where $1::text[] is null or c.county_code = any($1)) t"
-        ),
-        Source::Overlaps => format!(
-            "select {box_of}, t0, t1 from (
-                select st_extent(h.geom) as e, min(k.run_at) as t0, max(k.run_at) as t1
-                  from check_hits h join checks k on k.id = h.check_id join cases c on c.id = k.case_id
-                 where h.geom is not null and ($1::text[] is null or c.county_code = any($1))) t"
-        ),
+        Source::Parcels => store::parcel_extent(conn, counties.as_deref()).await?,
+        Source::Overlaps => store::overlap_extent(conn, counties.as_deref()).await?,
     };
-    let row: Row = sqlx::query_as(&sql)
-        .bind(caller.county_filter())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("computing a collection's extent", e))?;
-    let bbox = match (row.0, row.1, row.2, row.3) {
+    let bbox = match (row.xmin, row.ymin, row.xmax, row.ymax) {
         (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
         _ => None,
     };
-    let interval = row.4.zip(row.5);
+    let interval = row.first_at.zip(row.last_at);
     Ok(Extent { bbox, interval })
 }
 
@@ -695,8 +657,14 @@ pub fn metadata(
 
 /// Every version of a layer kind, newest first per jurisdiction.
 pub async fn versions_of_kind(conn: &mut PgConnection, kind: &str) -> Result<Vec<VersionInfo>, OgcError> {
-    let kind = kind.to_owned();
-    versions_where(conn, "v.kind = $1", |q| q.bind(kind)).await
+    versions_where(
+        conn,
+        &VersionFilter {
+            kind: Some(kind),
+            ..VersionFilter::default()
+        },
+    )
+    .await
 }
 
 /// A JSON Schema of the features' properties (`describedby`), or of the queryable ones only.

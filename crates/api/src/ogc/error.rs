@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{http::error::ApiError, problem::Problem};
+use crate::{http::error::ApiError, problem::Problem, store::DbError};
 
 /// What an OGC handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,12 @@ impl OgcError {
 impl From<sqlx::Error> for OgcError {
     fn from(error: sqlx::Error) -> Self {
         Self::Api(ApiError::db("reading features", error))
+    }
+}
+
+impl From<DbError> for OgcError {
+    fn from(error: DbError) -> Self {
+        Self::Api(error.into())
     }
 }
 

@@ -6,7 +6,7 @@ use axum::{
     http::{header, HeaderName, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
 use sqlx::{Postgres, Transaction};
 
 use super::{
@@ -24,12 +24,37 @@ use crate::{
     auth::Caller,
     db::{self, Scope},
     http::error::ApiError,
+    store::Doing,
 };
 
 /// The header that names the CRS of the coordinates in a response (Part 2).
 pub const CONTENT_CRS: HeaderName = HeaderName::from_static("content-crs");
 
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The landing page (`/req/core/root-success`).
+#[derive(Debug, Serialize)]
+struct Landing {
+    title: &'static str,
+    description: &'static str,
+    links: Vec<Link>,
+}
+
+/// The conformance declaration.
+#[derive(Debug, Serialize)]
+struct Conformance {
+    #[serde(rename = "conformsTo")]
+    conforms_to: &'static [&'static str],
+}
+
+/// The collections document: each collection's metadata, and the CRSs every one offers.
+#[derive(Debug, Serialize)]
+struct CollectionList {
+    links: Vec<Link>,
+    /// Built by [`catalog::metadata`], whose members depend on the collection's kind.
+    collections: Vec<serde_json::Value>,
+    crs: Vec<String>,
+}
 
 fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response {
     match serde_json::to_vec(value) {
@@ -44,9 +69,7 @@ fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response
 
 /// A transaction that sees what `scope` allows of the county-owned collections.
 async fn connection(state: &AppState, scope: &Scope) -> Result<Transaction<'static, Postgres>, OgcError> {
-    db::begin_scoped(&state.db, scope)
-        .await
-        .map_err(|e| OgcError::Api(ApiError::db("connecting", e)))
+    Ok(db::begin_scoped(&state.db, scope).await.doing("connecting")?)
 }
 
 /// The scope of documents that describe collections without reading any county's rows.
@@ -88,11 +111,11 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
         Link::new(base.ogc("/collections"), REL_DATA, JSON, "The collections"),
     ];
     Ok(document(
-        &json!({
-            "title": "用地报批 OGC API – Features",
-            "description": "Control layers, case parcels and check overlaps of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
-            "links": links,
-        }),
+        &Landing {
+            title: "用地报批 OGC API – Features",
+            description: "Control layers, case parcels and check overlaps of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
+            links,
+        },
         JSON,
     ))
 }
@@ -101,7 +124,12 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
 #[tracing::instrument(skip_all)]
 pub async fn conformance(query: RawQuery) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    Ok(document(&json!({ "conformsTo": CONFORMANCE }), JSON))
+    Ok(document(
+        &Conformance {
+            conforms_to: &CONFORMANCE,
+        },
+        JSON,
+    ))
 }
 
 /// `GET /ogc/api`: the OpenAPI 3.0 definition of these endpoints, with each collection's items
@@ -152,11 +180,11 @@ pub async fn collections(
         entries.push(catalog::metadata(&collection, &extent, None, &base));
     }
     Ok(document(
-        &json!({
-            "links": [Link::new(base.ogc("/collections"), "self", JSON, "This document")],
-            "collections": entries,
-            "crs": OgcCrs::offered().iter().map(|c| c.uri()).collect::<Vec<_>>(),
-        }),
+        &CollectionList {
+            links: vec![Link::new(base.ogc("/collections"), "self", JSON, "This document")],
+            collections: entries,
+            crs: OgcCrs::offered().iter().map(|c| c.uri()).collect(),
+        },
         JSON,
     ))
 }
@@ -229,6 +257,19 @@ fn crs_header(crs: OgcCrs) -> HeaderValue {
     HeaderValue::from_str(&crs.content_crs()).unwrap_or_else(|_| HeaderValue::from_static("<>"))
 }
 
+/// A 200 with features in `media_type`, their coordinates in `crs` (`Content-Crs`).
+fn features(media_type: &'static str, crs: OgcCrs, body: impl IntoResponse) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
+            (CONTENT_CRS, crs_header(crs)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// `GET /ogc/collections/{collectionId}/items`: a page of features, streamed.
 #[tracing::instrument(skip_all, fields(user = %caller.name, collection = %id))]
 pub async fn items(
@@ -268,15 +309,7 @@ pub async fn items(
         now: state.clock.now(),
     };
     let body = items::page_body(&state.db, caller.scope(), context, filters);
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
-            (CONTENT_CRS, crs_header(crs)),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(features(media_type, crs, body))
 }
 
 /// `GET /ogc/collections/{collectionId}/items/{featureId}`.
@@ -315,13 +348,5 @@ pub async fn item(
     let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base)
         .await?
         .ok_or(ApiError::NotFound("feature"))?;
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(media_type)),
-            (CONTENT_CRS, crs_header(crs)),
-        ],
-        found,
-    )
-        .into_response())
+    Ok(features(media_type, crs, found))
 }

@@ -1,15 +1,10 @@
 //! Features: one page of a collection, written to the client as PostgreSQL returns it.
 //!
-//! A page is one statement per collection kind (`sql/*_filtered.sql` plus the paging tail
-//! below): keyset paging after the `cursor` feature, so the hundredth page costs what the first
-//! does, and every feature's geometry is rendered by `ST_AsGeoJSON` in the CRS asked for. Rows
-//! are turned into bytes one by one and handed to the response body as they arrive, in chunks
-//! of [`CHUNK`] bytes: a 10,000-feature page is never held whole in memory.
-//!
-//! The statements are static text (so their row stream can outlive the handler) with every
-//! filter switched off by a null parameter. They are sent unprepared, so PostgreSQL plans each
-//! request with its actual values: filters that are off fold away, and a bounding box becomes a
-//! constant the spatial index can use.
+//! A page is one statement per collection kind ([`crate::store::ogc`]): keyset paging after the
+//! `cursor` feature, so the hundredth page costs what the first does, and every feature's
+//! geometry rendered in the CRS asked for. Rows are turned into bytes one by one and handed to
+//! the response body as they arrive, in chunks of [`CHUNK`] bytes: a 10,000-feature page is
+//! never held whole in memory.
 
 use std::fmt::Write as _;
 
@@ -19,11 +14,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::{
-    postgres::{PgArguments, PgRow},
-    query::Query,
-    PgConnection, PgPool, Postgres, Row,
-};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
@@ -31,10 +22,18 @@ use super::{
     crs::OgcCrs,
     error::OgcError,
     links::{query_string, ExternalBase, Link},
-    params::{unknown, Bbox, FeatureKey, ItemsFormat, ItemsQuery, KeyKind, TimeRange, ITEMS_PARAMETERS},
+    params::{unknown, FeatureKey, ItemsFormat, ItemsQuery, ITEMS_PARAMETERS},
     GEOJSON, JSON,
 };
-use crate::{auth::Caller, db::Scope, http::error::ApiError};
+use crate::{
+    auth::Caller,
+    db::Scope,
+    http::error::ApiError,
+    store::{
+        ogc::{self as store, BboxFilter, PageRow, PageSpec, PropertyFilter, Selection},
+        DbError,
+    },
+};
 use futures_util::StreamExt as _;
 
 /// Bytes gathered before a chunk goes to the client.
@@ -43,111 +42,9 @@ pub const CHUNK: usize = 32 * 1024;
 /// Rows read ahead of the client while a page is written.
 const ROW_QUEUE: usize = 64;
 
-/// The page statement: the filtered set, a page of it after the cursor (plus one row to learn
-/// whether another page follows), and each row's GeoJSON. The parameters after the filter's own
-/// are: cursor, page size + 1, swap axes, target SRID, decimals.
-macro_rules! page_sql {
-    ($file:literal, $key:literal, $after:literal, $probe:literal, $flip:literal, $srid:literal, $digits:literal) => {
-        concat!(
-            "with filtered as (\n",
-            include_str!($file),
-            "),\npage as (\n",
-            "    select f.id, f.geom, f.properties,\n",
-            "           row_number() over (order by f.id) as rn,\n",
-            "           lead(f.id) over (order by f.id) is null as is_last\n",
-            "    from filtered f\n",
-            "    where ($",
-            $after,
-            "::",
-            $key,
-            " is null or f.id > $",
-            $after,
-            ")\n",
-            "    order by f.id\n",
-            "    limit $",
-            $probe,
-            "\n",
-            ")\n",
-            "select p.id, p.rn, p.is_last,\n",
-            "       case when p.rn < $",
-            $probe,
-            " then st_asgeojson(\n",
-            "           case when $",
-            $flip,
-            "::bool\n",
-            "                then st_flipcoordinates(st_transform(st_forcepolygonccw(p.geom), $",
-            $srid,
-            "::int4))\n",
-            "                else st_transform(st_forcepolygonccw(p.geom), $",
-            $srid,
-            "::int4) end,\n",
-            "           $",
-            $digits,
-            "::int4, 0) end as geometry,\n",
-            "       case when p.rn < $",
-            $probe,
-            " then p.properties::text end as properties\n",
-            "from page p\n",
-            "union all\n",
-            // Only when the page is empty: one row, so the writer has a row to close the document on.
-            "select null, 0, true, null, null\n",
-            "where not exists (select 1 from page)\n"
-        )
-    };
-}
-
-macro_rules! count_sql {
-    ($file:literal) => {
-        concat!(
-            "with filtered as (\n",
-            include_str!($file),
-            ")\nselect count(*) from filtered\n"
-        )
-    };
-}
-
-const LAYER_PAGE: &str = page_sql!("sql/layer_filtered.sql", "int8", "9", "10", "11", "12", "13");
-const LAYER_COUNT: &str = count_sql!("sql/layer_filtered.sql");
-const PARCEL_PAGE: &str = page_sql!("sql/parcel_filtered.sql", "uuid", "15", "16", "17", "18", "19");
-const PARCEL_COUNT: &str = count_sql!("sql/parcel_filtered.sql");
-const OVERLAP_PAGE: &str = page_sql!("sql/overlap_filtered.sql", "uuid", "15", "16", "17", "18", "19");
-const OVERLAP_COUNT: &str = count_sql!("sql/overlap_filtered.sql");
-
 /// The page statement of a collection kind, for plan checks.
 pub fn page_statement(collection: &Collection) -> &'static str {
-    match collection.source {
-        Source::Layer { .. } | Source::Version(_) => LAYER_PAGE,
-        Source::Parcels => PARCEL_PAGE,
-        Source::Overlaps => OVERLAP_PAGE,
-    }
-}
-
-/// The property filters of a request, typed for the collection's statement.
-#[derive(Debug, Clone, PartialEq)]
-enum PropertyFilters {
-    Layer {
-        source_id: Option<String>,
-        version: Option<Uuid>,
-        attributes: Option<Value>,
-    },
-    Parcel {
-        case_id: Option<Uuid>,
-        county: Option<String>,
-        stage: Option<String>,
-        source: Option<String>,
-        seq: Option<i32>,
-        name: Option<String>,
-        zone: Option<i32>,
-    },
-    Overlap {
-        check_id: Option<Uuid>,
-        case_id: Option<Uuid>,
-        county: Option<String>,
-        layer_kind: Option<String>,
-        layer_version: Option<Uuid>,
-        dismissed: Option<bool>,
-        result: Option<String>,
-    },
+    store::page_statement(&Filters::everything(collection, None).selection.properties)
 }
 
 fn typed<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T, OgcError> {
@@ -175,12 +72,7 @@ fn bool_of(name: &str, value: &str) -> Result<bool, OgcError> {
 /// (for a single feature) its id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filters {
-    counties: Option<Vec<String>>,
-    bbox: Option<Bbox>,
-    time: Option<TimeRange>,
-    feature: Option<FeatureKey>,
-    properties: PropertyFilters,
-    case_id: Option<Uuid>,
+    selection: Selection,
 }
 
 impl Filters {
@@ -199,37 +91,39 @@ impl Filters {
             Source::Parcels => parcel_filters(&query.properties)?,
             Source::Overlaps => overlap_filters(&query.properties)?,
         };
-        let case_id = match &properties {
-            PropertyFilters::Parcel { case_id, .. } => *case_id,
-            _ => None,
-        };
         Ok(Self {
-            counties: caller.county_filter(),
-            bbox: query.bbox,
-            time: query.datetime,
-            feature: None,
-            properties,
-            case_id,
+            selection: Selection {
+                counties: caller.county_filter(),
+                bbox: query.bbox.map(|b| BboxFilter {
+                    corners: b.corners(),
+                    srid: b.srid,
+                    segment: b.segment(),
+                }),
+                from: query.datetime.and_then(|t| t.from),
+                to: query.datetime.and_then(|t| t.to),
+                feature: None,
+                properties,
+            },
         })
     }
 
     /// Only the feature with `key`, as the caller may see it.
     pub fn single(collection: &Collection, caller: &Caller, key: FeatureKey) -> Self {
-        Self {
-            feature: Some(key),
-            ..Self::everything(collection, caller.county_filter())
-        }
+        let mut filters = Self::everything(collection, caller.county_filter());
+        filters.selection.feature = Some(key);
+        filters
     }
 
     /// The whole collection within `counties`.
     fn everything(collection: &Collection, counties: Option<Vec<String>>) -> Self {
         let properties = match collection.source {
-            Source::Layer { .. } | Source::Version(_) => PropertyFilters::Layer {
+            Source::Layer { .. } | Source::Version(_) => PropertyFilter::Layer {
+                versions: collection.version_ids(),
                 source_id: None,
                 version: None,
                 attributes: None,
             },
-            Source::Parcels => PropertyFilters::Parcel {
+            Source::Parcels => PropertyFilter::Parcel {
                 case_id: None,
                 county: None,
                 stage: None,
@@ -238,7 +132,7 @@ impl Filters {
                 name: None,
                 zone: None,
             },
-            Source::Overlaps => PropertyFilters::Overlap {
+            Source::Overlaps => PropertyFilter::Overlap {
                 check_id: None,
                 case_id: None,
                 county: None,
@@ -249,141 +143,41 @@ impl Filters {
             },
         };
         Self {
-            counties,
-            bbox: None,
-            time: None,
-            feature: None,
-            properties,
-            case_id: None,
+            selection: Selection {
+                counties,
+                bbox: None,
+                from: None,
+                to: None,
+                feature: None,
+                properties,
+            },
+        }
+    }
+
+    /// The case the parcels are filtered to, when they are (its coordinate file is linked).
+    fn case_id(&self) -> Option<Uuid> {
+        match &self.selection.properties {
+            PropertyFilter::Parcel { case_id, .. } => *case_id,
+            _ => None,
         }
     }
 
     /// Whether only the caller's county scoping applies (so a stored count is exact).
     fn is_unfiltered(&self) -> bool {
-        self.bbox.is_none()
-            && self.time.is_none()
-            && self.feature.is_none()
-            && match &self.properties {
-                PropertyFilters::Layer {
+        let s = &self.selection;
+        s.bbox.is_none()
+            && s.from.is_none()
+            && s.to.is_none()
+            && s.feature.is_none()
+            && match &s.properties {
+                PropertyFilter::Layer {
                     source_id,
                     version,
                     attributes,
+                    ..
                 } => source_id.is_none() && version.is_none() && attributes.is_none(),
                 _ => false,
             }
-    }
-
-    /// Binds the filter parameters of `sql` (a page or count statement of `collection`).
-    fn bind<'q>(&self, collection: &Collection, sql: &'q str) -> Query<'q, Postgres, PgArguments> {
-        let bbox = self.bbox.map(|b| b.corners());
-        let srid = self.bbox.map_or(4490, |b| b.srid);
-        let segment = self.bbox.map_or(1.0, |b| b.segment());
-        let from = self.time.and_then(|t| t.from);
-        let to = self.time.and_then(|t| t.to);
-        let (int_id, uuid_id) = match self.feature {
-            Some(FeatureKey::Int(id)) => (Some(id), None),
-            Some(FeatureKey::Uuid(id)) => (None, Some(id)),
-            None => (None, None),
-        };
-        let query = sqlx::query(sql).persistent(false);
-        match &self.properties {
-            PropertyFilters::Layer {
-                source_id,
-                version,
-                attributes,
-            } => query
-                .bind(collection.version_ids())
-                .bind(bbox)
-                .bind(srid)
-                .bind(segment)
-                .bind(source_id.clone())
-                .bind(*version)
-                .bind(attributes.clone())
-                .bind(int_id),
-            PropertyFilters::Parcel {
-                case_id,
-                county,
-                stage,
-                source,
-                seq,
-                name,
-                zone,
-            } => query
-                .bind(self.counties.clone())
-                .bind(bbox)
-                .bind(srid)
-                .bind(segment)
-                .bind(from)
-                .bind(to)
-                .bind(*case_id)
-                .bind(county.clone())
-                .bind(stage.clone())
-                .bind(source.clone())
-                .bind(*seq)
-                .bind(name.clone())
-                .bind(*zone)
-                .bind(uuid_id),
-            PropertyFilters::Overlap {
-                check_id,
-                case_id,
-                county,
-                layer_kind,
-                layer_version,
-                dismissed,
-                result,
-            } => query
-                .bind(self.counties.clone())
-                .bind(bbox)
-                .bind(srid)
-                .bind(segment)
-                .bind(from)
-                .bind(to)
-                .bind(*check_id)
-                .bind(*case_id)
-                .bind(county.clone())
-                .bind(layer_kind.clone())
-                .bind(*layer_version)
-                .bind(*dismissed)
-                .bind(result.clone())
-                .bind(uuid_id),
-        }
-    }
-
-    /// The page statement with every parameter bound.
-    fn page_query(
-        &self,
-        collection: &Collection,
-        cursor: Option<FeatureKey>,
-        limit: i64,
-        crs: OgcCrs,
-    ) -> Query<'static, Postgres, PgArguments> {
-        self.page_query_of(page_statement(collection), collection, cursor, limit, crs)
-    }
-
-    fn page_query_of<'q>(
-        &self,
-        sql: &'q str,
-        collection: &Collection,
-        cursor: Option<FeatureKey>,
-        limit: i64,
-        crs: OgcCrs,
-    ) -> Query<'q, Postgres, PgArguments> {
-        let query = self.bind(collection, sql);
-        let query = match collection.key_kind() {
-            KeyKind::Int => query.bind(match cursor {
-                Some(FeatureKey::Int(id)) => Some(id),
-                _ => None,
-            }),
-            KeyKind::Uuid => query.bind(match cursor {
-                Some(FeatureKey::Uuid(id)) => Some(id),
-                _ => None,
-            }),
-        };
-        query
-            .bind(limit + 1)
-            .bind(crs.northing_first())
-            .bind(crs.postgis_srid())
-            .bind(crs.decimals())
     }
 
     /// The exact number of features the filters select.
@@ -393,16 +187,18 @@ impl Filters {
                 return Ok(stored);
             }
         }
-        let sql = match collection.source {
-            Source::Layer { .. } | Source::Version(_) => LAYER_COUNT,
-            Source::Parcels => PARCEL_COUNT,
-            Source::Overlaps => OVERLAP_COUNT,
-        };
-        self.bind(collection, sql)
-            .fetch_one(&mut *conn)
-            .await
-            .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(|e| OgcError::Api(ApiError::db("counting features", e)))
+        Ok(store::count_features(conn, &self.selection).await?)
+    }
+}
+
+/// The page of `query` in `crs`, after `cursor`.
+fn page_spec(cursor: Option<FeatureKey>, limit: i64, crs: OgcCrs) -> PageSpec {
+    PageSpec {
+        after: cursor,
+        limit,
+        northing_first: crs.northing_first(),
+        srid: crs.postgis_srid(),
+        decimals: crs.decimals(),
     }
 }
 
@@ -410,7 +206,7 @@ async fn layer_filters(
     conn: &mut PgConnection,
     collection: &Collection,
     pairs: &[(String, String)],
-) -> Result<PropertyFilters, OgcError> {
+) -> Result<PropertyFilter, OgcError> {
     let mut source_id = None;
     let mut version = None;
     let mut attributes = Map::new();
@@ -426,7 +222,8 @@ async fn layer_filters(
             }
         }
     }
-    Ok(PropertyFilters::Layer {
+    Ok(PropertyFilter::Layer {
+        versions: collection.version_ids(),
         source_id,
         version,
         attributes: (!attributes.is_empty()).then_some(Value::Object(attributes)),
@@ -442,7 +239,7 @@ fn unknown_for(collection: &Collection, name: &str, properties: &[Property]) -> 
     unknown(name, &known)
 }
 
-fn parcel_filters(pairs: &[(String, String)]) -> Result<PropertyFilters, OgcError> {
+fn parcel_filters(pairs: &[(String, String)]) -> Result<PropertyFilter, OgcError> {
     let (mut case_id, mut county, mut stage, mut source, mut seq, mut name_filter, mut zone) =
         (None, None, None, None, None, None, None);
     for (name, value) in pairs {
@@ -462,7 +259,7 @@ fn parcel_filters(pairs: &[(String, String)]) -> Result<PropertyFilters, OgcErro
             }
         }
     }
-    Ok(PropertyFilters::Parcel {
+    Ok(PropertyFilter::Parcel {
         case_id,
         county,
         stage,
@@ -473,7 +270,7 @@ fn parcel_filters(pairs: &[(String, String)]) -> Result<PropertyFilters, OgcErro
     })
 }
 
-fn overlap_filters(pairs: &[(String, String)]) -> Result<PropertyFilters, OgcError> {
+fn overlap_filters(pairs: &[(String, String)]) -> Result<PropertyFilter, OgcError> {
     let (mut check_id, mut case_id, mut county, mut layer_kind, mut layer_version, mut dismissed, mut result) =
         (None, None, None, None, None, None, None);
     for (name, value) in pairs {
@@ -493,7 +290,7 @@ fn overlap_filters(pairs: &[(String, String)]) -> Result<PropertyFilters, OgcErr
             }
         }
     }
-    Ok(PropertyFilters::Overlap {
+    Ok(PropertyFilter::Overlap {
         check_id,
         case_id,
         county,
@@ -570,7 +367,7 @@ impl PageContext {
             other_type,
             "This page in the other JSON media type",
         ));
-        if let Some(case_id) = filters.case_id {
+        if let Some(case_id) = filters.case_id() {
             links.push(Link::new(
                 self.base
                     .service(&format!("/api/v1/cases/{case_id}/parcels?format=txt")),
@@ -622,13 +419,6 @@ struct PageWriter {
     last: Option<FeatureKey>,
 }
 
-fn key_of(row: &PgRow, kind: KeyKind) -> Result<Option<FeatureKey>, sqlx::Error> {
-    Ok(match kind {
-        KeyKind::Int => row.try_get::<Option<i64>, _>("id")?.map(FeatureKey::Int),
-        KeyKind::Uuid => row.try_get::<Option<Uuid>, _>("id")?.map(FeatureKey::Uuid),
-    })
-}
-
 /// One feature as GeoJSON text, from the statement's pre-rendered geometry and properties.
 fn feature_json(
     out: &mut String,
@@ -667,7 +457,7 @@ impl PageWriter {
 
     /// Appends one row; returns what is ready to send (empty until a chunk fills or the
     /// document ends).
-    fn write(&mut self, row: Result<PgRow, sqlx::Error>) -> Result<Bytes, BoxError> {
+    fn write(&mut self, row: Result<PageRow, DbError>) -> Result<Bytes, BoxError> {
         let row = row.map_err(|e| {
             tracing::error!(error = %e, "a feature page broke off");
             e
@@ -675,24 +465,26 @@ impl PageWriter {
         if let Some(header) = self.header.take() {
             self.buffer.push_str(&header);
         }
-        let rn: i64 = row.try_get("rn")?;
-        let is_last: bool = row.try_get("is_last")?;
         let mut done = false;
-        if rn == 0 {
+        if row.rn == 0 {
             // The page is empty.
             self.footer(None);
             done = true;
-        } else if rn <= self.context.query.limit {
-            let key = key_of(&row, self.context.collection.key_kind())?.ok_or("a page row without an id")?;
+        } else if row.rn <= self.context.query.limit {
+            let key = row.key().ok_or("a page row without an id")?;
             if self.written > 0 {
                 self.buffer.push(',');
             }
-            let geometry: Option<&str> = row.try_get("geometry")?;
-            let properties: Option<&str> = row.try_get("properties")?;
-            feature_json(&mut self.buffer, key, geometry, properties, "");
+            feature_json(
+                &mut self.buffer,
+                key,
+                row.geometry.as_deref(),
+                row.properties.as_deref(),
+                "",
+            );
             self.written += 1;
             self.last = Some(key);
-            if is_last {
+            if row.is_last {
                 self.footer(None);
                 done = true;
             }
@@ -711,26 +503,29 @@ impl PageWriter {
 
 /// The response body of a page: the statement's rows, written as they arrive.
 pub fn page_body(db: &PgPool, scope: Scope, context: PageContext, filters: Filters) -> Body {
-    let query = filters.page_query(
-        &context.collection,
-        context.query.cursor,
-        context.query.limit,
-        context.query.crs,
-    );
+    let spec = page_spec(context.query.cursor, context.query.limit, context.query.crs);
+    let selection = filters.selection.clone();
     // The rows come from a transaction scoped to the caller's counties (row-level security),
     // which the body stream cannot borrow: a task owns it and hands rows over a short queue,
     // so the client's reading still paces the database's sending and memory stays bounded.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PgRow, sqlx::Error>>(ROW_QUEUE);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PageRow, DbError>>(ROW_QUEUE);
     let pool = db.clone();
     let read = async move {
         let mut tx = match crate::db::begin_scoped(&pool, &scope).await {
             Ok(tx) => tx,
+            Err(source) => {
+                let doing = "starting a feature page";
+                let _ = sender.send(Err(DbError { doing, source })).await;
+                return;
+            }
+        };
+        let mut rows = match store::page_rows(&mut tx, &selection, &spec) {
+            Ok(rows) => rows,
             Err(e) => {
                 let _ = sender.send(Err(e)).await;
                 return;
             }
         };
-        let mut rows = query.fetch(&mut *tx);
         while let Some(row) = rows.next().await {
             if sender.send(row).await.is_err() {
                 // The client went away; dropping the transaction ends the statement.
@@ -758,6 +553,9 @@ pub fn page_body(db: &PgPool, scope: Scope, context: PageContext, filters: Filte
 
 /// One feature as a GeoJSON `Feature` document with its links, or `None` when the caller may
 /// not see it (or it does not exist).
+///
+/// # Errors
+/// Database failures.
 pub async fn single_feature(
     conn: &mut PgConnection,
     collection: &Collection,
@@ -767,59 +565,48 @@ pub async fn single_feature(
     base: &ExternalBase,
 ) -> Result<Option<String>, OgcError> {
     let filters = Filters::single(collection, caller, key);
-    let rows = filters
-        .page_query(collection, None, 1, crs)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("reading a feature", e))?;
-    let Some(row) = rows.first() else {
+    let rows = store::page(conn, &filters.selection, &page_spec(None, 1, crs)).await?;
+    let Some(row) = rows.first().filter(|row| row.rn == 1) else {
         return Ok(None);
     };
-    let found = (|| -> Result<Option<String>, sqlx::Error> {
-        let rn: i64 = row.try_get("rn")?;
-        let Some(key) = key_of(row, collection.key_kind())?.filter(|_| rn == 1) else {
-            return Ok(None);
-        };
-        let collection_path = format!("/collections/{}", collection.id);
-        let links = vec![
-            Link::new(
-                base.ogc(&format!("{collection_path}/items/{}", key.to_path())),
-                "self",
-                GEOJSON,
-                "This feature",
-            ),
-            Link::new(base.ogc(&collection_path), "collection", JSON, "The collection"),
-        ];
-        let links = serde_json::to_string(&links).unwrap_or_else(|_| "[]".to_owned());
-        let mut out = String::new();
-        feature_json(
-            &mut out,
-            key,
-            row.try_get("geometry")?,
-            row.try_get("properties")?,
-            &format!(",\"links\":{links}"),
-        );
-        Ok(Some(out))
-    })()
-    .map_err(|e| ApiError::db("reading a feature", e))?;
-    Ok(found)
+    let Some(key) = row.key() else {
+        return Ok(None);
+    };
+    let collection_path = format!("/collections/{}", collection.id);
+    let links = vec![
+        Link::new(
+            base.ogc(&format!("{collection_path}/items/{}", key.to_path())),
+            "self",
+            GEOJSON,
+            "This feature",
+        ),
+        Link::new(base.ogc(&collection_path), "collection", JSON, "The collection"),
+    ];
+    let links = serde_json::to_string(&links).map_err(|e| ApiError::internal("writing a feature", e))?;
+    let mut out = String::new();
+    feature_json(
+        &mut out,
+        key,
+        row.geometry.as_deref(),
+        row.properties.as_deref(),
+        &format!(",\"links\":{links}"),
+    );
+    Ok(Some(out))
 }
 
 /// The plan PostgreSQL runs an unfiltered page of `collection` with, after `after`
 /// (`EXPLAIN (ANALYZE, FORMAT JSON)`, the page really runs): to check that a deep page reads
 /// only its own rows, and to diagnose a slow layer.
+///
+/// # Errors
+/// Database failures.
 pub async fn explain_page(
     conn: &mut PgConnection,
     collection: &Collection,
     after: Option<FeatureKey>,
     limit: i64,
 ) -> Result<Value, OgcError> {
-    let sql = format!("explain (analyze, format json) {}", page_statement(collection));
-    let plan: Value = Filters::everything(collection, None)
-        .page_query_of(&sql, collection, after, limit, OgcCrs::Crs84)
-        .fetch_one(&mut *conn)
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| ApiError::db("explaining a page", e))?;
+    let filters = Filters::everything(collection, None);
+    let plan = store::explain_page(conn, &filters.selection, &page_spec(after, limit, OgcCrs::Crs84)).await?;
     Ok(plan[0]["Plan"].clone())
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::{error::OgcError, params::Limits};
-use crate::http::error::ApiError;
+use crate::store::admin as store;
 
 /// The settings key.
 pub const KEY: &str = "ogc_features";
@@ -46,13 +46,11 @@ pub fn limits_from(value: Option<serde_json::Value>) -> Limits {
 }
 
 /// The page sizes in force.
+///
+/// # Errors
+/// Database failures.
 pub async fn limits(conn: &mut PgConnection) -> Result<Limits, OgcError> {
-    let value: Option<serde_json::Value> = sqlx::query_scalar("select value from settings where key = $1")
-        .bind(KEY)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| ApiError::db("reading the page sizes", e))?;
-    Ok(limits_from(value))
+    Ok(limits_from(store::setting(conn, KEY).await?))
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! `landuse quota import --year 2026 --file quotas.csv`: a year's quota table from CSV.
 //!
-//! The file has one line per holder, `county_code,mu` (a 6-digit county code, an older alias
+//! The file has one record per holder, `county_code,mu` (a 6-digit county code, an older alias
 //! such as 610928, or `pool` for the municipal pool; the amount in mu with at most two
-//! decimals). A header line `county_code,mu`, blank lines and lines starting with `#` are
-//! skipped; a UTF-8 byte-order mark and CRLF line ends are accepted.
+//! decimals). It is read as CSV (RFC 4180, by the `csv` crate): fields may be quoted, so a
+//! spreadsheet's export reads as written. A header record `county_code,mu`, blank lines and lines
+//! starting with `#` are skipped; a UTF-8 byte-order mark and CRLF line ends are accepted.
 //!
 //! All or nothing: every line is checked first and every bad line is reported with its number
 //! and the reason; then all amounts are set in one transaction, and a refusal there (an amount
@@ -19,8 +20,15 @@ use sqlx::{Connection, PgConnection};
 
 use landuse_domain::ledger::Amount;
 
-use super::store::{self, Account, Holder, QuotaError};
-use crate::admin;
+use super::{
+    error::LedgerError,
+    quotas::{self, Account, Holder},
+    Year,
+};
+use crate::{
+    admin,
+    store::{DbError, Doing},
+};
 
 /// `landuse quota …`
 #[derive(Debug, Subcommand)]
@@ -74,11 +82,11 @@ pub enum ImportError {
         line: usize,
         /// Why.
         #[source]
-        source: QuotaError,
+        source: LedgerError,
     },
     /// A database failure; nothing was stored.
     #[error("nothing was imported: {0}")]
-    Db(#[source] QuotaError),
+    Db(#[from] DbError),
 }
 
 /// One good line, before the counties are resolved.
@@ -92,52 +100,47 @@ pub struct QuotaLine {
     pub mu: Amount,
 }
 
-/// Reads the lines of a quota table, reporting every bad one.
+/// Reads the records of a quota table, reporting every bad one with the line it starts on.
 ///
 /// # Errors
 /// [`ImportError::Lines`] with each bad line, [`ImportError::Empty`] without data lines.
 pub fn parse(text: &str) -> Result<Vec<QuotaLine>, ImportError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let mut lines = Vec::new();
     let mut errors = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = trimmed.split(',').map(str::trim).collect();
-        if lines.is_empty()
-            && errors.is_empty()
-            && fields
-                .first()
-                .is_some_and(|f| f.eq_ignore_ascii_case("county_code"))
-        {
-            continue;
-        }
-        let [holder, mu] = fields[..] else {
-            errors.push(LineError {
-                line: number,
-                reason: format!("expected 2 fields, county_code,mu; found {}", fields.len()),
-            });
-            continue;
+    let mut first = true;
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                errors.push(LineError {
+                    line: error.position().map_or(0, |at| line_of(text, at)),
+                    reason: error.to_string(),
+                });
+                continue;
+            }
         };
-        let amount = mu
-            .parse::<f64>()
-            .map_err(|_| format!("{mu:?} is not a number of mu"))
-            .and_then(|v| Amount::parse(v).map_err(|e| e.to_string()));
-        let valid_holder = holder == "pool" || Holder::parse(holder).is_ok();
-        match (valid_holder, amount) {
-            (true, Ok(mu)) => lines.push(QuotaLine {
-                line: number,
-                holder: holder.to_owned(),
-                mu,
-            }),
-            (false, _) => errors.push(LineError {
-                line: number,
-                reason: format!("{holder:?} is not a county code (6 digits) or `pool`"),
-            }),
-            (true, Err(reason)) => errors.push(LineError { line: number, reason }),
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let line = record.position().map_or(0, |at| line_of(text, at));
+        let header = first
+            && record
+                .get(0)
+                .is_some_and(|f| f.eq_ignore_ascii_case("county_code"));
+        first = false;
+        if header {
+            continue;
+        }
+        match read_record(&record) {
+            Ok((holder, mu)) => lines.push(QuotaLine { line, holder, mu }),
+            Err(reason) => errors.push(LineError { line, reason }),
         }
     }
     if !errors.is_empty() {
@@ -147,6 +150,44 @@ pub fn parse(text: &str) -> Result<Vec<QuotaLine>, ImportError> {
         return Err(ImportError::Empty);
     }
     Ok(lines)
+}
+
+/// The 1-based line of `text` a record starts on. The reader's position is where it began
+/// looking for the record, before the line ends, blank lines and `#` comments it skipped (and its
+/// line count misses CRLF and comment lines), so the skipped part is stepped over here and the
+/// line found by counting line feeds.
+fn line_of(text: &str, position: &csv::Position) -> usize {
+    let mut at = usize::try_from(position.byte())
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    while let Some(rest) = text.get(at..) {
+        if rest.starts_with(['\r', '\n']) {
+            at += 1;
+        } else if rest.starts_with('#') {
+            at += rest.find('\n').map_or(rest.len(), |end| end + 1);
+        } else {
+            break;
+        }
+    }
+    text.get(..at).unwrap_or(text).matches('\n').count() + 1
+}
+
+/// One `county_code,mu` record, or what is wrong with it.
+fn read_record(record: &csv::StringRecord) -> Result<(String, Amount), String> {
+    let (Some(holder), Some(mu), 2) = (record.get(0), record.get(1), record.len()) else {
+        return Err(format!(
+            "expected 2 fields, county_code,mu; found {}",
+            record.len()
+        ));
+    };
+    if Holder::parse(holder).is_err() {
+        return Err(format!("{holder:?} is not a county code (6 digits) or `pool`"));
+    }
+    let mu = mu
+        .parse::<f64>()
+        .map_err(|_| format!("{mu:?} is not a number of mu"))
+        .and_then(|v| Amount::parse(v).map_err(|e| e.to_string()))?;
+    Ok((holder.to_owned(), mu))
 }
 
 /// Imports a year's quota table: checks every line, resolves the counties (aliases included),
@@ -160,9 +201,7 @@ pub async fn import(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Account>, ImportError> {
-    if !(2000..=2100).contains(&year) {
-        return Err(ImportError::Year(year));
-    }
+    let year = Year::parse(year).map_err(|e| ImportError::Year(e.0))?.get();
     let lines = parse(text)?;
     let mut errors = Vec::new();
     let mut resolved: BTreeMap<Holder, usize> = BTreeMap::new();
@@ -181,7 +220,7 @@ pub async fn import(
                     continue;
                 }
                 Err(e) => {
-                    return Err(ImportError::Db(QuotaError::Db {
+                    return Err(ImportError::Db(DbError {
                         doing: "resolving a county",
                         source: match e {
                             admin::AdminError::Db { source, .. } => source,
@@ -203,28 +242,18 @@ pub async fn import(
     if !errors.is_empty() {
         return Err(ImportError::Lines { lines: errors });
     }
-    let mut tx = conn.begin().await.map_err(|source| {
-        ImportError::Db(QuotaError::Db {
-            doing: "starting a transaction",
-            source,
-        })
-    })?;
+    let mut tx = conn.begin().await.doing("starting a transaction")?;
     let mut accounts = Vec::with_capacity(plan.len());
     for (line, holder, mu) in plan {
-        let account = store::set_yearly(&mut tx, holder, year, mu, None, Some("quota import"), now)
+        let account = quotas::set_yearly(&mut tx, holder, year, mu, None, Some("quota import"), now)
             .await
             .map_err(|source| match source {
-                QuotaError::Db { .. } => ImportError::Db(source),
+                LedgerError::Db(failure) => ImportError::Db(failure),
                 source => ImportError::Refused { line, source },
             })?;
         accounts.push(account);
     }
-    tx.commit().await.map_err(|source| {
-        ImportError::Db(QuotaError::Db {
-            doing: "committing the import",
-            source,
-        })
-    })?;
+    tx.commit().await.doing("committing the import")?;
     Ok(accounts)
 }
 
@@ -277,6 +306,21 @@ mod tests {
         assert!(lines[1].reason.contains("not a number"));
         assert!(lines[2].reason.contains("two decimals"));
         assert!(lines[3].reason.contains("expected 2 fields"));
+    }
+
+    #[test]
+    fn quoted_fields_are_read_as_csv_so_a_comma_inside_quotes_does_not_split_the_record() {
+        let lines = parse("\"county_code\",\"mu\"\n\"610902\",\"12.5\"\n").unwrap();
+        assert_eq!((lines[0].line, lines[0].holder.as_str()), (2, "610902"));
+        assert_eq!(lines[0].mu.hundredths(), 1250);
+        let Err(ImportError::Lines { lines }) = parse("610902,\"1,200.5\"\n") else {
+            panic!("expected a line error")
+        };
+        assert!(
+            lines[0].reason.contains("\"1,200.5\" is not a number"),
+            "{}",
+            lines[0].reason
+        );
     }
 
     #[test]

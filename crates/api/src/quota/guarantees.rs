@@ -11,29 +11,8 @@ use landuse_domain::{
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{
-    offsets::{self, OffsetError},
-    store::{self, QuotaError},
-};
+use super::{error::LedgerError, offsets, quotas, Release};
 use crate::{auth::Caller, http::error::ApiError};
-
-impl From<QuotaError> for ApiError {
-    fn from(e: QuotaError) -> Self {
-        match e {
-            QuotaError::Db { doing, source } => ApiError::db(doing, source),
-            other => ApiError::conflict(other.code(), other.to_string()),
-        }
-    }
-}
-
-impl From<OffsetError> for ApiError {
-    fn from(e: OffsetError) -> Self {
-        match e {
-            OffsetError::Db { doing, source } => ApiError::db(doing, source),
-            other => ApiError::conflict(other.code(), other.to_string()),
-        }
-    }
-}
 
 /// Where a case stands on both ledgers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,8 +31,8 @@ pub struct Positions {
 /// Database failures; a stored check report that cannot be read (500, never a default).
 pub async fn positions(conn: &mut PgConnection, case_id: Uuid) -> Result<Positions, ApiError> {
     let needs = offsets::confirmed_needs(conn, case_id).await?.ok();
-    let held = store::case_quota_held(conn, case_id).await?;
-    let consumed = store::consumed(conn, case_id).await?;
+    let held = quotas::case_quota_held(conn, case_id).await?;
+    let consumed = quotas::consumed(conn, case_id).await?;
     let offset = offsets::case_offset(conn, case_id).await?;
     let stated = offsets::need_in_force(conn, case_id).await?;
     let offset_needed = match (needs, stated) {
@@ -90,9 +69,9 @@ pub async fn consume_at_approval(
     caller: &Caller,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    store::consume(conn, case_id, Some(caller.user_id), now).await?;
+    quotas::consume(conn, case_id, Some(caller.user_id), now).await?;
     match offsets::consume(conn, case_id, (caller.user_id, Role::Reviewer), now).await {
-        Ok(_) | Err(OffsetError::NothingLocked) => Ok(()),
+        Ok(_) | Err(LedgerError::NothingLocked) => Ok(()),
         Err(other) => Err(other.into()),
     }
 }
@@ -114,9 +93,14 @@ pub async fn release_for_closed_case(
     if !landuse_domain::ledger::rules::returns_on_close(left) {
         return Ok(());
     }
-    let reason = Some("case closed (rejected or withdrawn)");
-    let actor = (Some(caller.user_id), caller.role);
-    store::release(conn, case_id, LedgerAction::ReturnOnClose, actor, reason, now).await?;
-    offsets::release(conn, case_id, LedgerAction::ReturnOnClose, actor, reason, now).await?;
+    let release = Release {
+        action: LedgerAction::ReturnOnClose,
+        by: Some(caller.user_id),
+        role: caller.role,
+        reason: Some("case closed (rejected or withdrawn)"),
+        at: now,
+    };
+    quotas::release(conn, case_id, &release).await?;
+    offsets::release(conn, case_id, &release).await?;
     Ok(())
 }

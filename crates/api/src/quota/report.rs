@@ -73,15 +73,6 @@ fn optional<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// Every rate line of the report in row order: per quarter, each county, then the city.
 fn rows(
     report: &StartRateReport,
@@ -95,14 +86,21 @@ fn rows(
 }
 
 /// The report as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese
-/// names right; CRLF line ends). The last column lists the projects not started as
-/// `name (leader)` separated by `; `.
-pub fn csv(report: &StartRateReport, names: &BTreeMap<String, String>) -> String {
-    let mut out = String::from('\u{feff}');
-    out.push_str(&RATE_HEADER.join(","));
-    out.push_str(",not_started,");
-    out.push_str(&CORRECTION_HEADER.join(","));
-    out.push_str("\r\n");
+/// names right; CRLF line ends; fields quoted as RFC 4180 asks, by the `csv` crate). The
+/// `not_started` column lists the projects not started as `name (leader)` separated by `; `.
+///
+/// # Errors
+/// What the CSV writer reports (nothing, writing to memory).
+pub fn csv(report: &StartRateReport, names: &BTreeMap<String, String>) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(
+        RATE_HEADER
+            .into_iter()
+            .chain(["not_started"])
+            .chain(CORRECTION_HEADER),
+    )?;
     for (quarter, line) in rows(report) {
         let (code, name) = county_cells(line, names);
         let not_started = line
@@ -129,11 +127,9 @@ pub fn csv(report: &StartRateReport, names: &BTreeMap<String, String>) -> String
             optional(line.goal_met),
             not_started,
         ];
-        let cells = cells.into_iter().chain(correction_cells(line));
-        out.push_str(&cells.map(|c| field(&c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.write_record(cells.into_iter().chain(correction_cells(line)))?;
     }
-    out
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The report as an .xlsx workbook: sheet `start rates` with the figures, sheet `not started`
@@ -225,6 +221,11 @@ mod tests {
     use super::*;
 
     fn report() -> StartRateReport {
+        report_naming("江北大道, 二期")
+    }
+
+    /// The report of two projects, the second (not started) named `not_started`.
+    fn report_naming(not_started: &str) -> StartRateReport {
         let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d);
         let project = |n: u128, name: &str, started_on| ProjectStart {
             id: Uuid::from_u128(n),
@@ -240,7 +241,7 @@ mod tests {
         };
         let projects = [
             project(1, "安康高新区厂房", day(3, 1)),
-            project(2, "江北大道, 二期", None),
+            project(2, not_started, None),
         ];
         start_rates(&projects, 2026, day(4, 10).unwrap(), &StartRateGoals::default()).unwrap()
     }
@@ -249,9 +250,13 @@ mod tests {
         [("610902".to_owned(), "汉滨区".to_owned())].into()
     }
 
+    fn csv_text(report: &StartRateReport) -> String {
+        String::from_utf8(csv(report, &names()).unwrap()).unwrap()
+    }
+
     #[test]
     fn the_csv_has_a_row_per_quarter_and_county_plus_the_city_and_quotes_commas() {
-        let text = csv(&report(), &names());
+        let text = csv_text(&report());
         assert!(text.starts_with('\u{feff}'));
         let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
         assert_eq!(lines.len(), 1 + 4 * 2);
@@ -261,6 +266,23 @@ mod tests {
             "a figure computed from the records has no freeze date and no correction"
         );
         assert!(lines[2].contains(",全市,2,1,50,false,"));
+    }
+
+    #[test]
+    fn a_name_with_a_comma_a_quote_and_a_newline_reads_back_as_written() {
+        let name = "江北大道, \"二期\"\n续建";
+        let text = csv_text(&report_naming(name));
+        let body = text.strip_prefix('\u{feff}').unwrap();
+        let mut reader = ::csv::Reader::from_reader(body.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let column = header.iter().position(|h| h == "not_started").unwrap();
+        let first = reader.records().next().unwrap().unwrap();
+        assert_eq!(&first[column], format!("{name} (王副局长)"));
+        assert_eq!(
+            first.len(),
+            header.len(),
+            "the quoted newline stays inside its field"
+        );
     }
 
     #[test]

@@ -14,7 +14,23 @@
 //! sqlx::query("select 1").execute(conn).await.doing("checking the connection")?;
 //! ```
 
+pub mod admin;
+pub mod alerts;
+pub mod auth;
+pub mod calendar;
+pub mod cases;
+pub mod checks;
+pub mod demo;
+pub mod dispatch;
+pub mod health;
+pub mod idempotency;
+pub mod ledger;
+pub mod ogc;
+pub mod parcels;
+pub mod projects;
 pub mod review;
+pub mod session;
+pub mod timers;
 
 /// A database failure and what was being attempted when it happened.
 #[derive(Debug, thiserror::Error)]

@@ -20,10 +20,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::{feed, TimerError, WebhookSettings};
-use crate::clock::Clock;
+use crate::{
+    clock::Clock,
+    store::{
+        alerts::{self, DueDelivery, FailedAttempt},
+        Doing,
+    },
+};
 
 /// The header with the signature.
 pub const SIGNATURE_HEADER: &str = "x-landuse-signature";
@@ -103,14 +109,6 @@ pub struct DeliveryReport {
     pub dead: u32,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct DueDelivery {
-    id: i64,
-    alert_id: i64,
-    endpoint: String,
-    attempts: i32,
-}
-
 /// Posts every delivery due at the clock's now to the configured webhooks, one at a time, each
 /// under its own row lock (`SKIP LOCKED`, so several processes share the queue).
 ///
@@ -134,83 +132,67 @@ pub async fn deliver_due(
         let now = clock.now();
         let mut tx = crate::db::begin_scoped(db, &crate::db::Scope::All)
             .await
-            .map_err(TimerError::db("starting a delivery"))?;
-        let due: Option<DueDelivery> = sqlx::query_as(
-            "select id, alert_id, endpoint, attempts from alert_deliveries
-              where state = 'pending' and next_attempt_at <= $1 and endpoint = any($2)
-              order by next_attempt_at, id
-              limit 1
-              for update skip locked",
-        )
-        .bind(now)
-        .bind(&endpoints)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(TimerError::db("claiming a due delivery"))?;
-        let Some(due) = due else { break };
+            .doing("starting a delivery")?;
+        let Some(due) = alerts::claim_due_delivery(&mut tx, now, &endpoints).await? else {
+            break;
+        };
         let alert = feed::load(&mut tx, due.alert_id)
-            .await
-            .map_err(TimerError::db("loading the alert to deliver"))?
+            .await?
             .ok_or_else(|| TimerError::Corrupt {
                 what: "delivery",
                 detail: format!("alert {} is missing", due.alert_id),
             })?;
-        let body = serde_json::to_vec(&feed::AlertView::from(alert)).map_err(|e| TimerError::Corrupt {
+        let body = serde_json::to_vec(&alert).map_err(|e| TimerError::Corrupt {
             what: "alert",
             detail: e.to_string(),
         })?;
         let outcome = post(webhooks, secret.expose().as_bytes(), &due, body, now).await;
-        let attempts = due.attempts.saturating_add(1);
-        let attempted_at = clock.now();
-        match outcome {
-            Ok(()) => {
-                sqlx::query(
-                    "update alert_deliveries set state = 'delivered', attempts = $2, last_attempt_at = $3,
-                            delivered_at = $3, last_error = null
-                      where id = $1",
-                )
-                .bind(due.id)
-                .bind(attempts)
-                .bind(attempted_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(TimerError::db("recording a delivery"))?;
-                report.delivered += 1;
-                tracing::info!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, "alert delivered");
-            }
-            Err(reason) => {
-                let failures = u32::try_from(attempts).unwrap_or(u32::MAX);
-                let dead = failures >= webhooks.max_attempts;
-                let wait = TimeDelta::from_std(backoff(webhooks.backoff, failures)).unwrap_or(TimeDelta::MAX);
-                let next: DateTime<Utc> = attempted_at.checked_add_signed(wait).unwrap_or(attempted_at);
-                sqlx::query(
-                    "update alert_deliveries set state = $2, attempts = $3, last_attempt_at = $4,
-                            next_attempt_at = $5, last_error = $6
-                      where id = $1",
-                )
-                .bind(due.id)
-                .bind(if dead { "dead" } else { "pending" })
-                .bind(attempts)
-                .bind(attempted_at)
-                .bind(next)
-                .bind(&reason)
-                .execute(&mut *tx)
-                .await
-                .map_err(TimerError::db("recording a failed delivery"))?;
-                if dead {
-                    report.dead += 1;
-                    tracing::error!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, %reason, "alert delivery dead-lettered");
-                } else {
-                    report.retried += 1;
-                    tracing::warn!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, %reason, retry_at = %next, "alert delivery failed; will retry");
-                }
-            }
-        }
-        tx.commit()
-            .await
-            .map_err(TimerError::db("committing a delivery"))?;
+        record_attempt(&mut tx, webhooks, &due, outcome, clock.now(), &mut report).await?;
+        tx.commit().await.doing("committing a delivery")?;
     }
     Ok(report)
+}
+
+/// Records how an attempt went: delivered, to be retried after its backoff, or dead.
+async fn record_attempt(
+    tx: &mut PgConnection,
+    webhooks: &WebhookSettings,
+    due: &DueDelivery,
+    outcome: Result<(), String>,
+    attempted_at: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), TimerError> {
+    let attempts = due.attempts.saturating_add(1);
+    let reason = match outcome {
+        Ok(()) => {
+            alerts::record_delivered(tx, due.id, attempts, attempted_at).await?;
+            report.delivered += 1;
+            tracing::info!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, "alert delivered");
+            return Ok(());
+        }
+        Err(reason) => reason,
+    };
+    let failures = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let dead = failures >= webhooks.max_attempts;
+    let wait = TimeDelta::from_std(backoff(webhooks.backoff, failures)).unwrap_or(TimeDelta::MAX);
+    let next = attempted_at.checked_add_signed(wait).unwrap_or(attempted_at);
+    let failed = FailedAttempt {
+        delivery_id: due.id,
+        dead,
+        attempts,
+        attempted_at,
+        next_attempt_at: next,
+        error: &reason,
+    };
+    alerts::record_failed_attempt(tx, &failed).await?;
+    if dead {
+        report.dead += 1;
+        tracing::error!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, %reason, "alert delivery dead-lettered");
+    } else {
+        report.retried += 1;
+        tracing::warn!(delivery = due.id, alert = due.alert_id, endpoint = %due.endpoint, attempts, %reason, retry_at = %next, "alert delivery failed; will retry");
+    }
+    Ok(())
 }
 
 async fn post(

@@ -23,27 +23,21 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    sweep::{pauses, pauses_since},
+    sweep::{parse_stage, pauses},
     TimerError,
 };
-use crate::{app::AppState, auth::Caller, http::error::ApiError};
+use crate::{
+    app::AppState,
+    auth::Caller,
+    http::error::ApiError,
+    store::dispatch::{self as store, SnapshotRow, SnapshotTotals},
+};
 
 /// The roles that read dispatch reports.
 const READERS: [Role; 4] = [Role::Officer, Role::Reviewer, Role::Leader, Role::Admin];
 
 /// The media type of an .xlsx file.
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-#[derive(Debug, sqlx::FromRow)]
-struct ItemRow {
-    county_code: String,
-    stage: String,
-    green: bool,
-    opened_at: DateTime<Utc>,
-    cleared_at: Option<DateTime<Utc>>,
-    pause_from: Vec<DateTime<Utc>>,
-    pause_to: Vec<Option<DateTime<Utc>>>,
-}
 
 /// Takes the snapshot of the latest scheduled instant at or before `now`, unless it exists.
 /// The figures are those at the scheduled instant, however late the sweep comes.
@@ -58,38 +52,13 @@ pub async fn take_due(
 ) -> Result<Option<Uuid>, TimerError> {
     let period = schedule.period_ending(schedule.latest_at(now));
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
-        "insert into dispatch_snapshots (id, period_start, period_end, taken_at) values ($1, $2, $3, $4)
-         on conflict (period_end) do nothing",
-    )
-    .bind(id)
-    .bind(period.start)
-    .bind(period.end)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(TimerError::db("storing the dispatch snapshot"))?;
-    if inserted.rows_affected() == 0 {
+    if !store::insert_snapshot(tx, id, period.start, period.end, now).await? {
         return Ok(None);
     }
-    let sql = format!(
-        "select li.county_code, li.stage, c.green, li.opened_at, li.cleared_at, {}
-           from ledger_items li join cases c on c.id = li.case_id
-          where li.opened_at < $2 and (li.cleared_at is null or li.cleared_at >= $1)",
-        pauses_since("li.case_id", "li.opened_at")
-    );
-    let rows: Vec<ItemRow> = sqlx::query_as(&sql)
-        .bind(period.start)
-        .bind(period.end)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(TimerError::db("loading the ledger for the dispatch"))?;
+    let rows = store::week_items(tx, period.start, period.end).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        let stage = Stage::parse(&row.stage).map_err(|e| TimerError::Corrupt {
-            what: "ledger stage",
-            detail: e.to_string(),
-        })?;
+        let stage = parse_stage(&row.stage)?;
         let item = LedgerItem {
             opened_at: row.opened_at,
             cleared_at: row.cleared_at,
@@ -108,23 +77,17 @@ pub async fn take_due(
         rules,
     );
     for row in &table {
-        sqlx::query(
-            "insert into dispatch_rows (snapshot_id, county_code, stage, opened, cleared, still_open,
-                                        due_soon, overdue, green_open)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id)
-        .bind(&row.county_code)
-        .bind(row.stage.code())
-        .bind(count(row.counts.opened))
-        .bind(count(row.counts.cleared))
-        .bind(count(row.counts.still_open))
-        .bind(count(row.counts.due_soon))
-        .bind(count(row.counts.overdue))
-        .bind(count(row.green_open))
-        .execute(&mut *tx)
-        .await
-        .map_err(TimerError::db("storing a dispatch row"))?;
+        let stored = SnapshotRow {
+            county_code: row.county_code.clone(),
+            stage: row.stage.code().to_owned(),
+            opened: count(row.counts.opened),
+            cleared: count(row.counts.cleared),
+            still_open: count(row.counts.still_open),
+            due_soon: count(row.counts.due_soon),
+            overdue: count(row.counts.overdue),
+            green_open: count(row.green_open),
+        };
+        store::insert_snapshot_row(tx, id, &stored).await?;
     }
     tracing::info!(snapshot = %id, period_end = %period.end, rows = table.len(), "dispatch snapshot taken");
     Ok(Some(id))
@@ -138,10 +101,10 @@ fn uncount(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
 
-/// One snapshot in the list.
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// One snapshot in the list, with its totals over the caller's counties.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SnapshotSummary {
-    /// Id.
+    /// The snapshot.
     pub id: Uuid,
     /// The week counted starts here.
     pub period_start: DateTime<Utc>,
@@ -161,45 +124,46 @@ pub struct SnapshotSummary {
     pub overdue: i64,
     /// Counties (of the caller's) with an overdue item: not cleared to zero.
     pub counties_not_cleared: i64,
+    /// The snapshot's report.
+    pub href: String,
+}
+
+impl From<SnapshotTotals> for SnapshotSummary {
+    fn from(totals: SnapshotTotals) -> Self {
+        Self {
+            href: format!("/api/v1/dispatch/{}", totals.id),
+            id: totals.id,
+            period_start: totals.period_start,
+            period_end: totals.period_end,
+            taken_at: totals.taken_at,
+            opened: totals.opened,
+            cleared: totals.cleared,
+            still_open: totals.still_open,
+            due_soon: totals.due_soon,
+            overdue: totals.overdue,
+            counties_not_cleared: totals.counties_not_cleared,
+        }
+    }
+}
+
+/// The answer of `GET /api/v1/dispatch`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SnapshotList {
+    /// The 200 newest snapshots, newest first.
+    pub items: Vec<SnapshotSummary>,
 }
 
 /// `GET /api/v1/dispatch`: the snapshots, newest first, with their totals.
-#[utoipa::path(get, path = "/api/v1/dispatch", operation_id = "list_dispatch_reports", tag = "reports", responses((status = 200, description = "The weekly snapshots, newest first, with their totals", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/api/v1/dispatch", operation_id = "list_dispatch_reports", tag = "reports", responses((status = 200, description = "The weekly snapshots, newest first, with their totals", body = SnapshotList)))]
 #[tracing::instrument(skip_all, fields(user = %caller.name))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<SnapshotList>, ApiError> {
     caller.require(&READERS, "read dispatch reports")?;
     let mut tx = state.begin_for(&caller).await?;
-    let rows: Vec<SnapshotSummary> = sqlx::query_as(
-        "select s.id, s.period_start, s.period_end, s.taken_at,
-                coalesce(sum(r.opened), 0)::bigint as opened,
-                coalesce(sum(r.cleared), 0)::bigint as cleared,
-                coalesce(sum(r.still_open), 0)::bigint as still_open,
-                coalesce(sum(r.due_soon), 0)::bigint as due_soon,
-                coalesce(sum(r.overdue), 0)::bigint as overdue,
-                count(distinct r.county_code) filter (where r.overdue > 0) as counties_not_cleared
-           from dispatch_snapshots s
-           left join dispatch_rows r on r.snapshot_id = s.id and ($1::text[] is null or r.county_code = any($1))
-          group by s.id
-          order by s.period_end desc
-          limit 200",
-    )
-    .bind(caller.county_filter())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| ApiError::db("listing dispatch snapshots", e))?;
-    let items: Vec<serde_json::Value> = rows
-        .into_iter()
-        .map(|s| {
-            let href = format!("/api/v1/dispatch/{}", s.id);
-            let mut value = serde_json::to_value(&s).unwrap_or_default();
-            value["href"] = href.into();
-            value
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    let counties = caller.county_filter();
+    let totals = store::snapshot_totals(&mut tx, counties.as_deref()).await?;
+    Ok(Json(SnapshotList {
+        items: totals.into_iter().map(SnapshotSummary::from).collect(),
+    }))
 }
 
 /// One line of a report: a county and stage, or a county's total (`stage` absent).
@@ -222,6 +186,28 @@ pub struct ReportLine {
     pub cleared_to_zero: bool,
 }
 
+impl ReportLine {
+    /// A line of `counts`, with the green share the domain computed for it.
+    fn new(
+        county_code: &str,
+        county_name: String,
+        stage: Option<Stage>,
+        counts: DispatchCounts,
+        green_open: u32,
+        green_share: Option<f64>,
+    ) -> Self {
+        Self {
+            county_code: county_code.to_owned(),
+            county_name,
+            stage,
+            counts,
+            green_open,
+            green_share,
+            cleared_to_zero: counts.cleared_to_zero(),
+        }
+    }
+}
+
 /// A stored snapshot as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DispatchReport {
@@ -239,18 +225,6 @@ pub struct DispatchReport {
     pub counties: Vec<ReportLine>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct StoredRow {
-    county_code: String,
-    stage: String,
-    opened: i32,
-    cleared: i32,
-    still_open: i32,
-    due_soon: i32,
-    overdue: i32,
-    green_open: i32,
-}
-
 /// Loads a snapshot with the rows of the counties the caller sees.
 ///
 /// # Errors
@@ -260,30 +234,12 @@ pub async fn load_report(
     caller: &Caller,
     id: Uuid,
 ) -> Result<DispatchReport, ApiError> {
-    let head: Option<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> =
-        sqlx::query_as("select period_start, period_end, taken_at from dispatch_snapshots where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(|e| ApiError::db("loading the dispatch snapshot", e))?;
-    let (period_start, period_end, taken_at) = head.ok_or(ApiError::NotFound("dispatch snapshot"))?;
+    let head = store::snapshot_head(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("dispatch snapshot"))?;
     let filter = caller.county_filter();
-    let stored: Vec<StoredRow> = sqlx::query_as(
-        "select county_code, stage, opened, cleared, still_open, due_soon, overdue, green_open
-           from dispatch_rows where snapshot_id = $1 and ($2::text[] is null or county_code = any($2))",
-    )
-    .bind(id)
-    .bind(&filter)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading the dispatch rows", e))?;
-    let counties: Vec<(String, String)> = sqlx::query_as(
-        "select code, name from counties where ($1::text[] is null or code = any($1)) order by code",
-    )
-    .bind(&filter)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| ApiError::db("loading the counties", e))?;
+    let stored = store::snapshot_rows(conn, id, filter.as_deref()).await?;
+    let counties = store::county_names(conn, filter.as_deref()).await?;
     let mut rows = Vec::with_capacity(stored.len());
     for row in stored {
         let stage = Stage::parse(&row.stage).map_err(|e| ApiError::internal("reading a dispatch row", e))?;
@@ -304,38 +260,42 @@ pub async fn load_report(
     let name_of = |code: &str| {
         counties
             .iter()
-            .find(|(c, _)| c == code)
-            .map(|(_, name)| name.clone())
+            .find(|c| c.code == code)
+            .map(|c| c.name.clone())
             .unwrap_or_default()
     };
-    let totals = county_totals(&rows, counties.iter().map(|(code, _)| code.as_str()));
+    let totals = county_totals(&rows, counties.iter().map(|c| c.code.as_str()));
     Ok(DispatchReport {
         id,
-        period_start,
-        period_end,
-        taken_at,
+        period_start: head.period_start,
+        period_end: head.period_end,
+        taken_at: head.taken_at,
         rows: rows
             .iter()
-            .map(|r| ReportLine {
-                county_name: name_of(&r.county_code),
-                county_code: r.county_code.clone(),
-                stage: Some(r.stage),
-                counts: r.counts,
-                green_open: r.green_open,
-                green_share: r.green_share(),
-                cleared_to_zero: r.counts.cleared_to_zero(),
+            .map(|r| {
+                let name = name_of(&r.county_code);
+                ReportLine::new(
+                    &r.county_code,
+                    name,
+                    Some(r.stage),
+                    r.counts,
+                    r.green_open,
+                    r.green_share(),
+                )
             })
             .collect(),
         counties: totals
             .iter()
-            .map(|t| ReportLine {
-                county_name: name_of(&t.county_code),
-                county_code: t.county_code.clone(),
-                stage: None,
-                counts: t.counts,
-                green_open: t.green_open,
-                green_share: t.green_share(),
-                cleared_to_zero: t.cleared_to_zero(),
+            .map(|t| {
+                let name = name_of(&t.county_code);
+                ReportLine::new(
+                    &t.county_code,
+                    name,
+                    None,
+                    t.counts,
+                    t.green_open,
+                    t.green_share(),
+                )
             })
             .collect(),
     })

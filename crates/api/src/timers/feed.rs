@@ -10,19 +10,28 @@ use axum::{
     response::sse::{Event, KeepAlive, Sse},
     Json,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::Stream;
-use landuse_domain::{alerts::AlertKind, role::Role};
+use landuse_domain::{
+    alerts::{AlertKind, DeadlineStatus, Recipient},
+    clearing::ClearingStatus,
+    role::Role,
+    stage::Stage,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::TimerError;
 use crate::{
     app::AppState,
     auth::Caller,
     db::{self, Scope},
     http::error::ApiError,
+    store::{
+        alerts::{self, AlertFilter, AlertRecord},
+        Doing,
+    },
 };
 
 /// The roles that read alerts.
@@ -31,13 +40,14 @@ const READERS: [Role; 4] = [Role::Officer, Role::Reviewer, Role::Leader, Role::A
 /// How often an open stream looks for new alerts.
 const STREAM_POLL: Duration = Duration::from_secs(1);
 
-/// An alert as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AlertRow {
+/// An alert as the feed, the stream and webhooks show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AlertView {
     /// The feed position: increasing, never reused.
     pub id: i64,
-    /// `ledger_due_soon`, `ledger_overdue`, `deadline_near` or `deadline_passed`.
-    pub kind: String,
+    /// What the alert says.
+    #[schema(value_type = schema::AlertKind)]
+    pub kind: AlertKind,
     /// The case.
     pub case_id: Uuid,
     /// The ledger item, for clearing alerts.
@@ -45,7 +55,7 @@ pub struct AlertRow {
     /// When the case entered the stage, for deadline alerts.
     pub stage_entered_at: Option<DateTime<Utc>>,
     /// The stage the alert is about.
-    pub stage: String,
+    pub stage: Stage,
     /// The case's county.
     pub county_code: String,
     /// When the sweeper raised it.
@@ -53,56 +63,208 @@ pub struct AlertRow {
     /// When the limit passes (or passed).
     pub due_at: DateTime<Utc>,
     /// Who is told.
-    pub recipients: Value,
+    #[schema(value_type = Vec<schema::Recipient>)]
+    pub recipients: Vec<Recipient>,
     /// Titles, dates and days left.
-    pub details: Value,
+    pub details: AlertDetails,
     /// The deadline as last corrected by a newly loaded calendar year (`due_at` is the one
     /// the alert was raised for); none when never corrected.
     pub corrected_due_at: Option<DateTime<Utc>>,
     /// A calendar year moved the deadline so that the alert's status no longer holds: it does
     /// not stand.
     pub withdrawn: bool,
-}
-
-/// An alert as the feed, the stream and webhooks show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AlertView {
-    /// The stored alert.
-    #[serde(flatten)]
-    pub row: AlertRow,
     /// A line for a person, in the bureau's words.
     pub title: &'static str,
     /// The case it is about.
     pub href: String,
 }
 
-impl From<AlertRow> for AlertView {
-    fn from(row: AlertRow) -> Self {
-        Self {
-            title: AlertKind::parse(&row.kind).map_or("", AlertKind::title_zh),
-            href: format!("/api/v1/cases/{}", row.case_id),
-            row,
+/// What an alert's details say, by kind of alert. Written by the sweeper when it raises the
+/// alert and read back unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AlertDetails {
+    /// A ledger item's three-week clearing (`ledger_due_soon`, `ledger_overdue`).
+    Ledger(LedgerAlertDetails),
+    /// A stage's time limit (`deadline_near`, `deadline_passed`).
+    Deadline(DeadlineAlertDetails),
+}
+
+/// The details of a clearing alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LedgerAlertDetails {
+    /// The case's title.
+    pub case_title: String,
+    /// The case's project.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// Whether the case is on the green channel.
+    pub green: bool,
+    /// When the ledger item was opened.
+    pub opened_at: DateTime<Utc>,
+    /// The day it must be struck off by (bureau calendar, pauses added).
+    pub due_on: NaiveDate,
+    /// Days left until then; negative once past.
+    pub days_left: i64,
+    /// The status the item reached.
+    pub status: ClearingStatus,
+}
+
+/// The details of a stage-deadline alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeadlineAlertDetails {
+    /// The case's title.
+    pub case_title: String,
+    /// The case's project.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// Whether the case is on the green channel.
+    pub green: bool,
+    /// When the case entered the stage.
+    pub stage_entered_at: DateTime<Utc>,
+    /// The stage's limit on the case's channel, in working days.
+    pub limit_working_days: u32,
+    /// The last working day of the limit.
+    pub deadline: NaiveDate,
+    /// Whether a later holiday notice may still move it.
+    pub provisional: bool,
+    /// Working days left after today; negative once past.
+    pub working_days_left: i64,
+    /// Whether the stage clock was stopped (a pause) when the alert was raised.
+    pub paused: bool,
+    /// The status the stage reached.
+    #[schema(value_type = schema::DeadlineStatus)]
+    pub status: DeadlineStatus,
+}
+
+/// Schema-only mirrors of domain enums the OpenAPI document names but whose domain types do not
+/// derive `ToSchema` (`landuse_domain::alerts`); the tests below hold each to the domain's own
+/// serialization. Once the domain derives `ToSchema` for them, these go.
+pub(crate) mod schema {
+    #![allow(dead_code)]
+    use serde::Deserialize;
+
+    /// What an alert says.
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[schema(as = AlertKind)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AlertKind {
+        /// A ledger item has 7 days or fewer left.
+        LedgerDueSoon,
+        /// A ledger item is open more than 21 days.
+        LedgerOverdue,
+        /// A stage's time limit is near.
+        DeadlineNear,
+        /// A stage's time limit has passed.
+        DeadlinePassed,
+    }
+
+    /// Where a stage stands against its time limit.
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[schema(as = DeadlineStatus)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DeadlineStatus {
+        /// More than the threshold left.
+        Running,
+        /// Within the threshold.
+        Near,
+        /// Past.
+        Passed,
+    }
+
+    /// Someone an alert is for.
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[schema(as = Recipient)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum Recipient {
+        /// The county officer who opened the case.
+        CaseOfficer {
+            /// The officer's user id.
+            user_id: uuid::Uuid,
+        },
+        /// The leader responsible for the project.
+        ResponsibleLeader {
+            /// As the key-project list names them.
+            name: String,
+        },
+        /// The leading-group office, told of every alert.
+        LeadingGroupOffice,
+    }
+}
+
+/// A stored alert that does not read back as the sweeper wrote it.
+#[derive(Debug, thiserror::Error)]
+#[error("alert {id}: stored {what} does not read: {reason}")]
+pub struct UnreadableAlert {
+    /// The alert.
+    pub id: i64,
+    /// Which column.
+    pub what: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl UnreadableAlert {
+    fn of(id: i64, what: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> Self {
+        move |reason| Self {
+            id,
+            what,
+            reason: reason.to_string(),
         }
     }
 }
 
-const ALERT_COLUMNS: &str =
-    "id, kind, case_id, ledger_item_id, stage_entered_at, stage, county_code, raised_at,
-    due_at, recipients, details,
-    (select ac.due_at from alert_corrections ac where ac.alert_id = alerts.id
-      order by ac.id desc limit 1) as corrected_due_at,
-    coalesce((select ac.withdrawn from alert_corrections ac where ac.alert_id = alerts.id
-      order by ac.id desc limit 1), false) as withdrawn";
+impl From<UnreadableAlert> for TimerError {
+    fn from(error: UnreadableAlert) -> Self {
+        Self::Corrupt {
+            what: "alert",
+            detail: error.to_string(),
+        }
+    }
+}
 
-/// Loads one alert.
+impl TryFrom<AlertRecord> for AlertView {
+    type Error = UnreadableAlert;
+
+    fn try_from(record: AlertRecord) -> Result<Self, Self::Error> {
+        let id = record.id;
+        let kind = AlertKind::parse(&record.kind).map_err(|e| UnreadableAlert::of(id, "kind")(&e))?;
+        let stage = Stage::parse(&record.stage).map_err(|e| UnreadableAlert::of(id, "stage")(&e))?;
+        let recipients = serde_json::from_value(record.recipients)
+            .map_err(|e| UnreadableAlert::of(id, "recipients")(&e))?;
+        let details =
+            serde_json::from_value(record.details).map_err(|e| UnreadableAlert::of(id, "details")(&e))?;
+        Ok(Self {
+            id,
+            kind,
+            case_id: record.case_id,
+            ledger_item_id: record.ledger_item_id,
+            stage_entered_at: record.stage_entered_at,
+            stage,
+            county_code: record.county_code,
+            raised_at: record.raised_at,
+            due_at: record.due_at,
+            recipients,
+            details,
+            corrected_due_at: record.corrected_due_at,
+            withdrawn: record.withdrawn,
+            title: kind.title_zh(),
+            href: format!("/api/v1/cases/{}", record.case_id),
+        })
+    }
+}
+
+/// Loads one alert as the feed shows it.
 ///
 /// # Errors
-/// Database failures.
-pub async fn load(db: &mut sqlx::PgConnection, id: i64) -> Result<Option<AlertRow>, sqlx::Error> {
-    sqlx::query_as(&format!("select {ALERT_COLUMNS} from alerts where id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *db)
-        .await
+/// Database failures, a stored alert that does not read back.
+pub async fn load(conn: &mut PgConnection, id: i64) -> Result<Option<AlertView>, TimerError> {
+    alerts::alert(conn, id)
+        .await?
+        .map(|record| AlertView::try_from(record).map_err(TimerError::from))
+        .transpose()
 }
 
 /// Where a page starts.
@@ -129,6 +291,7 @@ fn parse_since(text: &str) -> Result<Since, ApiError> {
         })
 }
 
+/// A page of alerts after `since`, read in a transaction scoped to `counties`.
 async fn page(
     pool: &PgPool,
     counties: Option<&[String]>,
@@ -136,31 +299,28 @@ async fn page(
     kind: Option<&str>,
     since: Since,
     limit: i64,
-) -> Result<Vec<AlertRow>, sqlx::Error> {
-    let (after_id, after_instant) = match since {
+) -> Result<Vec<AlertView>, ApiError> {
+    let (after_id, raised_after) = match since {
         Since::Id(id) => (Some(id), None),
         Since::Instant(at) => (None, Some(at)),
     };
     let scope = Scope::from(counties.map(<[String]>::to_vec));
-    let mut tx = db::begin_scoped(pool, &scope).await?;
-    sqlx::query_as(&format!(
-        "select {ALERT_COLUMNS} from alerts
-          where ($1::text[] is null or county_code = any($1))
-            and ($2::text is null or county_code = $2)
-            and ($3::text is null or kind = $3)
-            and ($4::bigint is null or id > $4)
-            and ($5::timestamptz is null or raised_at > $5)
-          order by id
-          limit $6"
-    ))
-    .bind(counties)
-    .bind(county)
-    .bind(kind)
-    .bind(after_id)
-    .bind(after_instant)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await
+    let mut tx = db::begin_scoped(pool, &scope)
+        .await
+        .doing("starting a transaction")?;
+    let filter = AlertFilter {
+        counties,
+        county,
+        kind,
+        after_id,
+        raised_after,
+        limit,
+    };
+    alerts::alerts(&mut tx, &filter)
+        .await?
+        .into_iter()
+        .map(|record| AlertView::try_from(record).map_err(|e| ApiError::internal("reading an alert", e)))
+        .collect()
 }
 
 /// Query parameters of `GET /api/v1/alerts`.
@@ -213,7 +373,7 @@ pub async fn list(
     }
     let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 500));
     let counties = caller.county_filter();
-    let rows = page(
+    let items = page(
         &state.db,
         counties.as_deref(),
         query.county.as_deref(),
@@ -221,16 +381,12 @@ pub async fn list(
         since,
         limit,
     )
-    .await
-    .map_err(|e| ApiError::db("listing alerts", e))?;
-    let next_since = rows.last().map(|r| r.id).or(match since {
+    .await?;
+    let next_since = items.last().map(|r| r.id).or(match since {
         Since::Id(id) => Some(id),
         Since::Instant(_) => None,
     });
-    Ok(Json(FeedPage {
-        items: rows.into_iter().map(AlertView::from).collect(),
-        next_since,
-    }))
+    Ok(Json(FeedPage { items, next_since }))
 }
 
 /// Query parameters of `GET /api/v1/alerts/stream`.
@@ -240,6 +396,7 @@ pub async fn list(
 pub struct StreamQuery {
     /// Start after this alert id; `Last-Event-ID` wins when a reconnecting client sends it.
     /// Without either, the stream starts with the next alert raised.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// Only this county.
     #[param(pattern = "^[0-9]{6}$")]
@@ -251,7 +408,7 @@ struct Tail {
     counties: Option<Vec<String>>,
     county: Option<String>,
     last: i64,
-    pending: VecDeque<AlertRow>,
+    pending: VecDeque<AlertView>,
     polled: bool,
 }
 
@@ -275,10 +432,7 @@ pub async fn stream(
         .or(query.since);
     let last = match resume {
         Some(id) => id,
-        None => sqlx::query_scalar("select coalesce(max(id), 0) from alerts")
-            .fetch_one(&mut *state.begin_for(&caller).await?)
-            .await
-            .map_err(|e| ApiError::db("finding the newest alert", e))?,
+        None => alerts::newest_alert_id(&mut *state.begin_for(&caller).await?).await?,
     };
     let tail = Tail {
         db: state.db.clone(),
@@ -293,11 +447,7 @@ pub async fn stream(
             if let Some(row) = tail.pending.pop_front() {
                 tail.last = row.id;
                 let id = row.id.to_string();
-                let Ok(event) = Event::default()
-                    .event("alert")
-                    .id(id)
-                    .json_data(AlertView::from(row))
-                else {
+                let Ok(event) = Event::default().event("alert").id(id).json_data(row) else {
                     continue;
                 };
                 return Some((Ok(event), tail));
@@ -322,4 +472,72 @@ pub async fn stream(
         }
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// Each domain value, serialized as the API writes it, reads as the mirror the schema shows.
+    fn mirrors<T: Serialize, M: serde::de::DeserializeOwned>(values: &[T]) {
+        for value in values {
+            let json = serde_json::to_value(value).unwrap();
+            assert!(
+                serde_json::from_value::<M>(json.clone()).is_ok(),
+                "{json} has no mirror"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_alert_enums_are_the_ones_the_domain_writes() {
+        mirrors::<_, schema::AlertKind>(AlertKind::ALL);
+        mirrors::<_, schema::DeadlineStatus>(&[
+            DeadlineStatus::Running,
+            DeadlineStatus::Near,
+            DeadlineStatus::Passed,
+        ]);
+        mirrors::<_, schema::Recipient>(&alerts_recipients());
+    }
+
+    fn alerts_recipients() -> Vec<Recipient> {
+        landuse_domain::alerts::recipients(Some(Uuid::nil()), Some("张副局长"))
+    }
+
+    #[test]
+    fn stored_details_read_back_as_the_kind_of_alert_that_wrote_them() {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 23).unwrap();
+        let ledger = AlertDetails::Ledger(LedgerAlertDetails {
+            case_title: "t".to_owned(),
+            project_id: Uuid::nil(),
+            project_name: "p".to_owned(),
+            green: false,
+            opened_at: at,
+            due_on: day,
+            days_left: 3,
+            status: ClearingStatus::DueSoon,
+        });
+        let deadline = AlertDetails::Deadline(DeadlineAlertDetails {
+            case_title: "t".to_owned(),
+            project_id: Uuid::nil(),
+            project_name: "p".to_owned(),
+            green: true,
+            stage_entered_at: at,
+            limit_working_days: 10,
+            deadline: day,
+            provisional: false,
+            working_days_left: -1,
+            paused: false,
+            status: DeadlineStatus::Passed,
+        });
+        for details in [ledger, deadline] {
+            let stored = serde_json::to_value(&details).unwrap();
+            assert_eq!(serde_json::from_value::<AlertDetails>(stored).unwrap(), details);
+        }
+    }
 }

@@ -38,6 +38,7 @@ use crate::{
     admin::{self, AdminError},
     app::AppState,
     config::{Secret, TimerArgs},
+    store::DbError,
 };
 
 pub use worker::{run_once, spawn, RunReport, Sweeper};
@@ -46,14 +47,8 @@ pub use worker::{run_once, spawn, RunReport, Sweeper};
 #[derive(Debug, thiserror::Error)]
 pub enum TimerError {
     /// A query failed.
-    #[error("database error while {doing}: {source}")]
-    Db {
-        /// What was being attempted.
-        doing: &'static str,
-        /// The cause.
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// The stored rules (calendar, time limits, thresholds) could not be read.
     #[error("the rules could not be loaded while {doing}: {source}")]
     Rules {
@@ -74,13 +69,6 @@ pub enum TimerError {
     /// The dispatch file could not be written.
     #[error("the spreadsheet could not be written: {0}")]
     Spreadsheet(#[from] rust_xlsxwriter::XlsxError),
-}
-
-impl TimerError {
-    /// A closure mapping a database error met while `doing`.
-    pub(crate) fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
-        move |source| Self::Db { doing, source }
-    }
 }
 
 /// Why the sweeper's configuration was refused.
@@ -194,26 +182,11 @@ pub async fn load_rules(conn: &mut PgConnection) -> Result<SweepRules, TimerErro
         doing: "loading the rules",
         source,
     };
-    let calendar = admin::load_calendar(conn).await.map_err(rules)?;
-    let limits = admin::load_time_limits(conn).await.map_err(rules)?;
-    let clearing = admin::load_clearing_rules(conn).await.map_err(rules)?;
-    let stored: Option<serde_json::Value> =
-        sqlx::query_scalar("select value from settings where key = 'deadline_alerts'")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(TimerError::db("loading the deadline-alert threshold"))?;
-    let deadlines = match stored {
-        Some(value) => serde_json::from_value(value).map_err(|e| TimerError::Corrupt {
-            what: "deadline_alerts setting",
-            detail: e.to_string(),
-        })?,
-        None => DeadlineRules::default(),
-    };
     Ok(SweepRules {
-        calendar,
-        limits,
-        clearing,
-        deadlines,
+        calendar: admin::load_calendar(conn).await.map_err(rules)?,
+        limits: admin::load_time_limits(conn).await.map_err(rules)?,
+        clearing: admin::load_clearing_rules(conn).await.map_err(rules)?,
+        deadlines: admin::load_deadline_rules(conn).await.map_err(rules)?,
     })
 }
 

@@ -13,15 +13,20 @@ use landuse_domain::{
     stage::{CaseState, Stage},
 };
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{dispatch, load_rules, SweepRules, TimerError, TimerSettings};
-
-/// The advisory lock a sweep holds for its transaction: one sweep at a time across every
-/// process on the database. The number is "landuse" in ASCII with a 1 for this lock.
-const SWEEP_LOCK: i64 = 0x006c_616e_6475_7301;
+use super::{
+    dispatch,
+    feed::{AlertDetails, DeadlineAlertDetails, LedgerAlertDetails},
+    load_rules, SweepRules, TimerError, TimerSettings,
+};
+use crate::store::{
+    alerts::{self as alert_store, AlertEvent},
+    timers::{self as store, OpenItem, RunningCase},
+    DbError, Doing,
+};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -50,13 +55,8 @@ pub async fn sweep_once(
 ) -> Result<SweepReport, TimerError> {
     let mut tx = crate::db::begin_scoped(db, &crate::db::Scope::All)
         .await
-        .map_err(TimerError::db("starting a sweep"))?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
-        .bind(SWEEP_LOCK)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(TimerError::db("taking the sweep lock"))?;
-    if !locked {
+        .doing("starting a sweep")?;
+    if !store::try_sweep_lock(&mut tx).await? {
         return Ok(SweepReport {
             skipped: true,
             ..SweepReport::default()
@@ -72,29 +72,19 @@ pub async fn sweep_once(
         crate::quota::starts::freeze_due(&mut tx, now)
             .await
             .map_err(|e| match e {
-                crate::quota::starts::StartError::Db { doing, source } => TimerError::Db { doing, source },
+                crate::quota::starts::StartError::Db { doing, source } => {
+                    TimerError::Db(DbError { doing, source })
+                }
                 other => TimerError::Corrupt {
                     what: "start-rate goals",
                     detail: other.to_string(),
                 },
             })?;
-    tx.commit()
-        .await
-        .map_err(TimerError::db("committing the sweep"))?;
+    tx.commit().await.doing("committing the sweep")?;
     Ok(report)
 }
 
-/// The select-list part giving the pauses of case `case` from `since` on, as two arrays
-/// (`pause_from`, `pause_to`); both arguments are column names of the query, never input.
-pub(crate) fn pauses_since(case: &str, since: &str) -> String {
-    let filter = format!("cp.case_id = {case} and (cp.resumed_at is null or cp.resumed_at > {since})");
-    format!(
-        "array(select cp.paused_at from case_pauses cp where {filter} order by cp.id) as pause_from,
-         array(select cp.resumed_at from case_pauses cp where {filter} order by cp.id) as pause_to"
-    )
-}
-
-/// Pairs the two pause arrays into the domain's pauses.
+/// Pairs the two pause arrays of a stored row into the domain's pauses.
 pub(crate) fn pauses(from: &[DateTime<Utc>], to: &[Option<DateTime<Utc>>]) -> Result<Vec<Pause>, TimerError> {
     from.iter()
         .zip(to)
@@ -107,43 +97,21 @@ pub(crate) fn pauses(from: &[DateTime<Utc>], to: &[Option<DateTime<Utc>>]) -> Re
         .collect()
 }
 
-fn parse_stage(code: &str) -> Result<Stage, TimerError> {
+/// Reads a stored stage code.
+pub(crate) fn parse_stage(code: &str) -> Result<Stage, TimerError> {
     Stage::parse(code).map_err(|e| TimerError::Corrupt {
         what: "stage",
         detail: e.to_string(),
     })
 }
 
-fn parse_clearing_status(code: &str) -> Result<ClearingStatus, TimerError> {
-    match code {
-        "open" => Ok(ClearingStatus::Open),
-        "due_soon" => Ok(ClearingStatus::DueSoon),
-        "overdue" => Ok(ClearingStatus::Overdue),
-        "cleared" => Ok(ClearingStatus::Cleared),
-        other => Err(TimerError::Corrupt {
-            what: "ledger status",
-            detail: format!("{other:?}"),
-        }),
-    }
-}
-
-/// An open ledger item with what an alert about it needs.
-#[derive(Debug, sqlx::FromRow)]
-struct OpenItem {
-    id: Uuid,
-    case_id: Uuid,
-    county_code: String,
-    stage: String,
-    opened_at: DateTime<Utc>,
-    last_status: String,
-    officer_id: Option<Uuid>,
-    title: String,
-    green: bool,
-    project_id: Uuid,
-    project_name: String,
-    responsible_leader: Option<String>,
-    pause_from: Vec<DateTime<Utc>>,
-    pause_to: Vec<Option<DateTime<Utc>>>,
+/// The ledger item of an open-item row.
+fn ledger_item(row: &OpenItem) -> Result<LedgerItem, TimerError> {
+    Ok(LedgerItem {
+        opened_at: row.opened_at,
+        cleared_at: None,
+        pauses: pauses(&row.pause_from, &row.pause_to)?,
+    })
 }
 
 async fn sweep_ledger(
@@ -153,32 +121,14 @@ async fn sweep_ledger(
     endpoints: &[String],
     report: &mut SweepReport,
 ) -> Result<(), TimerError> {
-    let sql = format!(
-        "select li.id, li.case_id, li.county_code, li.stage, li.opened_at, li.last_status,
-                c.officer_id, c.title, c.green, p.id as project_id, p.name as project_name,
-                p.responsible_leader, {}
-           from ledger_items li
-           join cases c on c.id = li.case_id
-           join projects p on p.id = c.project_id
-          where li.cleared_at is null and li.opened_at <= $1
-          order by li.id",
-        pauses_since("li.case_id", "li.opened_at")
-    );
-    let rows: Vec<OpenItem> = sqlx::query_as(&sql)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(TimerError::db("loading the open ledger items"))?;
+    let rows = store::open_ledger_items(tx, now).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        items.push((
-            LedgerItem {
-                opened_at: row.opened_at,
-                cleared_at: None,
-                pauses: pauses(&row.pause_from, &row.pause_to)?,
-            },
-            parse_clearing_status(&row.last_status)?,
-        ));
+        let last = ClearingStatus::parse(&row.last_status).map_err(|e| TimerError::Corrupt {
+            what: "ledger status",
+            detail: e.to_string(),
+        })?;
+        items.push((ledger_item(row)?, last));
     }
     let found = clearing::changes(
         rows.iter()
@@ -189,27 +139,12 @@ async fn sweep_ledger(
     );
     for change in found {
         let row = change.id;
-        // Compare-and-set: a concurrent sweep that got here first leaves nothing to change.
-        let updated = sqlx::query(
-            "update ledger_items set last_status = $3
-              where id = $1 and last_status = $2 and cleared_at is null",
-        )
-        .bind(row.id)
-        .bind(change.from.code())
-        .bind(change.to.code())
-        .execute(&mut *tx)
-        .await
-        .map_err(TimerError::db("recording a ledger item's status"))?;
-        if updated.rows_affected() != 1 {
+        if !store::record_ledger_status(tx, row.id, change.from.code(), change.to.code()).await? {
             continue;
         }
         report.ledger_changes += 1;
         let Some(alert) = change.alert else { continue };
-        let item = LedgerItem {
-            opened_at: row.opened_at,
-            cleared_at: None,
-            pauses: pauses(&row.pause_from, &row.pause_to)?,
-        };
+        let item = ledger_item(row)?;
         let due_on: NaiveDate = item.due_date(now, &rules.clearing);
         let stage = parse_stage(&row.stage)?;
         let new = NewAlert {
@@ -222,15 +157,15 @@ async fn sweep_ledger(
             county_code: &row.county_code,
             due_at: bureau_day_end(due_on),
             recipients: alerts::recipients(row.officer_id, row.responsible_leader.as_deref()),
-            details: json!({
-                "case_title": row.title,
-                "project_id": row.project_id,
-                "project_name": row.project_name,
-                "green": row.green,
-                "opened_at": row.opened_at,
-                "due_on": due_on,
-                "days_left": item.days_left(now, &rules.clearing),
-                "status": change.to,
+            details: AlertDetails::Ledger(LedgerAlertDetails {
+                case_title: row.title.clone(),
+                project_id: row.project_id,
+                project_name: row.project_name.clone(),
+                green: row.green,
+                opened_at: row.opened_at,
+                due_on,
+                days_left: item.days_left(now, &rules.clearing),
+                status: change.to,
             }),
         };
         if let Some(id) = raise(tx, &new, now, endpoints).await? {
@@ -240,23 +175,68 @@ async fn sweep_ledger(
     Ok(())
 }
 
-/// A case whose stage has a running time limit.
-#[derive(Debug, sqlx::FromRow)]
-struct RunningCase {
-    id: Uuid,
-    county_code: String,
-    stage: String,
-    returns_to: Option<String>,
-    stage_entered_at: DateTime<Utc>,
-    green: bool,
-    officer_id: Option<Uuid>,
-    title: String,
-    project_id: Uuid,
-    project_name: String,
-    responsible_leader: Option<String>,
-    pause_from: Vec<DateTime<Utc>>,
-    pause_to: Vec<Option<DateTime<Utc>>>,
-    alerted: Vec<String>,
+/// The alert a running case has newly reached at `now`, if any.
+fn deadline_alert<'a>(
+    rules: &SweepRules,
+    row: &'a RunningCase,
+    now: DateTime<Utc>,
+) -> Result<Option<NewAlert<'a>>, TimerError> {
+    let case_state = CaseState::new(
+        parse_stage(&row.stage)?,
+        row.returns_to.as_deref().map(parse_stage).transpose()?,
+    )
+    .map_err(|e| TimerError::Corrupt {
+        what: "case state",
+        detail: e.to_string(),
+    })?;
+    let channel = Channel::from_green(row.green);
+    let clock = StageClock {
+        started_at: row.stage_entered_at,
+        pauses: pauses(&row.pause_from, &row.pause_to)?,
+    };
+    let stage = case_state.clock_stage();
+    let Some(limit_days) = rules.limits.limit(stage, channel) else {
+        return Ok(None);
+    };
+    let Some(remaining) =
+        limits::remaining_working_days(&rules.limits, &rules.calendar, &case_state, channel, &clock, now)
+    else {
+        return Ok(None);
+    };
+    let current = alerts::deadline_status(&remaining, limit_days, &rules.deadlines);
+    let alerted = row
+        .alerted
+        .iter()
+        .filter_map(|code| AlertKind::parse(code).ok()?.deadline_status())
+        .max()
+        .unwrap_or(DeadlineStatus::Running);
+    let Some(alert) = alerts::deadline_alert(alerted, current) else {
+        return Ok(None);
+    };
+    Ok(Some(NewAlert {
+        kind: alert.into(),
+        case_id: row.id,
+        case_stage: case_state.stage(),
+        ledger_item_id: None,
+        stage_entered_at: Some(row.stage_entered_at),
+        stage,
+        county_code: &row.county_code,
+        due_at: remaining.deadline.ends_at(),
+        recipients: alerts::recipients(row.officer_id, row.responsible_leader.as_deref()),
+        details: AlertDetails::Deadline(DeadlineAlertDetails {
+            case_title: row.title.clone(),
+            project_id: row.project_id,
+            project_name: row.project_name.clone(),
+            green: row.green,
+            stage_entered_at: row.stage_entered_at,
+            limit_working_days: limit_days,
+            deadline: remaining.deadline.date,
+            provisional: remaining.deadline.provisional,
+            working_days_left: remaining.working_days,
+            paused: clock.is_stopped(now),
+            status: current,
+        }),
+    }))
 }
 
 async fn sweep_deadlines(
@@ -266,82 +246,10 @@ async fn sweep_deadlines(
     endpoints: &[String],
     report: &mut SweepReport,
 ) -> Result<(), TimerError> {
-    let sql = format!(
-        "select c.id, c.county_code, c.stage, c.returns_to, c.stage_entered_at, c.green, c.officer_id,
-                c.title, p.id as project_id, p.name as project_name, p.responsible_leader, {},
-                array(select a.kind from alerts a
-                       where a.case_id = c.id and a.stage_entered_at = c.stage_entered_at
-                         -- an alert a calendar year withdrew no longer counts as raised
-                         and not coalesce((select ac.withdrawn from alert_corrections ac
-                                            where ac.alert_id = a.id order by ac.id desc limit 1), false)
-                      ) as alerted
-           from cases c join projects p on p.id = c.project_id
-          where c.stage in ('accepted', 'pre_review', 'conversion', 'supply', 'registration', 'correction')
-            and c.stage_entered_at <= $1
-          order by c.id",
-        pauses_since("c.id", "c.stage_entered_at")
-    );
-    let rows: Vec<RunningCase> = sqlx::query_as(&sql)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(TimerError::db("loading the running stage deadlines"))?;
-    for row in rows {
-        let case_state = CaseState::new(
-            parse_stage(&row.stage)?,
-            row.returns_to.as_deref().map(parse_stage).transpose()?,
-        )
-        .map_err(|e| TimerError::Corrupt {
-            what: "case state",
-            detail: e.to_string(),
-        })?;
-        let channel = Channel::from_green(row.green);
-        let clock = StageClock {
-            started_at: row.stage_entered_at,
-            pauses: pauses(&row.pause_from, &row.pause_to)?,
-        };
-        let stage = case_state.clock_stage();
-        let Some(limit_days) = rules.limits.limit(stage, channel) else {
+    let rows = store::running_cases(tx, now).await?;
+    for row in &rows {
+        let Some(new) = deadline_alert(rules, row, now)? else {
             continue;
-        };
-        let Some(remaining) =
-            limits::remaining_working_days(&rules.limits, &rules.calendar, &case_state, channel, &clock, now)
-        else {
-            continue;
-        };
-        let current = alerts::deadline_status(&remaining, limit_days, &rules.deadlines);
-        let alerted = row
-            .alerted
-            .iter()
-            .filter_map(|code| AlertKind::parse(code).ok()?.deadline_status())
-            .max()
-            .unwrap_or(DeadlineStatus::Running);
-        let Some(alert) = alerts::deadline_alert(alerted, current) else {
-            continue;
-        };
-        let new = NewAlert {
-            kind: alert.into(),
-            case_id: row.id,
-            case_stage: case_state.stage(),
-            ledger_item_id: None,
-            stage_entered_at: Some(row.stage_entered_at),
-            stage,
-            county_code: &row.county_code,
-            due_at: remaining.deadline.ends_at(),
-            recipients: alerts::recipients(row.officer_id, row.responsible_leader.as_deref()),
-            details: json!({
-                "case_title": row.title,
-                "project_id": row.project_id,
-                "project_name": row.project_name,
-                "green": row.green,
-                "stage_entered_at": row.stage_entered_at,
-                "limit_working_days": limit_days,
-                "deadline": remaining.deadline.date,
-                "provisional": remaining.deadline.provisional,
-                "working_days_left": remaining.working_days,
-                "paused": clock.is_stopped(now),
-                "status": current,
-            }),
         };
         if let Some(id) = raise(tx, &new, now, endpoints).await? {
             report.alerts.push(id);
@@ -363,7 +271,24 @@ struct NewAlert<'a> {
     county_code: &'a str,
     due_at: DateTime<Utc>,
     recipients: Vec<Recipient>,
-    details: Value,
+    details: AlertDetails,
+}
+
+/// The `data` of an `alert_raised` event.
+#[derive(Serialize)]
+struct RaisedEvent<'a> {
+    alert_id: i64,
+    alert: AlertKind,
+    stage: Stage,
+    due_at: DateTime<Utc>,
+    recipients: &'a Value,
+}
+
+fn to_json(what: &'static str, value: &impl Serialize) -> Result<Value, TimerError> {
+    serde_json::to_value(value).map_err(|e| TimerError::Corrupt {
+        what,
+        detail: e.to_string(),
+    })
 }
 
 /// Stores the alert unless one for the same subject and kind exists, and with it the case
@@ -375,62 +300,43 @@ async fn raise(
     now: DateTime<Utc>,
     endpoints: &[String],
 ) -> Result<Option<i64>, TimerError> {
-    let recipients = serde_json::to_value(&alert.recipients).map_err(|e| TimerError::Corrupt {
-        what: "recipient list",
-        detail: e.to_string(),
-    })?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "insert into alerts (kind, case_id, ledger_item_id, stage_entered_at, stage, county_code,
-                             raised_at, due_at, recipients, details)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         on conflict do nothing
-         returning id",
-    )
-    .bind(alert.kind.code())
-    .bind(alert.case_id)
-    .bind(alert.ledger_item_id)
-    .bind(alert.stage_entered_at)
-    .bind(alert.stage.code())
-    .bind(alert.county_code)
-    .bind(now)
-    .bind(alert.due_at)
-    .bind(&recipients)
-    .bind(&alert.details)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(TimerError::db("raising an alert"))?;
-    let Some(id) = id else {
+    let recipients = to_json("recipient list", &alert.recipients)?;
+    let details = to_json("alert details", &alert.details)?;
+    let stored = alert_store::NewAlert {
+        kind: alert.kind.code(),
+        case_id: alert.case_id,
+        ledger_item_id: alert.ledger_item_id,
+        stage_entered_at: alert.stage_entered_at,
+        stage: alert.stage.code(),
+        county_code: alert.county_code,
+        raised_at: now,
+        due_at: alert.due_at,
+        recipients: &recipients,
+        details: &details,
+    };
+    let Some(id) = alert_store::insert_alert(tx, &stored).await? else {
         return Ok(None);
     };
-    sqlx::query(
-        "insert into case_events (case_id, at, actor_id, actor_role, kind, from_stage, to_stage, reason, data)
-         values ($1, $2, null, 'system', 'alert_raised', $3, $3, $4, $5)",
-    )
-    .bind(alert.case_id)
-    .bind(now)
-    .bind(alert.case_stage.code())
-    .bind(alert.kind.title_zh())
-    .bind(json!({
-        "alert_id": id,
-        "alert": alert.kind,
-        "stage": alert.stage,
-        "due_at": alert.due_at,
-        "recipients": recipients,
-    }))
-    .execute(&mut *tx)
-    .await
-    .map_err(TimerError::db("recording the alert in the case history"))?;
+    let data = to_json(
+        "alert event",
+        &RaisedEvent {
+            alert_id: id,
+            alert: alert.kind,
+            stage: alert.stage,
+            due_at: alert.due_at,
+            recipients: &recipients,
+        },
+    )?;
+    let event = AlertEvent {
+        case_id: alert.case_id,
+        at: now,
+        case_stage: alert.case_stage.code(),
+        reason: alert.kind.title_zh(),
+        data: &data,
+    };
+    alert_store::record_alert_event(tx, &event).await?;
     if !endpoints.is_empty() {
-        sqlx::query(
-            "insert into alert_deliveries (alert_id, endpoint, next_attempt_at, created_at)
-             select $1, endpoint, $2, $2 from unnest($3::text[]) as endpoint",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(endpoints)
-        .execute(&mut *tx)
-        .await
-        .map_err(TimerError::db("queueing the alert's webhook deliveries"))?;
+        alert_store::queue_deliveries(tx, id, now, endpoints).await?;
     }
     tracing::info!(alert_id = id, kind = alert.kind.code(), case_id = %alert.case_id, "alert raised");
     Ok(Some(id))

@@ -1,12 +1,17 @@
-//! The workflow API under `/api/v1`: counties, projects, cases and their stages, history and
-//! the ledger.
+//! The workflow API under `/api/v1`: counties, projects, cases and their stages, parcels,
+//! spatial checks, history and the ledger.
+//!
+//! Handlers here parse the request into domain types, load through `crate::store`, let the
+//! domain decide, persist through the store and answer a typed view; none holds SQL. Every
+//! write takes [`crate::http::write::Write`] (caller, idempotency, body, clock, transaction)
+//! and a case write shares its lock and its ending through [`cases::write`].
 
 pub mod cases;
 pub mod checks;
 pub mod guarantees;
 pub mod parcels;
-pub mod project_store;
 pub mod projects;
+pub mod reason;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,20 +21,27 @@ use crate::app::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(projects::list_counties))
-        .routes(routes!(projects::list_projects, projects::create_project))
-        .routes(routes!(projects::get_project, projects::edit_project))
-        .routes(routes!(projects::designate))
+        .routes(routes!(
+            projects::list_projects,
+            projects::register::create_project
+        ))
+        .routes(routes!(projects::get_project, projects::edit::edit_project))
+        .routes(routes!(projects::designate::designate))
         .routes(routes!(projects::history))
-        .routes(routes!(cases::list_cases, cases::create_case))
-        .routes(routes!(cases::get_case))
-        .routes(routes!(cases::transition))
-        .routes(routes!(cases::record_facts))
-        .routes(routes!(cases::green_channel))
-        .routes(routes!(cases::history))
-        .routes(routes!(parcels::download, parcels::replace, parcels::add))
-        .routes(routes!(checks::list_checks, checks::run_check))
+        .routes(routes!(cases::list::list_cases, cases::create::create_case))
+        .routes(routes!(cases::view::get_case))
+        .routes(routes!(cases::transition::transition))
+        .routes(routes!(cases::documents::record_facts))
+        .routes(routes!(cases::green::green_channel))
+        .routes(routes!(cases::history::history))
+        .routes(routes!(
+            parcels::download,
+            parcels::upload::replace,
+            parcels::upload::add
+        ))
+        .routes(routes!(checks::list_checks, checks::run::run_check))
         .routes(routes!(checks::get_check))
-        .routes(routes!(checks::confirm))
-        .routes(routes!(checks::dismiss))
-        .routes(routes!(cases::ledger))
+        .routes(routes!(checks::review::confirm))
+        .routes(routes!(checks::review::dismiss))
+        .routes(routes!(cases::ledger::ledger))
 }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use landuse_api::quota::{
     cli, guarantees,
-    offsets::{self, OffsetError},
-    store::{self, Holder, NextStep, QuotaError},
+    offsets::{self, NewIndicatorOf},
+    quotas::{self, Holder, NextStep},
+    LedgerError, Release,
 };
 use landuse_domain::ledger::{rules::LedgerAction, Amount, Quantities, Quantity};
 use landuse_domain::{
@@ -30,6 +31,17 @@ fn now() -> DateTime<Utc> {
 
 fn mu(value: f64) -> Amount {
     Amount::parse(value).unwrap()
+}
+
+/// The return of what a case held when it closed, by a reviewer.
+fn on_close(by: Option<Uuid>, reason: Option<&str>) -> Release<'_> {
+    Release {
+        action: LedgerAction::ReturnOnClose,
+        by,
+        role: Role::Reviewer,
+        reason,
+        at: now(),
+    }
 }
 
 fn county(code: &str) -> Holder {
@@ -98,7 +110,7 @@ async fn set_stage(conn: &mut PgConnection, case: Uuid, stage: &str) {
 }
 
 async fn balance(conn: &mut PgConnection, holder: Holder) -> Amount {
-    store::account(conn, holder, 2026)
+    quotas::account(conn, holder, 2026)
         .await
         .unwrap()
         .unwrap()
@@ -124,13 +136,13 @@ async fn twenty_concurrent_allocations_never_overdraw_and_exactly_three_win(pool
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
     let hanbin = county("610902");
-    store::set_yearly(&mut conn, hanbin, 2026, mu(10.0), None, None, now())
+    quotas::set_yearly(&mut conn, hanbin, 2026, mu(10.0), None, None, now())
         .await
         .unwrap();
     let mut cases = Vec::new();
     for _ in 0..20 {
         let case = case_in(&mut conn, "610902", false, "conversion").await;
-        store::request(&mut conn, case, 2026, mu(3.0), f.officer, now())
+        quotas::request(&mut conn, case, 2026, mu(3.0), f.officer, now())
             .await
             .unwrap();
         cases.push(case);
@@ -153,7 +165,7 @@ async fn twenty_concurrent_allocations_never_overdraw_and_exactly_three_win(pool
             tokio::spawn(async move {
                 let mut conn = racing.acquire().await.unwrap();
                 barrier.wait().await;
-                store::allocate(&mut conn, case, reviewer, now()).await
+                quotas::allocate(&mut conn, case, reviewer, now()).await
             })
         })
         .collect();
@@ -165,7 +177,7 @@ async fn twenty_concurrent_allocations_never_overdraw_and_exactly_three_win(pool
                 assert_eq!(held.mu, mu(3.0));
                 won += 1;
             }
-            Err(QuotaError::Insufficient {
+            Err(LedgerError::Insufficient {
                 needed, available, ..
             }) => {
                 assert_eq!(needed, mu(3.0));
@@ -184,7 +196,7 @@ async fn twenty_concurrent_allocations_never_overdraw_and_exactly_three_win(pool
         .unwrap();
     assert_eq!(allocations, 3);
     assert_ledger_explains_balance(&mut conn, hanbin).await;
-    let waiting = store::waiting(&mut conn, Some(2026), None).await.unwrap();
+    let waiting = quotas::waiting(&mut conn, Some(2026), None).await.unwrap();
     assert_eq!(waiting.len(), 17, "the losers stay on the waiting list");
     assert!(waiting.iter().all(|w| w.next_step == NextStep::TransferFromPool));
     assert!(waiting.iter().all(|w| w.shortfall_mu == mu(2.0)));
@@ -195,21 +207,21 @@ async fn two_allocations_racing_for_the_last_ten_mu_give_one_win_and_one_clear_r
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
     let hanbin = county("610902");
-    store::set_yearly(&mut conn, hanbin, 2026, mu(10.0), None, None, now())
+    quotas::set_yearly(&mut conn, hanbin, 2026, mu(10.0), None, None, now())
         .await
         .unwrap();
     let a = case_in(&mut conn, "610902", false, "conversion").await;
     let b = case_in(&mut conn, "610902", false, "conversion").await;
     for case in [a, b] {
-        store::request(&mut conn, case, 2026, mu(10.0), f.officer, now())
+        quotas::request(&mut conn, case, 2026, mu(10.0), f.officer, now())
             .await
             .unwrap();
     }
     drop(conn);
     let (mut c1, mut c2) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
     let (r1, r2) = tokio::join!(
-        store::allocate(&mut c1, a, f.reviewer, now()),
-        store::allocate(&mut c2, b, f.reviewer, now())
+        quotas::allocate(&mut c1, a, f.reviewer, now()),
+        quotas::allocate(&mut c2, b, f.reviewer, now())
     );
     let results = [r1, r2];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
@@ -227,29 +239,29 @@ async fn a_waiting_key_project_is_allocated_before_any_other_project_of_its_coun
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
     let hanbin = county("610902");
-    store::set_yearly(&mut conn, hanbin, 2026, mu(50.0), None, None, now())
+    quotas::set_yearly(&mut conn, hanbin, 2026, mu(50.0), None, None, now())
         .await
         .unwrap();
-    store::set_yearly(&mut conn, Holder::Pool, 2026, mu(100.0), None, None, now())
+    quotas::set_yearly(&mut conn, Holder::Pool, 2026, mu(100.0), None, None, now())
         .await
         .unwrap();
     let ordinary = case_in(&mut conn, "610902", false, "conversion").await;
     let key = case_in(&mut conn, "610902", true, "pre_review").await;
     let elsewhere = case_in(&mut conn, "610921", false, "conversion").await;
-    store::set_yearly(&mut conn, county("610921"), 2026, mu(5.0), None, None, now())
+    quotas::set_yearly(&mut conn, county("610921"), 2026, mu(5.0), None, None, now())
         .await
         .unwrap();
-    store::request(&mut conn, ordinary, 2026, mu(20.0), f.officer, now())
+    quotas::request(&mut conn, ordinary, 2026, mu(20.0), f.officer, now())
         .await
         .unwrap();
-    store::request(&mut conn, key, 2026, mu(80.0), f.reviewer, now())
+    quotas::request(&mut conn, key, 2026, mu(80.0), f.reviewer, now())
         .await
         .unwrap();
-    store::request(&mut conn, elsewhere, 2026, mu(5.0), f.reviewer, now())
+    quotas::request(&mut conn, elsewhere, 2026, mu(5.0), f.reviewer, now())
         .await
         .unwrap();
 
-    let waiting = store::waiting(&mut conn, Some(2026), None).await.unwrap();
+    let waiting = quotas::waiting(&mut conn, Some(2026), None).await.unwrap();
     let order: Vec<(Uuid, NextStep)> = waiting.iter().map(|w| (w.case_id, w.next_step)).collect();
     assert_eq!(
         order,
@@ -261,26 +273,26 @@ async fn a_waiting_key_project_is_allocated_before_any_other_project_of_its_coun
         "key projects first, each with what a reviewer can do"
     );
 
-    let refused = store::allocate(&mut conn, ordinary, f.reviewer, now())
+    let refused = quotas::allocate(&mut conn, ordinary, f.reviewer, now())
         .await
         .unwrap_err();
-    let QuotaError::KeyProjectWaiting { waiting, .. } = &refused else {
+    let LedgerError::KeyProjectWaiting { waiting, .. } = &refused else {
         panic!("expected key-project-waiting, got {refused}")
     };
     assert_eq!(waiting, &[key]);
     assert!(
-        store::allocate(&mut conn, elsewhere, f.reviewer, now())
+        quotas::allocate(&mut conn, elsewhere, f.reviewer, now())
             .await
             .is_ok(),
         "another county's key projects do not hold this one back"
     );
     // The key project needs more than the county has: no partial allocation.
     assert!(matches!(
-        store::allocate(&mut conn, key, f.reviewer, now()).await,
-        Err(QuotaError::Insufficient { .. })
+        quotas::allocate(&mut conn, key, f.reviewer, now()).await,
+        Err(LedgerError::Insufficient { .. })
     ));
     assert_eq!(balance(&mut conn, hanbin).await, mu(50.0));
-    store::transfer(
+    quotas::transfer(
         &mut conn,
         2026,
         Holder::Pool,
@@ -292,14 +304,14 @@ async fn a_waiting_key_project_is_allocated_before_any_other_project_of_its_coun
     )
     .await
     .unwrap();
-    let held = store::allocate(&mut conn, key, f.reviewer, now()).await.unwrap();
+    let held = quotas::allocate(&mut conn, key, f.reviewer, now()).await.unwrap();
     assert_eq!(held.mu, mu(80.0), "allocated in full");
     // Now the ordinary project may go, and the county is empty.
     assert!(matches!(
-        store::allocate(&mut conn, ordinary, f.reviewer, now()).await,
-        Err(QuotaError::Insufficient { .. })
+        quotas::allocate(&mut conn, ordinary, f.reviewer, now()).await,
+        Err(LedgerError::Insufficient { .. })
     ));
-    store::transfer(
+    quotas::transfer(
         &mut conn,
         2026,
         Holder::Pool,
@@ -311,10 +323,10 @@ async fn a_waiting_key_project_is_allocated_before_any_other_project_of_its_coun
     )
     .await
     .unwrap();
-    store::allocate(&mut conn, ordinary, f.reviewer, now())
+    quotas::allocate(&mut conn, ordinary, f.reviewer, now())
         .await
         .unwrap();
-    assert!(store::waiting(&mut conn, Some(2026), None)
+    assert!(quotas::waiting(&mut conn, Some(2026), None)
         .await
         .unwrap()
         .is_empty());
@@ -327,29 +339,29 @@ async fn a_waiting_key_project_is_allocated_before_any_other_project_of_its_coun
 async fn a_cancelled_key_project_request_no_longer_holds_others_back(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
-    store::set_yearly(&mut conn, county("610902"), 2026, mu(50.0), None, None, now())
+    quotas::set_yearly(&mut conn, county("610902"), 2026, mu(50.0), None, None, now())
         .await
         .unwrap();
     let key = case_in(&mut conn, "610902", true, "pre_review").await;
     let ordinary = case_in(&mut conn, "610902", false, "conversion").await;
-    store::request(&mut conn, key, 2026, mu(500.0), f.reviewer, now())
+    quotas::request(&mut conn, key, 2026, mu(500.0), f.reviewer, now())
         .await
         .unwrap();
-    store::request(&mut conn, ordinary, 2026, mu(5.0), f.officer, now())
+    quotas::request(&mut conn, ordinary, 2026, mu(5.0), f.officer, now())
         .await
         .unwrap();
-    assert!(store::allocate(&mut conn, ordinary, f.reviewer, now())
+    assert!(quotas::allocate(&mut conn, ordinary, f.reviewer, now())
         .await
         .is_err());
-    store::cancel_request(&mut conn, key, f.reviewer, "project re-scoped", now())
+    quotas::cancel_request(&mut conn, key, f.reviewer, "project re-scoped", now())
         .await
         .unwrap();
-    store::allocate(&mut conn, ordinary, f.reviewer, now())
+    quotas::allocate(&mut conn, ordinary, f.reviewer, now())
         .await
         .unwrap();
     assert!(matches!(
-        store::allocate(&mut conn, key, f.reviewer, now()).await,
-        Err(QuotaError::NoRequest)
+        quotas::allocate(&mut conn, key, f.reviewer, now()).await,
+        Err(LedgerError::NoRequest)
     ));
 }
 
@@ -358,64 +370,44 @@ async fn release_on_rejection_returns_exactly_the_allocation_and_twice_is_harmle
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
     let hanbin = county("610902");
-    store::set_yearly(&mut conn, hanbin, 2026, mu(100.0), None, None, now())
+    quotas::set_yearly(&mut conn, hanbin, 2026, mu(100.0), None, None, now())
         .await
         .unwrap();
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    store::request(&mut conn, case, 2026, mu(12.34), f.officer, now())
+    quotas::request(&mut conn, case, 2026, mu(12.34), f.officer, now())
         .await
         .unwrap();
-    store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
+    quotas::allocate(&mut conn, case, f.reviewer, now())
+        .await
+        .unwrap();
     assert_eq!(balance(&mut conn, hanbin).await, mu(87.66));
     assert!(matches!(
-        store::allocate(&mut conn, case, f.reviewer, now()).await,
-        Err(QuotaError::AlreadyAllocated { .. })
+        quotas::allocate(&mut conn, case, f.reviewer, now()).await,
+        Err(LedgerError::AlreadyAllocated { .. })
     ));
 
     set_stage(&mut conn, case, "supply").await;
     assert!(
         matches!(
-            store::release(
-                &mut conn,
-                case,
-                LedgerAction::ReturnOnClose,
-                (None, Role::Reviewer),
-                None,
-                now()
-            )
-            .await,
-            Err(QuotaError::WrongStage { .. })
+            quotas::release(&mut conn, case, &on_close(None, None)).await,
+            Err(LedgerError::WrongStage { .. })
         ),
         "quota used by an approved conversion stays with the case"
     );
     set_stage(&mut conn, case, "rejected").await;
-    let released = store::release(
-        &mut conn,
-        case,
-        LedgerAction::ReturnOnClose,
-        (Some(f.reviewer.0), Role::Reviewer),
-        Some("rejected"),
-        now(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let released = quotas::release(&mut conn, case, &on_close(Some(f.reviewer.0), Some("rejected")))
+        .await
+        .unwrap()
+        .unwrap();
     assert!((released.delta_mu - 12.34).abs() < 1e-9);
     assert_eq!(balance(&mut conn, hanbin).await, mu(100.0));
-    assert!(store::release(
-        &mut conn,
-        case,
-        LedgerAction::ReturnOnClose,
-        (None, Role::Reviewer),
-        None,
-        now()
-    )
-    .await
-    .unwrap()
-    .is_none());
-    assert!(!store::is_allocated(&mut conn, case).await.unwrap());
+    assert!(quotas::release(&mut conn, case, &on_close(None, None))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!quotas::is_allocated(&mut conn, case).await.unwrap());
     assert!(
-        store::waiting(&mut conn, None, None).await.unwrap().is_empty(),
+        quotas::waiting(&mut conn, None, None).await.unwrap().is_empty(),
         "a rejected case does not wait"
     );
     assert_ledger_explains_balance(&mut conn, hanbin).await;
@@ -425,10 +417,10 @@ async fn release_on_rejection_returns_exactly_the_allocation_and_twice_is_harmle
 async fn transfers_go_only_between_a_county_and_the_pool_and_never_overdraw(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
-    store::set_yearly(&mut conn, Holder::Pool, 2026, mu(10.0), None, None, now())
+    quotas::set_yearly(&mut conn, Holder::Pool, 2026, mu(10.0), None, None, now())
         .await
         .unwrap();
-    let t = store::transfer(
+    let t = quotas::transfer(
         &mut conn,
         2026,
         Holder::Pool,
@@ -447,7 +439,7 @@ async fn transfers_go_only_between_a_county_and_the_pool_and_never_overdraw(pool
         "the account is opened"
     );
     assert!(matches!(
-        store::transfer(
+        quotas::transfer(
             &mut conn,
             2026,
             county("610921"),
@@ -458,10 +450,10 @@ async fn transfers_go_only_between_a_county_and_the_pool_and_never_overdraw(pool
             now()
         )
         .await,
-        Err(QuotaError::TransferNotViaPool)
+        Err(LedgerError::TransferNotViaPool)
     ));
     assert!(matches!(
-        store::transfer(
+        quotas::transfer(
             &mut conn,
             2026,
             county("610921"),
@@ -472,10 +464,10 @@ async fn transfers_go_only_between_a_county_and_the_pool_and_never_overdraw(pool
             now()
         )
         .await,
-        Err(QuotaError::Insufficient { .. })
+        Err(LedgerError::Insufficient { .. })
     ));
     assert!(matches!(
-        store::transfer(
+        quotas::transfer(
             &mut conn,
             2026,
             Holder::Pool,
@@ -486,9 +478,9 @@ async fn transfers_go_only_between_a_county_and_the_pool_and_never_overdraw(pool
             now()
         )
         .await,
-        Err(QuotaError::RoleMayNot { .. })
+        Err(LedgerError::RoleMayNot { .. })
     ));
-    store::transfer(
+    quotas::transfer(
         &mut conn,
         2026,
         county("610921"),
@@ -508,26 +500,28 @@ async fn the_yearly_amount_cannot_drop_below_what_is_in_use_and_the_ledger_is_ap
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
     let hanbin = county("610902");
-    store::set_yearly(&mut conn, hanbin, 2026, mu(30.0), Some(f.admin.0), None, now())
+    quotas::set_yearly(&mut conn, hanbin, 2026, mu(30.0), Some(f.admin.0), None, now())
         .await
         .unwrap();
     let case = case_in(&mut conn, "610902", false, "conversion").await;
-    store::request(&mut conn, case, 2026, mu(25.0), f.officer, now())
+    quotas::request(&mut conn, case, 2026, mu(25.0), f.officer, now())
         .await
         .unwrap();
-    store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
-    let refused = store::set_yearly(&mut conn, hanbin, 2026, mu(20.0), None, None, now())
+    quotas::allocate(&mut conn, case, f.reviewer, now())
+        .await
+        .unwrap();
+    let refused = quotas::set_yearly(&mut conn, hanbin, 2026, mu(20.0), None, None, now())
         .await
         .unwrap_err();
-    assert!(matches!(refused, QuotaError::GrantBelowInUse { in_use, .. } if in_use == mu(25.0)));
-    let account = store::set_yearly(&mut conn, hanbin, 2026, mu(26.0), None, None, now())
+    assert!(matches!(refused, LedgerError::GrantBelowInUse { in_use, .. } if in_use == mu(25.0)));
+    let account = quotas::set_yearly(&mut conn, hanbin, 2026, mu(26.0), None, None, now())
         .await
         .unwrap();
     assert_eq!(
         (account.granted_mu, account.balance_mu, account.allocated_mu),
         (mu(26.0), mu(1.0), mu(25.0))
     );
-    let kinds: Vec<String> = store::movements(&mut conn, hanbin, 2026)
+    let kinds: Vec<String> = quotas::movements(&mut conn, hanbin, 2026)
         .await
         .unwrap()
         .iter()
@@ -545,7 +539,9 @@ async fn the_yearly_amount_cannot_drop_below_what_is_in_use_and_the_ledger_is_ap
         .execute(&mut *conn)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains(store::BALANCE_CONSTRAINT));
+    assert!(err
+        .to_string()
+        .contains(landuse_api::store::ledger::quota::BALANCE_NOT_NEGATIVE));
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -569,7 +565,7 @@ async fn a_csv_import_stores_everything_or_nothing(pool: PgPool) {
         message.contains("line 4: 610902 is already on line 2"),
         "{message}"
     );
-    assert!(store::accounts(&mut conn, Some(2026), None)
+    assert!(quotas::accounts(&mut conn, Some(2026), None)
         .await
         .unwrap()
         .is_empty());
@@ -587,10 +583,12 @@ async fn a_csv_import_stores_everything_or_nothing(pool: PgPool) {
 
     // A second import that would take back allocated quota is refused as a whole.
     let case = case_in(&mut conn, "610981", false, "conversion").await;
-    store::request(&mut conn, case, 2026, mu(40.0), f.reviewer, now())
+    quotas::request(&mut conn, case, 2026, mu(40.0), f.reviewer, now())
         .await
         .unwrap();
-    store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
+    quotas::allocate(&mut conn, case, f.reviewer, now())
+        .await
+        .unwrap();
     let refused = cli::import(&mut conn, 2026, "610902,200\n610981,10\n", now())
         .await
         .unwrap_err();
@@ -607,22 +605,17 @@ async fn a_csv_import_stores_everything_or_nothing(pool: PgPool) {
 
 /// Registers an indicator of 610902.
 async fn indicator(conn: &mut PgConnection, f: &Fixture, area: f64, paddy: f64, capacity: f64) -> Uuid {
-    offsets::register(
-        conn,
-        CountyCode::parse("610902").unwrap(),
-        "汉滨区高标准农田建设项目",
-        "安自然资发〔2025〕1号",
-        Quantities {
+    let new = NewIndicatorOf {
+        county: CountyCode::parse("610902").unwrap(),
+        source_project: "汉滨区高标准农田建设项目",
+        source_ref: "安自然资发〔2025〕1号",
+        amounts: Quantities {
             area_m2: mu(area),
             paddy_m2: mu(paddy),
             capacity_kg: mu(capacity),
         },
-        f.reviewer,
-        now(),
-    )
-    .await
-    .unwrap()
-    .id
+    };
+    offsets::register(conn, &new, f.reviewer, now()).await.unwrap().id
 }
 
 fn needs(area: f64, paddy: f64, capacity: f64) -> Quantities {
@@ -715,7 +708,7 @@ async fn a_lock_short_on_area_paddy_or_capacity_says_which_and_by_how_much_and_t
         let err = offsets::lock(&mut conn, case, check, wanted, f.reviewer, now())
             .await
             .unwrap_err();
-        let OffsetError::Shortfall { shortfalls, .. } = &err else {
+        let LedgerError::Shortfall { shortfalls, .. } = &err else {
             panic!("expected a shortfall, got {err}")
         };
         assert_eq!(shortfalls.len(), 1, "{err}");
@@ -836,16 +829,9 @@ async fn release_on_rejection_returns_exactly_what_was_locked(pool: PgPool) {
     );
     assert!(!offsets::is_locked(&mut conn, case).await.unwrap());
     assert_eq!(
-        offsets::release(
-            &mut conn,
-            case,
-            LedgerAction::ReturnOnClose,
-            (None, Role::Reviewer),
-            None,
-            now()
-        )
-        .await
-        .unwrap(),
+        offsets::release(&mut conn, case, &on_close(None, None))
+            .await
+            .unwrap(),
         None,
         "releasing twice returns nothing more"
     );
@@ -871,7 +857,7 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     assert!(
         matches!(
             offsets::consume(&mut conn, case, f.reviewer, now()).await,
-            Err(OffsetError::WrongStage { .. })
+            Err(LedgerError::WrongStage { .. })
         ),
         "only the approval (or a reviewer after it) consumes"
     );
@@ -889,16 +875,9 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
     );
     set_stage(&mut conn, case, "rejected").await;
     assert_eq!(
-        offsets::release(
-            &mut conn,
-            case,
-            LedgerAction::ReturnOnClose,
-            (None, Role::Reviewer),
-            None,
-            now()
-        )
-        .await
-        .unwrap(),
+        offsets::release(&mut conn, case, &on_close(None, None))
+            .await
+            .unwrap(),
         None
     );
 
@@ -914,11 +893,11 @@ async fn consumed_indicators_stay_consumed_and_transfers_split_an_indicator(pool
             now()
         )
         .await,
-        Err(OffsetError::TransferExceedsAvailable { .. })
+        Err(LedgerError::TransferExceedsAvailable { .. })
     ));
     assert!(matches!(
         offsets::transfer(&mut conn, source, to, None, f.officer, "x", now()).await,
-        Err(OffsetError::RoleMayNot { .. })
+        Err(LedgerError::RoleMayNot { .. })
     ));
     let moved = offsets::transfer(
         &mut conn,
@@ -965,7 +944,7 @@ async fn facts(conn: &mut PgConnection, case: Uuid, documents: &serde_json::Valu
 async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset_are_in_place(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
-    store::set_yearly(&mut conn, county("610902"), 2026, mu(100.0), None, None, now())
+    quotas::set_yearly(&mut conn, county("610902"), 2026, mu(100.0), None, None, now())
         .await
         .unwrap();
     indicator(&mut conn, &f, 5000.0, 2000.0, 4000.0).await;
@@ -986,10 +965,12 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
     // Approval recorded, but neither quota nor offset: refused on the quota first.
     let refused = step(&state, &facts(&mut conn, case, &documents).await).unwrap_err();
     assert_eq!(refused.code(), "quota-short");
-    store::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
+    quotas::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
         .await
         .unwrap();
-    store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
+    quotas::allocate(&mut conn, case, f.reviewer, now())
+        .await
+        .unwrap();
     let refused = step(&state, &facts(&mut conn, case, &documents).await).unwrap_err();
     assert_eq!(refused.code(), "offset-not-locked");
 
@@ -1022,19 +1003,21 @@ async fn a_case_goes_from_pre_review_to_completed_only_once_its_quota_and_offset
 async fn a_case_without_cultivated_land_needs_quota_but_no_offset(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let f = fixture(&mut conn).await;
-    store::set_yearly(&mut conn, county("610902"), 2026, mu(20.0), None, None, now())
+    quotas::set_yearly(&mut conn, county("610902"), 2026, mu(20.0), None, None, now())
         .await
         .unwrap();
     let case = case_in(&mut conn, "610902", false, "conversion").await;
     common::confirmed_check(&mut conn, case, 0.0, 0.0).await;
     assert!(matches!(
         offsets::needs_from_check(&mut conn, case, mu(0.0)).await,
-        Err(OffsetError::NothingToLock)
+        Err(LedgerError::NothingToLock)
     ));
-    store::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
+    quotas::request(&mut conn, case, 2026, mu(15.0), f.officer, now())
         .await
         .unwrap();
-    store::allocate(&mut conn, case, f.reviewer, now()).await.unwrap();
+    quotas::allocate(&mut conn, case, f.reviewer, now())
+        .await
+        .unwrap();
     let documents = json!({ "pre_review_opinion": "x", "conversion_approval": "y" });
     let reviewer = Actor::new(f.reviewer.0, Role::Reviewer);
     let state = CaseState::at(Stage::Conversion).unwrap();
@@ -1122,6 +1105,6 @@ async fn a_dismissed_cultivated_hit_is_left_out_of_what_must_be_locked(pool: PgP
         .unwrap();
     assert!(matches!(
         offsets::needs_from_check(&mut conn, case, mu(10.0)).await,
-        Err(OffsetError::CheckNotConfirmed("stale"))
+        Err(LedgerError::CheckNotConfirmed("stale"))
     ));
 }

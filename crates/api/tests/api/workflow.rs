@@ -397,3 +397,77 @@ async fn a_gis_token_reads_nothing_under_the_api(pool: PgPool) {
     let r = app.send("GET", "/ogc/collections", "gis", None, &[]).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// The document says what `declarations` may hold, and the handler holds to it when the case
+/// is opened rather than first when a planner runs the check.
+#[sqlx::test(migrations = "../../migrations")]
+async fn declarations_are_checked_when_a_case_is_opened_and_shown_as_given(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = app.project(false).await;
+    let open = |declarations: serde_json::Value| {
+        let body = json!({ "project_id": project, "title": "二期", "declarations": declarations });
+        app.send("POST", "/api/v1/cases", "officer", Some(body), &[])
+    };
+    let refused = open(json!({ "red_line_waiver": true })).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.json["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("declarations"),
+        "{}",
+        refused.text
+    );
+    let refused = open(json!({ "outside_boundary_use": "airport" })).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+
+    let opened = open(json!({ "outside_boundary_use": "linear_infrastructure" })).await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    assert_eq!(
+        opened.json["declarations"],
+        json!({ "outside_boundary_use": "linear_infrastructure" })
+    );
+    assert_eq!(opened.etag(), "\"v1\"", "a new case is version 1");
+}
+
+/// A reason the schema refuses (over 2000 characters, or blank where one is required) is refused
+/// while the body is read, naming the field, before the ETag or the stage is looked at.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_reason_the_schema_refuses_is_a_422_whatever_the_etag(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = app.project(false).await;
+    let (case, _) = app.case(&project).await;
+    let long = "理".repeat(2001);
+    let stale = [("if-match", "\"v999\"")];
+    let moved = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/transitions"),
+            "officer",
+            Some(json!({ "action": "withdraw", "reason": long })),
+            &stale,
+        )
+        .await;
+    assert_eq!(
+        (moved.status, moved.json["field"].as_str()),
+        (422, Some("reason")),
+        "{}",
+        moved.text
+    );
+    let granted = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/green-channel"),
+            "leader",
+            Some(json!({ "action": "grant", "reason": "  " })),
+            &stale,
+        )
+        .await;
+    assert_eq!(
+        (granted.status, granted.json["field"].as_str()),
+        (422, Some("reason")),
+        "{}",
+        granted.text
+    );
+    assert_eq!(history_len(&app, &case).await, 1, "only the creation event");
+}

@@ -1,6 +1,6 @@
 -- The parcels that pass the filters; every filter is off when its parameter is null (see
--- layer_filtered.sql for why that costs nothing).
---   $1 the caller's counties (null: all); $2-$4 bounding box as in layer_filtered.sql;
+-- ogc_layer_filtered.sql for why that costs nothing).
+--   $1 the caller's counties (null: all); $2-$4 bounding box as in ogc_layer_filtered.sql;
 --   $5-$6 created_at range (inclusive); $7 case_id; $8 county_code; $9 stage; $10 source;
 --   $11 seq; $12 name; $13 zone; $14 one parcel id.
 -- Areas: 1 mu = 10000/15 m², 1 ha = 10000 m²; m² and mu to 2 decimals, ha to 4.

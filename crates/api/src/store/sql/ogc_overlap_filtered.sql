@@ -1,6 +1,6 @@
 -- The overlap geometries of check reports that pass the filters; every filter is off when its
--- parameter is null (see layer_filtered.sql for why that costs nothing).
---   $1 the caller's counties (null: all); $2-$4 bounding box as in layer_filtered.sql;
+-- parameter is null (see ogc_layer_filtered.sql for why that costs nothing).
+--   $1 the caller's counties (null: all); $2-$4 bounding box as in ogc_layer_filtered.sql;
 --   $5-$6 run_at range (inclusive); $7 check_id; $8 case_id; $9 county_code; $10 layer_kind;
 --   $11 layer_version_id; $12 dismissed; $13 check_result; $14 one overlap id.
 select h.id,
