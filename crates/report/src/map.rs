@@ -139,7 +139,7 @@ impl Frame {
         let margin = (width.max(height) * MARGIN_SHARE).max(MIN_MARGIN_M);
         let (width, height) = (width + 2.0 * margin, height + 2.0 * margin);
         let m_per_mm = (width / MAP_WIDTH_MM).max(height / MAP_HEIGHT_MM);
-        let (cx, cy) = ((min_x + max_x) / 2.0, (min_y + max_y) / 2.0);
+        let (cx, cy) = (f64::midpoint(min_x, max_x), f64::midpoint(min_y, max_y));
         Some(Self {
             min_x: cx - m_per_mm * MAP_WIDTH_MM / 2.0,
             max_y: cy + m_per_mm * MAP_HEIGHT_MM / 2.0,
@@ -183,11 +183,10 @@ impl Frame {
 /// set by the document in its own fonts, so they stay searchable text.
 pub fn svg(map: &MapInput, frame: &Frame) -> String {
     let mut out = String::with_capacity(64 * 1024);
+    let (w, h) = (MAP_WIDTH_MM, MAP_HEIGHT_MM);
     let _ = write!(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}mm" height="{h}mm" viewBox="0 0 {w} {h}"><defs><clipPath id="frame"><rect x="0" y="0" width="{w}" height="{h}"/></clipPath></defs><rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/><g clip-path="url(#frame)">"##,
-        w = MAP_WIDTH_MM,
-        h = MAP_HEIGHT_MM,
     );
     for shape in &map.features {
         let c = colour(&shape.kind);

@@ -3,7 +3,7 @@
 //! versioned path (`ol-10.11.0`, `app-<hash of the files>`), so browsers may keep them for a year
 //! and a new release is fetched under a new path.
 
-use std::sync::Arc;
+use std::{fmt::Write, sync::Arc};
 
 use axum::{
     extract::Path,
@@ -79,7 +79,10 @@ pub fn app_version() -> String {
         hasher.update(asset.bytes);
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hex = digest.iter().take(6).fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     format!("app-{hex}")
 }
 

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use landuse_domain::{
+    calendar::BUREAU_OFFSET,
     check::{self, CheckInput, CheckVerdict, HitClass, LayerKind, LayerResult, VerdictRules},
     clock::{Pause, StageClock},
     green::{Grant, GreenChannel},
@@ -24,14 +25,9 @@ use crate::{
     store::review::{self as store, CaseHeader, CheckBrief, CheckRow, HitRow, ParcelRow, QueueRow},
 };
 
-/// The bureau's clock: Asia/Shanghai has kept UTC+8 without daylight saving since 1991.
-fn bureau_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("+08:00 is a valid offset"))
-}
-
 /// An instant as the bureau reads it: `2026-03-02 14:05`.
 pub fn local_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&bureau_offset())
+    at.with_timezone(&BUREAU_OFFSET)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -90,7 +86,7 @@ impl Clocks {
     /// A stored stage or pause that does not parse (500).
     pub fn deadline(
         &self,
-        state: &CaseState,
+        state: CaseState,
         green: bool,
         started_at: DateTime<Utc>,
         pauses: &[store::PauseRow],
@@ -105,7 +101,7 @@ impl Clocks {
         Ok(limits::remaining_working_days(
             &self.limits,
             &self.calendar,
-            state,
+            &state,
             Channel::from_green(green),
             &clock,
             now,
@@ -175,7 +171,7 @@ pub async fn queue(
             let state = case_state(&row.stage, row.returns_to.as_deref())?;
             let green = green_channel(row.on_key_list, row.green_grant.as_ref())?.is_active();
             let own: Vec<_> = pauses.iter().filter(|p| p.case_id == row.id).cloned().collect();
-            let deadline = clocks.deadline(&state, green, row.stage_entered_at, &own, now)?;
+            let deadline = clocks.deadline(state, green, row.stage_entered_at, &own, now)?;
             Ok(QueueItem {
                 row,
                 state,
@@ -294,7 +290,7 @@ impl Desk {
         let green = green_channel(case.on_key_list, case.green_grant.as_ref())?;
         let pauses = store::pauses(conn, &[case.id], &[case.stage_entered_at]).await?;
         let clocks = Clocks::load(conn).await?;
-        let deadline = clocks.deadline(&state, green.is_active(), case.stage_entered_at, &pauses, now)?;
+        let deadline = clocks.deadline(state, green.is_active(), case.stage_entered_at, &pauses, now)?;
         let parcels = store::parcels(conn, id).await?;
         let checks = store::checks(conn, id).await?;
         let row = store::check(conn, id, check).await?;

@@ -65,17 +65,13 @@ impl Site {
         }
     }
 
-    fn asset(&self, version: &str, file: &str) -> String {
-        format!("/review/assets/{version}/{file}")
-    }
-
     fn chrome(&self, caller: Option<&Caller>) -> Chrome {
         Chrome {
-            ol_css: self.asset(&self.ol_version, "ol.css"),
-            ol_js: self.asset(&self.ol_version, "ol.js"),
-            css: self.asset(&self.app_version, "review.css"),
-            js: self.asset(&self.app_version, "review.js"),
-            signin_js: self.asset(&self.app_version, "signin.js"),
+            ol_css: asset(&self.ol_version, "ol.css"),
+            ol_js: asset(&self.ol_version, "ol.js"),
+            css: asset(&self.app_version, "review.css"),
+            js: asset(&self.app_version, "review.js"),
+            signin_js: asset(&self.app_version, "signin.js"),
             user: caller.map_or_else(String::new, |c| format!("{}（{}）", c.name, role_zh(c.role))),
         }
     }
@@ -99,6 +95,11 @@ impl Site {
         );
         response
     }
+}
+
+/// Where an asset of a versioned set is served.
+fn asset(version: &str, file: &str) -> String {
+    format!("/review/assets/{version}/{file}")
 }
 
 /// The role as the bureau names it.
@@ -401,7 +402,48 @@ pub async fn case(
     drop(tx);
     let planner = caller.role == Role::Planner;
     let rules = desk.rules();
-    let check = desk.check.as_ref().map(|c| {
+    let check = check_line(&desk, planner);
+    let dismissible = planner && check.as_ref().is_some_and(|c| c.can_confirm);
+    let rule_lines = rule_lines(&rules, dismissible);
+    let data = map_data(&desk, &rules, &site, caller.role).map_err(failed(&site))?;
+    let deadline = desk.deadline.as_ref();
+    let page = CasePage {
+        chrome: site.chrome(Some(&caller)),
+        number: desk.number(),
+        title: desk.case.title.clone(),
+        project: desk.case.project_name.clone(),
+        county: format!("{} {}", desk.case.county_code, desk.case.county_name),
+        stage: desk.state.stage().name_zh(),
+        deadline: deadline.map_or_else(|| "—".to_owned(), |d| d.deadline.date.to_string()),
+        days_left: deadline.map_or_else(String::new, days_left),
+        overdue: deadline.is_some_and(|d| d.overdue),
+        green: match desk.green.basis() {
+            Some(landuse_domain::green::GreenBasis::KeyProject) => "绿色通道（重点项目）".to_owned(),
+            Some(landuse_domain::green::GreenBasis::LeaderGrant) => "绿色通道（局领导批准）".to_owned(),
+            None => String::new(),
+        },
+        area: {
+            let area = desk.area();
+            format!("{} m²（{} 亩）", desk::m2(&area), desk::mu(&area))
+        },
+        parcels: desk.parcels.len(),
+        earlier_checks: desk.checks.len().saturating_sub(1),
+        check,
+        rules: rule_lines,
+        planner,
+        read_only_reason: if planner {
+            ""
+        } else {
+            "只读：核查、排除与确认由空间规划科办理。"
+        },
+        data,
+    };
+    render(&site, &page)
+}
+
+/// The check shown on the page, with what the caller may do with it.
+fn check_line(desk: &Desk, planner: bool) -> Option<CheckLine> {
+    desk.check.as_ref().map(|c| {
         let result = landuse_domain::check::LayerResult::ALL
             .iter()
             .copied()
@@ -430,9 +472,12 @@ pub async fn case(
             pdf: format!("/api/v1/cases/{}/checks/{}/report.pdf", desk.case.id, c.row.id),
             can_confirm: planner && c.row.is_latest && !c.row.stale && c.row.confirmed_at.is_none(),
         }
-    });
-    let dismissible = planner && check.as_ref().is_some_and(|c| c.can_confirm);
-    let rule_lines: Vec<RuleLine> = rules
+    })
+}
+
+/// A line per rule; each hit with a dismissal form when `dismissible`.
+fn rule_lines(rules: &[desk::Rule], dismissible: bool) -> Vec<RuleLine> {
+    rules
         .iter()
         .map(|rule| RuleLine {
             kind: rule.kind.code(),
@@ -471,41 +516,7 @@ pub async fn case(
                 })
                 .collect(),
         })
-        .collect();
-    let data = map_data(&desk, &rules, &site, caller.role).map_err(failed(&site))?;
-    let deadline = desk.deadline.as_ref();
-    let page = CasePage {
-        chrome: site.chrome(Some(&caller)),
-        number: desk.number(),
-        title: desk.case.title.clone(),
-        project: desk.case.project_name.clone(),
-        county: format!("{} {}", desk.case.county_code, desk.case.county_name),
-        stage: desk.state.stage().name_zh(),
-        deadline: deadline.map_or_else(|| "—".to_owned(), |d| d.deadline.date.to_string()),
-        days_left: deadline.map_or_else(String::new, days_left),
-        overdue: deadline.is_some_and(|d| d.overdue),
-        green: match desk.green.basis() {
-            Some(landuse_domain::green::GreenBasis::KeyProject) => "绿色通道（重点项目）".to_owned(),
-            Some(landuse_domain::green::GreenBasis::LeaderGrant) => "绿色通道（局领导批准）".to_owned(),
-            None => String::new(),
-        },
-        area: {
-            let area = desk.area();
-            format!("{} m²（{} 亩）", desk::m2(&area), desk::mu(&area))
-        },
-        parcels: desk.parcels.len(),
-        earlier_checks: desk.checks.len().saturating_sub(1),
-        check,
-        rules: rule_lines,
-        planner,
-        read_only_reason: if planner {
-            ""
-        } else {
-            "只读：核查、排除与确认由空间规划科办理。"
-        },
-        data,
-    };
-    render(&site, &page)
+        .collect()
 }
 
 /// The map's data as JSON safe inside a `<script type="application/json">` element: the

@@ -224,8 +224,7 @@ impl ReportSource {
         let centre = parcels
             .iter()
             .flat_map(|mp| mp.0.iter())
-            .flat_map(|p| p.exterior().0.first())
-            .next()
+            .find_map(|p| p.exterior().0.first())
             .ok_or_else(|| ApiError::internal("drawing the map", anyhow::anyhow!("no parcel")))?;
         let zone =
             GkZone::for_longitude(centre.x).map_err(|e| ApiError::internal("choosing the map's zone", e))?;
@@ -330,7 +329,7 @@ fn around(parcels: &[MultiPolygon<f64>]) -> Option<([f64; 4], f64)> {
     }
     let size = (e - w).max(n - s);
     let half = size * 1.2 + 0.0015;
-    let (cx, cy) = ((w + e) / 2.0, (s + n) / 2.0);
+    let (cx, cy) = (f64::midpoint(w, e), f64::midpoint(s, n));
     // A degree of longitude is shorter than one of latitude away from the equator.
     let half_lon = half * 1.8;
     Some((
@@ -367,37 +366,7 @@ fn words(
     } else {
         ""
     };
-    let rules = desk
-        .rules()
-        .into_iter()
-        .map(|rule| RuleRow {
-            kind: rule.kind.code().to_owned(),
-            name: rule.name.clone(),
-            colour: rule.colour.to_owned(),
-            versions: if rule.versions.is_empty() {
-                "—".to_owned()
-            } else {
-                rule.versions.join("、")
-            },
-            result: rule.result.name_zh().to_owned(),
-            result_code: rule.result.code().to_owned(),
-            area: area(&rule.counted),
-            share: desk::percent(rule.share),
-            hits: rule
-                .hits
-                .iter()
-                .map(|hit| HitRow {
-                    feature: hit.feature.clone(),
-                    area: area(&hit.overlap),
-                    share: desk::percent(hit.share),
-                    class: hit.class.name_zh().to_owned(),
-                    dismissal: hit.dismissal.as_ref().map_or_else(String::new, |d| {
-                        format!("{}（{}）：{}", d.by, desk::local_time(d.at), d.reason)
-                    }),
-                })
-                .collect(),
-        })
-        .collect();
+    let rules = rule_rows(desk);
     let green = match desk.green.basis() {
         Some(landuse_domain::green::GreenBasis::KeyProject) => "是（重点项目）",
         Some(landuse_domain::green::GreenBasis::LeaderGrant) => "是（局领导批准）",
@@ -462,6 +431,40 @@ fn words(
         legend: Vec::new(),
         map: MapInput::default(),
     }
+}
+
+/// A row per rule of the check, with its touched features and dismissals.
+fn rule_rows(desk: &Desk) -> Vec<RuleRow> {
+    desk.rules()
+        .into_iter()
+        .map(|rule| RuleRow {
+            kind: rule.kind.code().to_owned(),
+            name: rule.name.clone(),
+            colour: rule.colour.to_owned(),
+            versions: if rule.versions.is_empty() {
+                "—".to_owned()
+            } else {
+                rule.versions.join("、")
+            },
+            result: rule.result.name_zh().to_owned(),
+            result_code: rule.result.code().to_owned(),
+            area: area(&rule.counted),
+            share: desk::percent(rule.share),
+            hits: rule
+                .hits
+                .iter()
+                .map(|hit| HitRow {
+                    feature: hit.feature.clone(),
+                    area: area(&hit.overlap),
+                    share: desk::percent(hit.share),
+                    class: hit.class.name_zh().to_owned(),
+                    dismissal: hit.dismissal.as_ref().map_or_else(String::new, |d| {
+                        format!("{}（{}）：{}", d.by, desk::local_time(d.at), d.reason)
+                    }),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The documents recorded on the case, one row each, in the order they were recorded.
