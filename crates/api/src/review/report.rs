@@ -113,6 +113,9 @@ impl Printer {
         description = "The check report (审查报告): A4, PDF/A-2b, fonts embedded",
         content_type = "application/pdf",
         body = PdfDocument,
+    ), (
+        status = 409,
+        description = "The case has no parcels to draw (type `no-parcels`): upload them first",
     ))
 )]
 #[tracing::instrument(skip_all, fields(case = %id, check = %check_id))]
