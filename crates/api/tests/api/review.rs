@@ -10,6 +10,7 @@ use std::{
     process::Command,
 };
 
+use chrono::TimeZone;
 use common::{import_every_layer_far_away, url_of, TestApp, TestServer};
 use landuse_domain::{check::LayerKind, county::CountyCode};
 use landuse_spatial::{
@@ -153,6 +154,90 @@ async fn the_queue_lists_the_case_waiting_for_confirmation_for_the_planner_and_n
     assert!(own.text.contains(&case));
 }
 
+/// Opens a case of `project` with one small parcel, leaving it a draft; returns (id, ETag).
+async fn case_with_parcel(app: &TestApp, project: &str, lon: f64) -> (String, String) {
+    let (case, etag) = app.case(project).await;
+    let body = serde_json::json!({ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "properties": {}, "geometry": common::square(lon, 32.7, 0.001) }
+    ]});
+    let put = app
+        .send_raw(
+            "PUT",
+            &format!("/api/v1/cases/{case}/parcels"),
+            "officer",
+            "application/geo+json",
+            serde_json::to_vec(&body).unwrap(),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    (case, put.etag())
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_queue_puts_the_green_channel_first_then_the_nearest_deadline(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let local = |d: u32| {
+        landuse_domain::calendar::BUREAU_OFFSET
+            .with_ymd_and_hms(2026, 7, d, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // "late" is opened first (the smaller id) but submitted two days after "early", so an order
+    // by id or by creation would differ from the order by deadline.
+    app.clock.set(local(6));
+    let plain = app.project(false).await;
+    let (late, late_etag) = case_with_parcel(&app, &plain, 109.10).await;
+    let (early, early_etag) = case_with_parcel(&app, &plain, 109.12).await;
+    let submitted = app.act(&early, "officer", "submit", &early_etag, None).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    app.clock.set(local(8));
+    let submitted = app.act(&late, "officer", "submit", &late_etag, None).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    // The key project's case comes last of all, with the latest deadline, and still leads.
+    app.clock.set(local(10));
+    let key = app.project(true).await;
+    let (green, green_etag) = case_with_parcel(&app, &key, 109.14).await;
+    let submitted = app.act(&green, "officer", "submit", &green_etag, None).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+
+    let deadline = |id: &str| {
+        let pool = pool.clone();
+        let id = id.to_owned();
+        async move {
+            sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+                "select deadline_at from cases where id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(deadline(&early).await < deadline(&late).await);
+    assert!(deadline(&late).await < deadline(&green).await);
+
+    let page = app.send("GET", "/review", "planner", None, &[]).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let at = |id: &str| {
+        page.text
+            .find(&format!("/review/cases/{id}\""))
+            .unwrap_or_else(|| panic!("{id} is not in the queue: {}", page.text))
+    };
+    assert!(
+        at(&green) < at(&early) && at(&early) < at(&late),
+        "expected green, early, late; got green at {}, early at {}, late at {}",
+        at(&green),
+        at(&early),
+        at(&late)
+    );
+    // Only the green case's row carries the green mark, and it is the first row.
+    let rows: Vec<&str> = page.text.split("<tr").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{}", page.text);
+    assert!(rows[0].contains("绿色通道") && rows[0].contains(&green));
+    assert!(!rows[1].contains("绿色通道") && !rows[2].contains("绿色通道"));
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_case_page_shows_each_rule_its_layer_version_verdict_areas_and_the_dismissal(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
@@ -291,6 +376,67 @@ async fn the_assets_are_the_vendored_bytes_under_versioned_paths_cached_for_a_ye
         404,
         "an old version's path is gone"
     );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn no_basemap_by_default_and_a_configured_one_is_on_the_page_and_allowed_by_its_policy(pool: PgPool) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = TestApp::new(pool.clone()).await;
+    let (case, _, _) = checked_case(&app, &pool).await;
+    let path = format!("/review/cases/{case}");
+    let default = app.send("GET", &path, "planner", None, &[]).await;
+    assert!(default.text.contains("\"basemap\":null"), "{}", default.text);
+    let csp = default.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' data: blob:;"),
+        "nothing from elsewhere: {csp}"
+    );
+
+    // An intranet 天地图 node, as docs/review.md configures it.
+    let url = "http://tdt.example.gov.cn:8090/vec_w/wmts?LAYER=vec&TILEMATRIXSET=w&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}";
+    let mut config = common::test_config("postgres://unused/none");
+    config.serve.review.basemap_url = Some(url.parse().unwrap());
+    config.serve.review.basemap_attribution = "天地图 审图号：GS(2024)0568号".to_owned();
+    let router = landuse_api::app::app(landuse_api::app::AppState {
+        db: common::app_pool(&pool),
+        config: std::sync::Arc::new(config),
+        clock: landuse_api::clock::Clock::system(),
+    });
+    let request = axum::http::Request::builder()
+        .uri(&path)
+        .header("authorization", format!("Bearer {}", app.tokens["planner"]))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("img-src 'self' data: blob: http://tdt.example.gov.cn:8090;"),
+        "the tiles' origin, and only it: {csp}"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let html = String::from_utf8(body.to_vec()).unwrap();
+    let data = html
+        .split("<script type=\"application/json\" id=\"case-data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap_or_else(|| panic!("the page's data: {html}"));
+    let data: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(data["basemap"]["url"], url);
+    assert_eq!(data["basemap"]["grid"], "web_mercator");
+    assert_eq!(data["basemap"]["attribution"], "天地图 审图号：GS(2024)0568号");
+    // Never a URL the page could be tricked with, nor one without the tile's place.
+    for bad in [
+        "javascript:alert(1)/{z}/{x}/{y}",
+        "http://tdt.example.gov.cn/vec_w/{z}/{x}.png",
+        "http://tdt.example.gov.cn/\"><script>/{z}/{x}/{y}",
+    ] {
+        assert!(bad.parse::<landuse_api::config::BasemapUrl>().is_err(), "{bad}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
