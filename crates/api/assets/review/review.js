@@ -275,8 +275,11 @@
     legend.appendChild(item);
   }
   entry('background: transparent; border: 2px solid #000', '申请地块');
+  // A layer's colour marks its overlaps (filled) and its features (tinted): "压占" only where
+  // this case has an overlap of it.
   data.layers.forEach(function (layer) {
-    entry('background: ' + layer.colour, layer.name + '（压占）');
+    var overlaps = data.hits.some(function (h) { return h.kind === layer.kind && !h.dismissed; });
+    entry('background: ' + layer.colour, layer.name + (overlaps ? '（压占）' : ''));
   });
   entry('background: rgba(120,120,120,0.14); border: 1px solid #888', '管控要素（浅色）');
   entry('background: transparent; border: 2px dashed #888', '已排除的压占');
