@@ -12,8 +12,9 @@ WebGL and in one started without it:
   inside the parcel but outside every hit (not that colour);
 - records every request the browser makes: none may leave 127.0.0.1.
 
-In the first browser it then dismisses the farmland hit from the page and sees the case's result
-change; an officer of another county gets the 404 page. Screenshots go to --out. The last line
+In the second browser, clicking the farmland rule's row must zoom the map to its overlap.
+In the first browser it then sees a refused confirmation (a stale ETag) show the problem's detail,
+dismisses the farmland hit from the page and sees the case's result change; an officer of another county gets the 404 page. Screenshots go to --out. The last line
 is "N passed, N failed".
 """
 
@@ -279,7 +280,42 @@ def run_browser(playwright, label, launch_args, base, tokens, prepared, out, req
     check(f"{label}: a point in the parcel outside every drawn overlap is not the overlap colour",
           not colour_close(off, farmland), f"pixel {off} at ({x:.0f}, {y:.0f})")
 
+    if not act:
+        # Clicking the farmland rule's row zooms the map to its overlap: the view narrows and the
+        # overlap's box is inside it, filling most of one side.
+        before = page.evaluate("() => window.review.map.getView().calculateExtent()")
+        page.click("tr.rule[data-kind='permanent_farmland'] td:nth-child(3)")
+        page.wait_for_function(
+            "(before) => { const e = window.review.map.getView().calculateExtent();"
+            " return e[2] - e[0] < 0.9 * (before[2] - before[0]); }", arg=before, timeout=10000)
+        view, box = page.evaluate(
+            "(id) => [window.review.map.getView().calculateExtent(),"
+            " window.review.map.getLayers().getArray().map(l => l.getSource && l.getSource())"
+            ".filter(s => s && s.getFeatures).flatMap(s => s.getFeatures())"
+            ".find(f => f.get('hit') === id).getGeometry().getExtent()]", prepared["key"]["id"])
+        inside_view = view[0] <= box[0] and view[1] <= box[1] and box[2] <= view[2] and box[3] <= view[3]
+        fills = max((box[2] - box[0]) / (view[2] - view[0]), (box[3] - box[1]) / (view[3] - view[1]))
+        check(f"{label}: clicking the farmland row zooms the map to its overlap",
+              inside_view and fills > 0.4, f"view {view}, overlap {box}, fills {fills:.2f}")
+        page.screenshot(path=str(out / f"case-{label}-zoomed-to-farmland.png"))
+
     if act:
+        # A refusal, as when someone changed the case since the page was drawn: the page's ETag
+        # made stale, confirming is refused (412) and the page shows the problem's detail, word
+        # for word as the API gives it; the check stays unconfirmed.
+        api = Api(base)
+        check_path = f"/api/v1/cases/{case['id']}/checks/{prepared['check']['id']}"
+        status, _, problem = api.call("POST", check_path + "/confirm", tokens["planner"], None, {"If-Match": '"v0"'})
+        current = page.evaluate("() => { const e = window.review.data.etag; window.review.data.etag = '\"v0\"'; return e; }")
+        page.click("#confirm-check")
+        page.wait_for_selector("#problem:not([hidden])", timeout=30000)
+        shown = page.inner_text("#problem")
+        check(f"{label}: a refused confirmation shows the problem's status and detail",
+              status == 412 and shown == f"412：{problem['detail']}", f"API {status} {problem}, page {shown!r}")
+        check(f"{label}: the refused confirmation confirmed nothing",
+              api.call("GET", check_path, tokens["planner"])[2]["confirmed_at"] is None)
+        page.evaluate("(etag) => { window.review.data.etag = etag; }", current)
+
         before = page.get_attribute("#case-result", "data-result")
         form = f"form.dismiss[data-hit='{prepared['key']['id']}']"
         page.fill(f"{form} input[name=reason]", "航测复核：永久基本农田图斑边界误差（浏览器测试）")
