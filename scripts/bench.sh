@@ -64,6 +64,9 @@ stamp "suite"
   --db-name "${BENCH_DB:-landuse_benchrun}" \
   --criterion "$target/criterion"
 
+stamp "review page and check report (scripts/review/bench.py)"
+python3 "$root/scripts/review/bench.py" --binary "$target/release/landuse" --database-url "$DATABASE_URL" --out "$out"
+
 total=$(( $(date +%s) - started ))
 {
   echo

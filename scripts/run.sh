@@ -26,6 +26,7 @@ The demo region is loaded (docs/demo.md: what it holds and three things to try).
   API           http://$listen/api/v1/cases
   OGC landing   http://$listen/ogc
   health        http://$listen/readyz
+  review page   http://$listen/review   sign in with the planner's token: $(token_of planner)
   tokens        $tokens  (one per role, one officer per county)
 MSG
 for role in planner reviewer leader admin gis officer:610902; do

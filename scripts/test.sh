@@ -11,12 +11,16 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== migrate $DATABASE_URL"
 cargo run -q -p landuse-api --bin landuse -- migrate
 cargo run -q -p landuse-api --bin landuse -- seed
+echo "== vendored OpenLayers against the published package"
+scripts/vendor-ol.sh --check
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
 echo "== fuzz (LANDUSE_FUZZ_SECONDS=0 skips; scripts/fuzz.sh 3600 for a long run)"
 if [[ ${LANDUSE_FUZZ_SECONDS:-20} != 0 ]]; then
   scripts/fuzz.sh "${LANDUSE_FUZZ_SECONDS:-20}"
 fi
+echo "== the review page in a real browser (chromium, playwright)"
+scripts/review-browser.sh
 echo "== schemathesis against /openapi.json"
 scripts/api-fuzz.sh
 echo "== memory under a 200-connection load (LANDUSE_LOAD_SECONDS=600 for a long run)"

@@ -131,6 +131,7 @@ def main() -> None:
         ("GET /api/v1/cases/{id}/quota", {"path.id": "cases"}),
         ("GET /api/v1/cases/{id}/offset", {"path.id": "cases"}),
         ("GET /api/v1/cases/{id}/checks/{check_id}", {"path.id": "check_case", "path.check_id": "check_id"}),
+        ("GET /api/v1/cases/{id}/checks/{check_id}/report.pdf", {"path.id": "check_case", "path.check_id": "check_id"}),
         ("POST /api/v1/cases/{id}/transitions", {}),
         ("PUT /api/v1/cases/{id}/parcels", {}),
         ("POST /api/v1/cases/{id}/parcels", {}),

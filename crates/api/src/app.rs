@@ -67,13 +67,15 @@ pub fn app(state: AppState) -> Router {
             "/api/v1",
             crate::workflow::routes()
                 .merge(crate::quota::routes())
-                .merge(crate::calendar::routes()),
+                .merge(crate::calendar::routes())
+                .merge(crate::review::api_routes(&state.config)),
         )
         .merge(crate::timers::routes())
         .split_for_parts();
     let doc = openapi::finish(doc);
     api.merge(SwaggerUi::new(openapi::DOCS_PATH).url(openapi::OPENAPI_PATH, doc))
         .nest("/ogc", crate::ogc::routes())
+        .merge(crate::review::routes(&state.config))
         .fallback(not_found)
         .with_state(state)
         .layer(
@@ -153,7 +155,12 @@ async fn problem_for_plain_errors(request: Request, next: Next) -> Response {
         }
         return problem.into_response();
     }
-    if is_problem {
+    // A review page answers its own 401/403/404 as HTML (a sign-in form, a "not found" page).
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page {
         return response;
     }
     let (parts, body) = response.into_parts();

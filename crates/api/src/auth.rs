@@ -192,9 +192,12 @@ impl FromRequestParts<AppState> for Caller {
         let parcels_download = parts.method == axum::http::Method::GET
             && path.starts_with("/api/v1/cases/")
             && path.ends_with("/parcels");
-        if caller.role == Role::Gis && !path.starts_with("/ogc") && !parcels_download {
+        // It may also read the review pages, which write nothing.
+        let review_page = parts.method == axum::http::Method::GET && path.starts_with("/review");
+        if caller.role == Role::Gis && !path.starts_with("/ogc") && !parcels_download && !review_page {
             return Err(ApiError::Forbidden(
-                "a gis client reads features through /ogc and a case's parcels, nothing else".to_owned(),
+                "a gis client reads features through /ogc, a case's parcels and the review pages, nothing else"
+                    .to_owned(),
             ));
         }
         parts.extensions.insert(caller.clone());

@@ -1,6 +1,6 @@
 //! The service's configuration: one typed struct, read once from flags and the environment.
 
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, ValueEnum};
 
@@ -146,6 +146,110 @@ pub struct ServeArgs {
     /// Longest the server waits for in-flight requests after SIGTERM/SIGINT, in seconds.
     #[arg(long, env = "LANDUSE_SHUTDOWN_GRACE_S", default_value_t = 30)]
     pub shutdown_grace_s: u64,
+
+    /// The planner's review page and the check report.
+    #[command(flatten)]
+    pub review: ReviewArgs,
+}
+
+/// The tile grid of a basemap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BasemapGrid {
+    /// Web Mercator tiles (EPSG:3857 grid on the CGCS2000 datum), like 天地图's `*_w` layers.
+    #[default]
+    WebMercator,
+    /// Geographic CGCS2000 tiles (EPSG:4490, 2×1 tiles at level 1), like 天地图's `*_c` layers.
+    Cgcs2000,
+}
+
+/// A basemap tile URL: http(s), with `{z}`, `{x}` and `{y}` where the tile's level, column and
+/// row go (a WMTS KVP request names them `TILEMATRIX={z}&TILECOL={x}&TILEROW={y}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasemapUrl(String);
+
+impl BasemapUrl {
+    /// The template as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `scheme://host[:port]`, for the page's Content-Security-Policy.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |i| i + 3);
+        let end = self.0[after_scheme..]
+            .find('/')
+            .map_or(self.0.len(), |i| after_scheme + i);
+        &self.0[..end]
+    }
+}
+
+impl std::str::FromStr for BasemapUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            return Err(format!(
+                "the basemap URL {s:?} must start with http:// or https://"
+            ));
+        }
+        for part in ["{z}", "{x}", "{y}"] {
+            if !s.contains(part) {
+                return Err(format!("the basemap URL {s:?} has no {part}; write the tile's level, column and row as {{z}}, {{x}} and {{y}}"));
+            }
+        }
+        if s.contains(['"', '\'', '<', '>', ' ']) {
+            return Err(format!(
+                "the basemap URL {s:?} holds a quote, angle bracket or space"
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Options of the planner's review page (`/review`) and the check report PDF.
+#[derive(Debug, Clone, Args)]
+pub struct ReviewArgs {
+    /// A CGCS2000 basemap under the review map: an XYZ tile URL with {z}, {x} and {y}, such as
+    /// an intranet 天地图. None by default: the map shows only the service's own data. Never a
+    /// GCJ-02 basemap: its offset would misplace every boundary.
+    #[arg(long, env = "LANDUSE_BASEMAP_URL")]
+    pub basemap_url: Option<BasemapUrl>,
+
+    /// The basemap's tile grid.
+    #[arg(long, env = "LANDUSE_BASEMAP_GRID", value_enum, default_value_t = BasemapGrid::WebMercator)]
+    pub basemap_grid: BasemapGrid,
+
+    /// The basemap's attribution (its provider and 审图号), shown on the map.
+    #[arg(long, env = "LANDUSE_BASEMAP_ATTRIBUTION", default_value = "")]
+    pub basemap_attribution: String,
+
+    /// The folder holding NotoSansCJK-Regular.ttc and NotoSansCJK-Bold.ttc (Debian's
+    /// fonts-noto-cjk), read once when the first report is printed.
+    #[arg(
+        long,
+        env = "LANDUSE_FONT_DIR",
+        default_value = "/usr/share/fonts/opentype/noto"
+    )]
+    pub font_dir: PathBuf,
+
+    /// Reports compiled at the same time; more wait their turn (each takes a CPU core while it
+    /// compiles).
+    #[arg(long, env = "LANDUSE_REPORT_CONCURRENCY", default_value_t = 2)]
+    pub report_concurrency: usize,
+}
+
+impl Default for ReviewArgs {
+    /// The defaults of the flags: no basemap, Debian's font folder, two reports at a time.
+    fn default() -> Self {
+        Self {
+            basemap_url: None,
+            basemap_grid: BasemapGrid::WebMercator,
+            basemap_attribution: String::new(),
+            font_dir: PathBuf::from("/usr/share/fonts/opentype/noto"),
+            report_concurrency: 2,
+        }
+    }
 }
 
 /// Options of the sweeper that raises alerts, delivers them and takes the weekly dispatch

@@ -173,6 +173,22 @@ impl LayerResult {
     pub fn severity(self) -> u8 {
         self as u8
     }
+
+    /// The verdict in the words a review page and a signed report use.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            LayerResult::Ok => "无压占",
+            LayerResult::NotChecked => "未核查",
+            LayerResult::Warning => "地质灾害预警",
+            LayerResult::NeedsReview => "需论证审查",
+            LayerResult::NeedsOffset => "需落实耕地占补平衡",
+            LayerResult::NeedsOverlayApproval => "需办理压覆矿产审批",
+            LayerResult::OutsideBoundary => "超出城镇开发边界",
+            LayerResult::NeedsApproval => "需主管部门同意",
+            LayerResult::NeedsStateCouncilApproval => "需报国务院批准",
+            LayerResult::Prohibited => "禁止占用",
+        }
+    }
 }
 
 impl fmt::Display for LayerResult {
@@ -550,6 +566,17 @@ pub enum HitClass {
     Sliver,
     /// Dismissed by a planner: listed beside its dismissal, not counted.
     Dismissed,
+}
+
+impl HitClass {
+    /// How the hit counts, in the words of a review page and a report.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            HitClass::Counted => "计入",
+            HitClass::Sliver => "碎片，不计入",
+            HitClass::Dismissed => "已排除",
+        }
+    }
 }
 
 /// Cultivated area by land class.

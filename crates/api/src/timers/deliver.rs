@@ -41,7 +41,7 @@ pub const ALERT_HEADER: &str = "x-landuse-alert";
 pub const DELIVERY_HEADER: &str = "x-landuse-delivery";
 
 /// The longest wait between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+const MAX_BACKOFF: Duration = Duration::from_hours(6);
 
 /// Most deliveries one pass makes, so a pass always ends.
 const MAX_PER_PASS: usize = 1_000;
@@ -231,8 +231,8 @@ mod tests {
     fn the_wait_doubles_after_each_failure_up_to_six_hours() {
         let base = Duration::from_secs(30);
         assert_eq!(backoff(base, 1), Duration::from_secs(30));
-        assert_eq!(backoff(base, 2), Duration::from_secs(60));
-        assert_eq!(backoff(base, 3), Duration::from_secs(120));
+        assert_eq!(backoff(base, 2), Duration::from_mins(1));
+        assert_eq!(backoff(base, 3), Duration::from_mins(2));
         assert_eq!(backoff(base, 40), MAX_BACKOFF);
     }
 

@@ -44,6 +44,7 @@ pub fn test_config(database_url: &str) -> Config {
             rate_limit: 12_000,
             rate_window_s: 60,
             shutdown_grace_s: 10,
+            review: landuse_api::config::ReviewArgs::default(),
         },
     }
 }

@@ -472,3 +472,16 @@ fn verdict_rules_deserialise_with_defaults_and_refuse_bad_numbers() {
         VerdictRules::default()
     );
 }
+
+#[test]
+fn every_result_and_hit_class_has_its_own_chinese_name() {
+    let names: std::collections::BTreeSet<&str> = LayerResult::ALL.iter().map(|r| r.name_zh()).collect();
+    assert_eq!(names.len(), LayerResult::ALL.len(), "{names:?}");
+    assert_eq!(LayerResult::Prohibited.name_zh(), "禁止占用");
+    let classes: std::collections::BTreeSet<&str> =
+        [HitClass::Counted, HitClass::Sliver, HitClass::Dismissed]
+            .iter()
+            .map(|c| c.name_zh())
+            .collect();
+    assert_eq!(classes.len(), 3);
+}
