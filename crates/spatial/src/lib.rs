@@ -8,5 +8,6 @@ pub mod crs;
 pub mod geojson_in;
 pub mod geojson_out;
 pub mod store;
+pub mod tile;
 pub mod validate;
 pub mod wkb_io;
