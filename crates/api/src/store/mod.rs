@@ -29,6 +29,7 @@ pub mod ogc;
 pub mod parcels;
 pub mod projects;
 pub mod session;
+pub mod tiles;
 pub mod timers;
 
 /// A database failure and what was being attempted when it happened.
