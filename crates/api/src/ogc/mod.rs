@@ -17,6 +17,7 @@ pub mod links;
 pub mod openapi;
 pub mod params;
 pub mod settings;
+pub mod tiles;
 
 use axum::{routing::get, Router};
 
@@ -44,11 +45,16 @@ pub const REL_CONFORMANCE: &str = "http://www.opengis.net/def/rel/ogc/1.0/confor
 pub const REL_DATA: &str = "http://www.opengis.net/def/rel/ogc/1.0/data";
 
 /// The conformance classes implemented.
-pub const CONFORMANCE: [&str; 4] = [
+pub const CONFORMANCE: [&str; 8] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    // OGC API – Tiles (see `tiles`)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ];
 
 /// The routes, relative to [`MOUNT`]; [`openapi::ROUTES`] describes the same table.
@@ -70,4 +76,5 @@ pub fn routes() -> Router<AppState> {
             "/collections/{collection_id}/items/{feature_id}",
             get(handlers::item),
         )
+        .merge(tiles::routes())
 }
