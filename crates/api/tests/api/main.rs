@@ -32,6 +32,7 @@ mod quota_ledgers;
 mod reference_seeds;
 mod row_security;
 mod setup_script;
+mod tiles;
 mod timers;
 mod timers_delivery;
 mod timers_dispatch;
