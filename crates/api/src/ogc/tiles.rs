@@ -42,7 +42,7 @@ use super::{
     params::{unknown, QueryParams},
     JSON,
 };
-use crate::{app::AppState, auth::Caller, db, http::error::ApiError};
+use crate::{app::AppState, auth::Caller, db, http::error::ApiError, store::Doing};
 
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -169,7 +169,7 @@ impl Described {
 async fn describe(state: &AppState, caller: &Caller, id: &str) -> Result<Described, OgcError> {
     let mut tx = db::begin_scoped(&state.db, &caller.scope())
         .await
-        .map_err(|e| ApiError::db("starting a scoped transaction", e))?;
+        .doing("starting a scoped transaction")?;
     let collection = catalog::find(&mut tx, id).await?;
     let extent = catalog::extent(&mut tx, caller, &collection).await?;
     Ok(Described {
@@ -251,11 +251,7 @@ pub async fn tile(
         (encoded, CachePolicy::Revalidate)
     } else {
         // Control layers hold no county's rows: one pooled connection, no scoped transaction.
-        let mut conn = state
-            .db
-            .acquire()
-            .await
-            .map_err(|e| ApiError::db("connecting", e))?;
+        let mut conn = state.db.acquire().await.doing("connecting")?;
         let collection = catalog::find(&mut conn, id).await?;
         let TileSource::Layers {
             versions,

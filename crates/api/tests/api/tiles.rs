@@ -1,4 +1,4 @@
-//! OGC API – Tiles: the documents, real tiles decoded by an independent reader (PyPI's
+//! OGC API – Tiles: the documents, real tiles decoded by an independent reader (`PyPI`'s
 //! mapbox-vector-tile, in the virtual environment of `scripts/tiles-venv.sh`), the county scope
 //! of parcel and overlap tiles, HTTP (204, ETag and 304, gzip, 400/404 problems), the statement
 //! timeout, tiles drawn ahead, and QGIS 3.22 and GDAL's MVT driver reading the real binary.

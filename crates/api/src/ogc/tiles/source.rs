@@ -20,7 +20,10 @@ use crate::{
         catalog::{self, OVERLAPS, PARCELS},
         error::OgcError,
     },
-    store::tiles::{self as store, LayerNames},
+    store::{
+        tiles::{self as store, LayerNames},
+        Doing,
+    },
 };
 
 /// The tile of control-layer `versions` (sorted) of `kind`: the kept one, or drawn now and
@@ -67,16 +70,14 @@ pub async fn scoped_tile(
 ) -> Result<EncodedTile, ApiError> {
     let mut tx = db::begin_scoped(pool, &caller.scope())
         .await
-        .map_err(|e| ApiError::db("starting a scoped transaction", e))?;
+        .doing("starting a scoped transaction")?;
     let counties = caller.county_filter();
     let mvt = match collection {
         PARCELS => store::draw_parcel_tile(&mut tx, tile, counties.as_deref(), PARCELS).await?,
         OVERLAPS => store::draw_overlap_tile(&mut tx, tile, counties.as_deref(), OVERLAPS).await?,
         _ => return Err(ApiError::NotFound("collection")),
     };
-    tx.rollback()
-        .await
-        .map_err(|e| ApiError::db("ending a read-only transaction", e))?;
+    tx.rollback().await.doing("ending a read-only transaction")?;
     Ok(EncodedTile::drawn(mvt))
 }
 
@@ -105,10 +106,8 @@ pub struct SeedReport {
 pub async fn seed(pool: &PgPool, collection_ids: &[String], up_to: u8) -> Result<SeedReport, OgcError> {
     let started = Instant::now();
     let mut report = SeedReport::default();
-    let mut conn = pool.acquire().await.map_err(|e| ApiError::db("connecting", e))?;
-    store::forget_other_revisions(&mut conn)
-        .await
-        .map_err(ApiError::from)?;
+    let mut conn = pool.acquire().await.doing("connecting")?;
+    store::forget_other_revisions(&mut conn).await?;
     for id in collection_ids {
         let collection = catalog::find(&mut conn, id).await?;
         let (TileSource::Layers { versions, kind, .. }, Some(extent)) =
@@ -119,8 +118,10 @@ pub async fn seed(pool: &PgPool, collection_ids: &[String], up_to: u8) -> Result
         for z in 0..=up_to {
             for tile in tiles_covering(extent, z) {
                 report.tiles += 1;
-                let kept = store::kept_layer_tile(&mut conn, &versions, tile).await;
-                if kept.map_err(ApiError::from)?.is_some() {
+                if store::kept_layer_tile(&mut conn, &versions, tile)
+                    .await?
+                    .is_some()
+                {
                     continue;
                 }
                 match layer_tile(&mut conn, &versions, &kind, tile).await {
