@@ -252,22 +252,7 @@ pub async fn tile(
     } else {
         // Control layers hold no county's rows: one pooled connection, no scoped transaction.
         let mut conn = state.db.acquire().await.doing("connecting")?;
-        let collection = catalog::find(&mut conn, id).await?;
-        let TileSource::Layers {
-            versions,
-            kind,
-            one_version,
-        } = TileSource::of(&collection)
-        else {
-            return Err(ApiError::NotFound("collection").into());
-        };
-        let encoded = source::layer_tile(&mut conn, &versions, &kind, tile).await?;
-        let cache = if one_version {
-            CachePolicy::Immutable
-        } else {
-            CachePolicy::Revalidate
-        };
-        (encoded, cache)
+        source::collection_tile(&mut conn, id, tile).await?
     };
     Ok(encoded.respond(&Wanted::from_headers(&headers), cache).await?)
 }

@@ -35,6 +35,23 @@ pub struct KeptTile {
     pub etag: String,
 }
 
+/// The current versions of a layer kind (sorted) and, when kept, their tile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentTile {
+    /// The kind's current versions, sorted; `None` when the name is no kind with a current
+    /// version.
+    pub versions: Option<Vec<Uuid>>,
+    /// The kept tile of those versions.
+    pub kept: Option<KeptTile>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CurrentRow {
+    versions: Option<Vec<Uuid>>,
+    tile: Option<Vec<u8>>,
+    etag: Option<String>,
+}
+
 /// The names of the two layers of a control-layer tile.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerNames<'a> {
@@ -70,6 +87,39 @@ pub async fn kept_layer_tile(
     .fetch_optional(conn)
     .await
     .doing("reading a kept tile")
+}
+
+/// The current versions of layer kind `kind` and their kept tile, in one statement: what a
+/// kept tile of a kind's collection costs.
+///
+/// # Errors
+/// Database failures.
+#[tracing::instrument(skip_all, fields(z = tile.z(), x = tile.x(), y = tile.y()))]
+pub async fn current_layer_tile(
+    conn: &mut PgConnection,
+    kind: &str,
+    tile: TileId,
+) -> Result<CurrentTile, DbError> {
+    let row: CurrentRow = sqlx::query_as(
+        "select v.versions, t.tile, t.etag
+           from (select array_agg(id order by id) as versions
+                   from layer_versions
+                  where is_current and kind = $1) v
+           left join layer_tiles t
+             on t.versions = v.versions and t.revision = $2 and t.z = $3 and t.x = $4 and t.y = $5",
+    )
+    .bind(kind)
+    .bind(REVISION)
+    .bind(i16::from(tile.z()))
+    .bind(tile.x() as i32)
+    .bind(tile.y() as i32)
+    .fetch_one(conn)
+    .await
+    .doing("finding a kind's current versions and their kept tile")?;
+    Ok(CurrentTile {
+        versions: row.versions,
+        kept: row.tile.zip(row.etag).map(|(tile, etag)| KeptTile { tile, etag }),
+    })
 }
 
 /// Keeps a drawn tile of `versions` (sorted); a tile another request kept first stays.

@@ -343,6 +343,81 @@ async fn a_large_feature_is_filled_from_its_pieces_once_per_id_and_outlined_only
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn a_kind_with_versions_for_two_jurisdictions_is_drawn_into_one_tile_kept_once(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    import_farmland(&pool).await;
+    // 汉滨区's own farmland version, one square in the same tile.
+    landuse_spatial::store::import_reader(
+        &pool,
+        landuse_domain::check::LayerKind::parse(FARMLAND).unwrap(),
+        landuse_domain::county::CountyCode::parse("610902").unwrap(),
+        "hanbin.geojson",
+        std::io::Cursor::new(
+            serde_json::to_vec(&json!({ "type": "FeatureCollection", "features": [{
+                "type": "Feature", "id": "H1", "properties": {},
+                "geometry": square(108.913, 32.586, SIDE)
+            }]}))
+            .unwrap(),
+        ),
+        &landuse_spatial::store::ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    let path = tile_path(FARMLAND, squares_tile());
+    let first = fetch(&app, &path, "gis", &[]).await;
+    let fills = features(&decode(&first.body), FARMLAND).to_vec();
+    assert_eq!(fills.len(), 17);
+    let jurisdictions: BTreeSet<&str> = fills
+        .iter()
+        .map(|f| f["properties"]["jurisdiction"].as_str().unwrap())
+        .collect();
+    assert_eq!(jurisdictions, BTreeSet::from(["610900", "610902"]));
+    let second = fetch(&app, &path, "officer", &[]).await;
+    assert_eq!(second.body, first.body);
+    let kept: Vec<Vec<Uuid>> = sqlx::query_scalar("select versions from layer_tiles")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut versions: Vec<Uuid> = sqlx::query_scalar("select id from layer_versions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    versions.sort_unstable();
+    assert_eq!(
+        kept,
+        vec![versions],
+        "kept once, under both versions in Rust's order"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_geohazard_site_is_a_point_in_the_fill_layer_without_an_outline(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let (lon, lat) = (108.905, 32.59);
+    common::import_layer(
+        &pool,
+        "geohazard",
+        vec![(
+            json!({ "type": "Point", "coordinates": [lon, lat] }),
+            json!({ "name": "滑坡" }),
+        )],
+    )
+    .await;
+    let tile = squares_tile();
+    let decoded = decode(&fetch(&app, &tile_path("geohazard", tile), "gis", &[]).await.body);
+    let sites = features(&decoded, "geohazard");
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0]["geometry"]["type"], "Point");
+    let (gx, gy) = tile.grid_position(lon, lat);
+    let (x, y) = positions(&sites[0]["geometry"])[0];
+    assert!(
+        (x - gx).abs() <= 1.0 && (y - gy).abs() <= 1.0,
+        "({x}, {y}) against ({gx}, {gy})"
+    );
+    assert!(features(&decoded, "geohazard_outline").is_empty(), "{decoded}");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn the_path_is_z_y_x_so_a_swapped_row_and_column_is_another_tile_and_empty_tiles_are_204(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     import_farmland(&pool).await;

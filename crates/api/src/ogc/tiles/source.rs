@@ -8,8 +8,10 @@ use landuse_spatial::tile::{tiles_covering, TileId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use futures_util::StreamExt;
+
 use super::{
-    encoding::EncodedTile,
+    encoding::{CachePolicy, EncodedTile},
     schema::{outline_name, TileSource},
 };
 use crate::{
@@ -38,9 +40,19 @@ pub async fn layer_tile(
     kind: &str,
     tile: TileId,
 ) -> Result<EncodedTile, ApiError> {
-    if let Some(kept) = store::kept_layer_tile(conn, versions, tile).await? {
-        return Ok(EncodedTile::kept(kept));
+    match store::kept_layer_tile(conn, versions, tile).await? {
+        Some(kept) => Ok(EncodedTile::kept(kept)),
+        None => draw_and_keep(conn, versions, kind, tile).await,
     }
+}
+
+/// Draws a control-layer tile, keeps it compressed, and returns it.
+async fn draw_and_keep(
+    conn: &mut PgConnection,
+    versions: &[Uuid],
+    kind: &str,
+    tile: TileId,
+) -> Result<EncodedTile, ApiError> {
     let outline = outline_name(kind);
     let names = LayerNames {
         fill: kind,
@@ -53,6 +65,46 @@ pub async fn layer_tile(
         .map_err(|e| ApiError::internal("compressing a tile", e))?;
     store::keep_layer_tile(conn, versions, tile, &kept).await?;
     Ok(EncodedTile::kept(kept))
+}
+
+/// The tile of the control-layer collection `id` and how long clients may keep it.
+///
+/// A map asks for tiles of a kind's current versions (`permanent_farmland`) far more often than
+/// for one version's: for those, one statement finds the current versions and the kept tile
+/// together, which is the whole of a kept tile's cost beside the caller's authentication. Other
+/// ids (one version, by name or UUID) go through the catalog.
+///
+/// # Errors
+/// 404 when no control layer has that id; database failures.
+pub async fn collection_tile(
+    conn: &mut PgConnection,
+    id: &str,
+    tile: TileId,
+) -> Result<(EncodedTile, CachePolicy), OgcError> {
+    let current = store::current_layer_tile(conn, id, tile).await?;
+    if let Some(versions) = current.versions {
+        let encoded = match current.kept {
+            Some(kept) => EncodedTile::kept(kept),
+            None => draw_and_keep(conn, &versions, id, tile).await?,
+        };
+        return Ok((encoded, CachePolicy::Revalidate));
+    }
+    let collection = catalog::find(conn, id).await?;
+    let TileSource::Layers {
+        versions,
+        kind,
+        one_version,
+    } = TileSource::of(&collection)
+    else {
+        return Err(ApiError::NotFound("collection").into());
+    };
+    let encoded = layer_tile(conn, &versions, &kind, tile).await?;
+    let cache = if one_version {
+        CachePolicy::Immutable
+    } else {
+        CachePolicy::Revalidate
+    };
+    Ok((encoded, cache))
 }
 
 /// The tile of parcels or overlaps (`collection` is [`PARCELS`] or [`OVERLAPS`]) as `caller`
@@ -98,7 +150,8 @@ pub struct SeedReport {
 
 /// Draws and keeps every tile of matrices 0 to `up_to` over the extent of the control-layer
 /// collections `collection_ids` (a kind, a version's id), so that a map's first views of a new
-/// layer version are served from `layer_tiles`. Tiles already kept are not drawn again.
+/// layer version are served from `layer_tiles`. Tiles already kept are not drawn again; two are
+/// drawn at a time (PostGIS draws each on one core).
 ///
 /// # Errors
 /// Database failures other than one tile's (those are counted in `failed`), or an unknown
@@ -115,28 +168,42 @@ pub async fn seed(pool: &PgPool, collection_ids: &[String], up_to: u8) -> Result
         else {
             continue;
         };
-        for z in 0..=up_to {
-            for tile in tiles_covering(extent, z) {
-                report.tiles += 1;
-                if store::kept_layer_tile(&mut conn, &versions, tile)
-                    .await?
-                    .is_some()
-                {
-                    continue;
+        let tiles: Vec<TileId> = (0..=up_to).flat_map(|z| tiles_covering(extent, z)).collect();
+        report.tiles += tiles.len();
+        let outcomes: Vec<Result<Option<bool>, ApiError>> = futures_util::stream::iter(tiles)
+            .map(|tile| seed_one(pool, &versions, &kind, tile))
+            .buffer_unordered(2)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(empty)) => {
+                    report.drawn += 1;
+                    report.empty += usize::from(empty);
                 }
-                match layer_tile(&mut conn, &versions, &kind, tile).await {
-                    Ok(encoded) => {
-                        report.drawn += 1;
-                        report.empty += usize::from(encoded.is_empty());
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, z, x = tile.x(), y = tile.y(), "a tile could not be drawn ahead");
-                        report.failed += 1;
-                    }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "a tile could not be drawn ahead");
+                    report.failed += 1;
                 }
             }
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Draws and keeps one tile unless it is kept already: `Some(empty)` when drawn now.
+async fn seed_one(
+    pool: &PgPool,
+    versions: &[Uuid],
+    kind: &str,
+    tile: TileId,
+) -> Result<Option<bool>, ApiError> {
+    let mut conn = pool.acquire().await.doing("connecting")?;
+    if store::kept_layer_tile(&mut conn, versions, tile).await?.is_some() {
+        return Ok(None);
+    }
+    let encoded = draw_and_keep(&mut conn, versions, kind, tile).await?;
+    Ok(Some(encoded.is_empty()))
 }

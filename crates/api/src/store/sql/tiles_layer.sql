@@ -17,7 +17,8 @@
 --   $8 the outline layer's name; $9 the most vertices a feature drawn whole may have;
 --   $10 the tile's extent (grid units), $11 its buffer (grid units).
 -- Fill properties: source_id, kind, name, jurisdiction, version (ogc::tiles::schema keeps the
--- list); outlines carry the feature id only. Feature ids are layer_features.id.
+-- list); outlines carry the feature id only. Feature ids are layer_features.id. Points (geohazard
+-- sites) are fills and have no outline.
 with bounds as materialized (
     select st_tileenvelope($1, $2, $3) as tile,
            st_transform(st_tileenvelope($1, $2, $3, margin => $4), 4490) as clip
@@ -45,7 +46,7 @@ fills as materialized (
 outlines as (
     select f.id, st_boundary(f.geom) as geom
       from fills f
-     where f.whole and f.geom is not null
+     where f.whole and st_dimension(f.geom) = 2
     union all
     select h.id,
            st_asmvtgeom(
