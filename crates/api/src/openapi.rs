@@ -158,13 +158,17 @@ fn add_shared_errors(operation: &mut Operation, has_path_params: bool, write: bo
         .iter()
         .any(|p| p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case("if-match"));
     let has_body = operation.request_body.is_some();
+    // A county filter names a county too: one the caller does not serve is 404, as in a path.
+    let has_county_query = params
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Query && p.name == "county");
 
     let mut shared: Vec<(&str, &str)> = Vec::new();
     if !public {
         shared.push(("401", "No valid token."));
         shared.push(("403", "The caller's role may not do this."));
     }
-    if has_path_params || has_body {
+    if has_path_params || has_body || has_county_query {
         shared.push((
             "404",
             "No such resource (in the path, or one the body names), or it belongs to a county the \

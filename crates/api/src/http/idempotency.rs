@@ -53,7 +53,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                         "the key must be visible ASCII",
                     )
                 })?;
-                if text.is_empty() || text.len() > 255 {
+                // As the document's pattern says: 1 to 255 visible ASCII characters, no spaces.
+                if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
                     return Err(ApiError::invalid(
                         "invalid-idempotency-key",
                         "Idempotency-Key",

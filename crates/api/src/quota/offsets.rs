@@ -1,6 +1,7 @@
 //! The farmland-offset ledger (补充耕地指标 / 耕地占补平衡): what may happen to the indicators
 //! and to each case's lock. Its statements are in [`crate::store::ledger::offsets`] and
-//! [`crate::store::ledger::needs`].
+//! [`crate::store::ledger::needs`]; a case's checks are read through [`crate::store::checks`],
+//! the one place that says which check is the latest.
 //!
 //! A county holds offset indicators from its land-improvement projects, each with an area, a
 //! paddy (0101) area and a grain capacity. A case whose confirmed spatial check found
@@ -37,6 +38,7 @@ pub use crate::store::ledger::offsets::OffsetMovementKind;
 
 use super::{error::LedgerError, quotas::lock_case, Release};
 use crate::store::{
+    checks,
     ledger::{
         self as ledger_db,
         needs::{self, NeedRow},
@@ -330,13 +332,17 @@ pub async fn confirmed_needs(
     conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<std::result::Result<CheckNeeds, &'static str>> {
-    let check = match needs::latest_check(conn, case_id).await? {
+    let check = match checks::latest(conn, case_id).await? {
         None => return Ok(Err("missing")),
         Some(check) if check.stale => return Ok(Err("stale")),
         Some(check) if check.confirmed_at.is_none() => return Ok(Err("not confirmed")),
         Some(check) => check,
     };
-    let decided = decide_with_dismissals(conn, check.id, &check.report).await?;
+    let report = checks::load(conn, case_id, check.id)
+        .await?
+        .ok_or_else(|| ledger_db::corrupt("reading the latest check", &"it went missing"))?
+        .report;
+    let decided = decide_with_dismissals(conn, check.id, &report).await?;
     let split = decided.verdict.cultivated();
     let area_m2 = Amount::round(split.total().value())?;
     Ok(Ok(CheckNeeds {
@@ -370,7 +376,7 @@ pub(crate) async fn decide_with_dismissals(
     report: &Value,
 ) -> Result<Decided> {
     let doing = "reading a dismissal";
-    let dismissed = needs::dismissed_hits(conn, check_id)
+    let dismissed = checks::dismissed_hits(conn, check_id)
         .await?
         .into_iter()
         .map(|hit| {

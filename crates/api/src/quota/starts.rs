@@ -17,15 +17,14 @@ use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use super::error::LedgerError;
-use crate::{
-    store::{
-        ledger::{
-            corrupt,
-            starts::{self as db, NewFreeze},
-        },
-        DbError, Doing,
+use crate::store::{
+    admin,
+    ledger::{
+        corrupt,
+        starts::{self as db, NewFreeze},
     },
-    workflow::project_store::{append_event, NewEvent},
+    projects::{self, NewEvent},
+    DbError, Doing,
 };
 
 type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -70,7 +69,7 @@ pub async fn record_start(
         return Err(LedgerError::InTheFuture { today });
     }
     let mut tx = conn.begin().await.doing("starting a transaction")?;
-    let before = db::lock_project_start(&mut tx, project_id)
+    let before = projects::load(&mut tx, project_id, true)
         .await?
         .ok_or(LedgerError::NoSuchProject)?;
     if expected_version.is_some_and(|v| v != before.version) {
@@ -92,9 +91,7 @@ pub async fn record_start(
         reason: None,
         changes: changes.into_iter().collect(),
     };
-    append_event(&mut tx, &event)
-        .await
-        .doing("adding the start to the project's history")?;
+    projects::append_event(&mut tx, &event).await?;
     tx.commit().await.doing("committing the start")?;
     Ok(RecordedStart {
         project_id,
@@ -145,7 +142,11 @@ pub async fn counties_in_scope(
 ) -> Result<Vec<CountyCode>> {
     let codes: Vec<String> = match counties {
         Some(codes) => codes.to_vec(),
-        None => db::counties(conn).await?.into_iter().map(|c| c.code).collect(),
+        None => projects::counties(conn)
+            .await?
+            .into_iter()
+            .map(|c| c.code)
+            .collect(),
     };
     let codes = codes
         .iter()
@@ -298,7 +299,7 @@ pub async fn freeze_due(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u
 /// # Errors
 /// An invalid stored setting, database failures.
 pub async fn goals(conn: &mut PgConnection) -> Result<StartRateGoals> {
-    match db::goals_setting(conn).await? {
+    match admin::setting(conn, "start_rate_goals").await? {
         None => Ok(StartRateGoals::default()),
         Some(value) => serde_json::from_value(value).map_err(|e| LedgerError::Goals(e.to_string())),
     }
@@ -309,7 +310,7 @@ pub async fn goals(conn: &mut PgConnection) -> Result<StartRateGoals> {
 /// # Errors
 /// Database failures.
 pub async fn county_names(conn: &mut PgConnection) -> Result<BTreeMap<String, String>> {
-    Ok(db::counties(conn)
+    Ok(projects::counties(conn)
         .await?
         .into_iter()
         .map(|county| (county.code, county.name))

@@ -12,7 +12,7 @@ use landuse_domain::{
     limits::{self, Channel},
     stage::{CaseState, Stage},
 };
-use serde::{de::IntoDeserializer, Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -97,14 +97,6 @@ pub(crate) fn pauses(from: &[DateTime<Utc>], to: &[Option<DateTime<Utc>>]) -> Re
         .collect()
 }
 
-/// Reads a stored code as the domain enum it is the serde name of (`due_soon`, `pre_review`).
-fn from_code<'a, T: Deserialize<'a>>(what: &'static str, code: &'a str) -> Result<T, TimerError> {
-    T::deserialize(code.into_deserializer()).map_err(|e: serde::de::value::Error| TimerError::Corrupt {
-        what,
-        detail: e.to_string(),
-    })
-}
-
 /// Reads a stored stage code.
 pub(crate) fn parse_stage(code: &str) -> Result<Stage, TimerError> {
     Stage::parse(code).map_err(|e| TimerError::Corrupt {
@@ -132,7 +124,10 @@ async fn sweep_ledger(
     let rows = store::open_ledger_items(tx, now).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        let last: ClearingStatus = from_code("ledger status", &row.last_status)?;
+        let last = ClearingStatus::parse(&row.last_status).map_err(|e| TimerError::Corrupt {
+            what: "ledger status",
+            detail: e.to_string(),
+        })?;
         items.push((ledger_item(row)?, last));
     }
     let found = clearing::changes(

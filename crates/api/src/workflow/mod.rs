@@ -11,28 +11,11 @@ pub mod checks;
 pub mod guarantees;
 pub mod parcels;
 pub mod projects;
+pub mod reason;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
-
-/// The project store as it was reached before it moved to [`crate::store::projects`]: kept so
-/// that `quota::starts` (which records a project's start in its history) builds unchanged.
-/// Callers should use `crate::store::projects` directly; then this module goes.
-pub mod project_store {
-    pub use crate::store::projects::NewEvent;
-
-    /// Appends an event to a project's history, failing with the driver's error as the old
-    /// store did; see [`crate::store::projects::append_event`].
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn append_event(conn: &mut sqlx::PgConnection, event: &NewEvent) -> Result<(), sqlx::Error> {
-        crate::store::projects::append_event(conn, event)
-            .await
-            .map_err(|e| e.source)
-    }
-}
 
 /// The workflow routes under `/api/v1`, each with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -139,6 +139,47 @@ async fn every_documented_operation_is_served_and_protected_as_documented(pool: 
     }
 }
 
+/// Whether `schema` says nothing about the value (`{}`, or only a description): an answer typed
+/// `serde_json::Value` documents itself that way.
+fn untyped(schema: &Value) -> bool {
+    schema.as_object().is_none_or(|object| {
+        object
+            .keys()
+            .all(|key| matches!(key.as_str(), "description" | "title" | "default" | "example"))
+    })
+}
+
+/// Every JSON answer of every operation names its shape, so a client generated from the
+/// document knows what it gets; and the whole document is a reviewed snapshot, so any change to
+/// the contract shows up in review (`INSTA_UPDATE=always cargo test -p landuse-api --test api
+/// openapi::` after a deliberate change).
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_json_answer_is_typed_and_the_contract_is_the_reviewed_one(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let doc = document(&app).await;
+    let mut untyped_answers = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let Some(content) = response["content"].as_object() else {
+                    continue;
+                };
+                for (media, body) in content {
+                    let json = media == "application/json" || media.ends_with("+json");
+                    if json && untyped(&body["schema"]) {
+                        untyped_answers.push(format!("{method} {path} {status} {media}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        untyped_answers.is_empty(),
+        "answers without a schema: {untyped_answers:#?}"
+    );
+    insta::assert_json_snapshot!("openapi", doc);
+}
+
 /// `/docs` works without the internet: the page and its scripts come from this server.
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_docs_page_is_served_with_its_own_assets(pool: PgPool) {

@@ -429,3 +429,45 @@ async fn declarations_are_checked_when_a_case_is_opened_and_shown_as_given(pool:
     );
     assert_eq!(opened.etag(), "\"v1\"", "a new case is version 1");
 }
+
+/// A reason the schema refuses (over 2000 characters, or blank where one is required) is refused
+/// while the body is read, naming the field, before the ETag or the stage is looked at.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_reason_the_schema_refuses_is_a_422_whatever_the_etag(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = app.project(false).await;
+    let (case, _) = app.case(&project).await;
+    let long = "理".repeat(2001);
+    let stale = [("if-match", "\"v999\"")];
+    let moved = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/transitions"),
+            "officer",
+            Some(json!({ "action": "withdraw", "reason": long })),
+            &stale,
+        )
+        .await;
+    assert_eq!(
+        (moved.status, moved.json["field"].as_str()),
+        (422, Some("reason")),
+        "{}",
+        moved.text
+    );
+    let granted = app
+        .send(
+            "POST",
+            &format!("/api/v1/cases/{case}/green-channel"),
+            "leader",
+            Some(json!({ "action": "grant", "reason": "  " })),
+            &stale,
+        )
+        .await;
+    assert_eq!(
+        (granted.status, granted.json["field"].as_str()),
+        (422, Some("reason")),
+        "{}",
+        granted.text
+    );
+    assert_eq!(history_len(&app, &case).await, 1, "only the creation event");
+}

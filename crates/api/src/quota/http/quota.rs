@@ -45,8 +45,8 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     /// The quota year; every year when absent.
-    #[param(minimum = 2000, maximum = 2100)]
-    pub year: Option<i32>,
+    #[param(value_type = Option<i32>, minimum = 2000, maximum = 2100)]
+    pub year: Option<crate::quota::Year>,
 }
 
 /// `GET /api/v1/quotas`: the quota accounts (officers: their counties' only).
@@ -60,7 +60,7 @@ pub async fn list_accounts(
     let mut tx = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
     Ok(Json(
-        quotas::accounts(&mut tx, q.year, counties.as_deref()).await?,
+        quotas::accounts(&mut tx, q.year.map(crate::quota::Year::get), counties.as_deref()).await?,
     ))
 }
 
@@ -206,7 +206,9 @@ pub async fn waiting(
     )?;
     let mut tx = state.begin_for(&caller).await?;
     let counties = caller.county_filter();
-    Ok(Json(quotas::waiting(&mut tx, q.year, counties.as_deref()).await?))
+    Ok(Json(
+        quotas::waiting(&mut tx, q.year.map(crate::quota::Year::get), counties.as_deref()).await?,
+    ))
 }
 
 /// The body of `POST /api/v1/quotas/requests`.

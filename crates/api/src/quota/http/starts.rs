@@ -32,7 +32,7 @@ use crate::{
         starts::{self, RecordedStart},
         Year,
     },
-    store::{ledger::starts as db, Doing},
+    store::{projects, Doing},
     timers::dispatch::{negotiate, ReportFormat, XLSX},
 };
 
@@ -57,7 +57,7 @@ pub async fn record_start(
         &[Role::Officer, Role::Reviewer, Role::Leader],
         "record a project's start",
     )?;
-    let version = db::project_version(&mut write.tx, id)
+    let version = projects::load(&mut write.tx, id, false)
         .await?
         .filter(|project| write.caller.sees(&project.county_code))
         .ok_or(ApiError::NotFound("project"))?

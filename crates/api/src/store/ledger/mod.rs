@@ -1,6 +1,7 @@
 //! The ledgers' SQL: construction-quota accounts and requests ([`quota`]), farmland-offset
-//! indicators ([`offsets`]), what a case's checks say it needs ([`needs`]) and key-project starts
-//! with their frozen start rates ([`starts`]).
+//! indicators ([`offsets`]), the offset need each lock answers to ([`needs`]) and key-project
+//! starts with their frozen start rates ([`starts`]). What the ledgers read of cases' checks,
+//! projects, counties and settings they read through those records' own store modules.
 //!
 //! Amounts are `numeric(14, 2)` columns read and bound as whole hundredths (`bigint`), so a
 //! balance never passes through a float; the row structs name those fields `*_hundredths` and

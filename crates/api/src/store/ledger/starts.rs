@@ -1,6 +1,7 @@
 //! Key-project starts and the start-rate report's tables: `projects.started_on` with its record
-//! in `project_start_records`, the frozen figures in `start_rate_freezes` (append-only, one per
-//! year, quarter and county) and the `start_rate_goals` setting.
+//! in `project_start_records`, and the frozen figures in `start_rate_freezes` (append-only, one
+//! per year, quarter and county). A project itself, the counties and the `start_rate_goals`
+//! setting are read through [`crate::store::projects`] and [`crate::store::admin`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -8,54 +9,13 @@ use uuid::Uuid;
 
 use crate::store::{DbError, Doing};
 
-/// A project's county and version, for scoping and `If-Match` before a change.
+/// The project's county and version after a change.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProjectVersionRow {
     /// The project's county code.
     pub county_code: String,
-    /// The project's version.
+    /// The project's new version.
     pub version: i64,
-}
-
-/// The county and version of a project, if it exists (and the caller's scope shows it).
-///
-/// # Errors
-/// Database failures.
-#[tracing::instrument(skip(conn))]
-pub async fn project_version(
-    conn: &mut PgConnection,
-    project_id: Uuid,
-) -> Result<Option<ProjectVersionRow>, DbError> {
-    sqlx::query_as("select county_code, version from projects where id = $1")
-        .bind(project_id)
-        .fetch_optional(conn)
-        .await
-        .doing("reading the project")
-}
-
-/// A project's start as it stands, read under a row lock before it changes.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub struct StartInForceRow {
-    /// The project's version.
-    pub version: i64,
-    /// The start date in force, if one was recorded.
-    pub started_on: Option<NaiveDate>,
-}
-
-/// Locks a project (`for update`) and reads its version and start date.
-///
-/// # Errors
-/// Database failures.
-#[tracing::instrument(skip(conn))]
-pub async fn lock_project_start(
-    conn: &mut PgConnection,
-    project_id: Uuid,
-) -> Result<Option<StartInForceRow>, DbError> {
-    sqlx::query_as("select version, started_on from projects where id = $1 for update")
-        .bind(project_id)
-        .fetch_optional(conn)
-        .await
-        .doing("locking the project")
 }
 
 /// Sets the project's start date, bumps its version and keeps the recording in
@@ -141,27 +101,6 @@ pub async fn projects_of_year(
     .doing("loading the year's projects")
 }
 
-/// A county of the region.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CountyRow {
-    /// Its code.
-    pub code: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// Every county of the region, by code.
-///
-/// # Errors
-/// Database failures.
-#[tracing::instrument(skip(conn))]
-pub async fn counties(conn: &mut PgConnection) -> Result<Vec<CountyRow>, DbError> {
-    sqlx::query_as("select code, name from counties order by code")
-        .fetch_all(conn)
-        .await
-        .doing("listing the counties")
-}
-
 /// A frozen quarter's figure as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FreezeRow {
@@ -245,16 +184,4 @@ pub async fn freeze(
     .await
     .doing("freezing a quarter's start rate")?;
     Ok(stored.rows_affected() > 0)
-}
-
-/// The stored `start_rate_goals` setting, if it is set.
-///
-/// # Errors
-/// Database failures.
-#[tracing::instrument(skip(conn))]
-pub async fn goals_setting(conn: &mut PgConnection) -> Result<Option<serde_json::Value>, DbError> {
-    sqlx::query_scalar("select value from settings where key = 'start_rate_goals'")
-        .fetch_optional(conn)
-        .await
-        .doing("loading the start-rate goals")
 }

@@ -9,6 +9,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use landuse_domain::{
     green::{Grant, GreenChannel, GreenError},
+    reason::Reason,
     role::{Actor, Role},
 };
 use serde::Deserialize;
@@ -77,9 +78,10 @@ impl GreenAction {
 pub struct GreenRequest {
     /// Grant or revoke.
     pub action: GreenAction,
-    /// Why: required, not blank.
-    #[schema(pattern = "\\S", max_length = 2000)]
-    pub reason: String,
+    /// Why: required, not blank, at most 2000 characters.
+    #[serde(deserialize_with = "crate::workflow::reason::required")]
+    #[schema(value_type = String, pattern = "\\S", max_length = 2000)]
+    pub reason: Reason,
 }
 
 /// `POST /api/v1/cases/{id}/green-channel`: a leader grants or revokes the green channel.
@@ -96,11 +98,16 @@ pub async fn green_channel(
     let GreenRequest { action, reason } = write.body.0.clone();
     let case = lock_case(&mut write, id, &headers).await?;
     let grant = action
-        .decide(&case.green_channel()?, &write.caller.actor(), &reason, write.now)
+        .decide(
+            &case.green_channel()?,
+            &write.caller.actor(),
+            reason.as_str(),
+            write.now,
+        )
         .map_err(|e| ApiError::conflict(e.code(), e.to_string()))?;
     let stored = serde_json::to_value(&grant).map_err(|e| ApiError::internal("storing the grant", e))?;
     store::cases::set_green_grant(&mut write.tx, id, &stored).await?;
-    let event = CaseEvent::at(case.state()?.stage(), action.event_kind()).because(Some(&reason));
+    let event = CaseEvent::at(case.state()?.stage(), action.event_kind()).because(Some(reason.as_str()));
     let reply = answer_case(&mut write, id, &event, StatusCode::OK).await?;
     write.finish(reply).await
 }

@@ -4,7 +4,6 @@ use axum::{
     extract::{Query, State},
     Json,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use landuse_domain::{calendar::bureau_date, stage::Stage};
 use serde::{Deserialize, Serialize};
@@ -44,8 +43,12 @@ pub struct CaseQuery {
     /// Page size (default 50; 0 is taken as 1 and anything over 200 as 200).
     #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295_i64)]
     pub limit: Option<u32>,
-    /// The `next` cursor of the previous page.
-    #[param(min_length = 1)]
+    /// Where to start: the `next` of the previous page. A position in the queue's order
+    /// (green group `0` or `1`, deadline in microseconds since 1970 or `-` for none, case id),
+    /// so any cursor of this form is a place to go on from.
+    #[param(
+        pattern = r"^[01]\.(-|[0-9]{1,16})\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -58,8 +61,11 @@ pub struct CasePage {
     pub next: Option<String>,
 }
 
-/// Where a page ended, in the queue's order: green group, deadline, id.
-#[derive(Debug, Serialize, Deserialize)]
+/// Where a page ended, in the queue's order: green group (0 green, 1 not), deadline, id.
+/// Written `g.d.id` with the deadline in microseconds since 1970 (`-` for none): keyset
+/// pagination goes on from any position, so the cursor need not be one this service signed,
+/// only one of exactly this form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cursor {
     g: i32,
     d: Option<DateTime<Utc>>,
@@ -67,23 +73,43 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Reads a `cursor` parameter: only one this service gave is accepted.
+    /// Reads a `cursor` parameter of exactly the documented form.
     fn parse(text: &str) -> Result<Self, ApiError> {
-        URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid-parameter",
-                    "cursor",
-                    "the cursor is not one this service gave",
-                )
-            })
+        Self::read(text).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid-parameter",
+                "cursor",
+                "the cursor is the next of a page: green group, deadline in microseconds or -, case id",
+            )
+        })
     }
 
-    fn encode(&self) -> Option<String> {
-        serde_json::to_vec(self).ok().map(|b| URL_SAFE_NO_PAD.encode(b))
+    fn read(text: &str) -> Option<Self> {
+        let mut parts = text.split('.');
+        let (g, d, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let g = match g {
+            "0" => 0,
+            "1" => 1,
+            _ => return None,
+        };
+        let d = match d {
+            "-" => None,
+            micros if (1..=16).contains(&micros.len()) && micros.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(DateTime::from_timestamp_micros(micros.parse().ok()?)?)
+            }
+            _ => return None,
+        };
+        let uuid = Uuid::try_parse(id).ok()?;
+        // Only the lower-case hyphenated form the pattern states, not every form a UUID takes.
+        let id = (uuid.hyphenated().to_string() == id).then_some(uuid)?;
+        parts.next().is_none().then_some(Self { g, d, id })
+    }
+
+    fn encode(self) -> String {
+        let d = self
+            .d
+            .map_or_else(|| "-".to_owned(), |d| d.timestamp_micros().to_string());
+        format!("{}.{d}.{}", self.g, self.id.hyphenated())
     }
 }
 
@@ -152,7 +178,7 @@ pub async fn list_cases(
     let mut rows = store::cases::list(&mut conn, &filter).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next = rows.last().filter(|_| more).and_then(|row| {
+    let next = rows.last().filter(|_| more).map(|row| {
         Cursor {
             g: i32::from(!row.green),
             d: row.deadline_at,
@@ -183,17 +209,26 @@ mod tests {
     }
 
     #[test]
-    fn a_cursor_this_service_gave_reads_back_and_any_other_text_is_refused() {
-        let given = Cursor {
-            g: 1,
-            d: None,
-            id: Uuid::nil(),
+    fn a_cursor_reads_back_as_written_and_only_the_documented_form_is_read() {
+        let id = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_00ab);
+        let d = DateTime::from_timestamp_micros(1_780_000_000_123_456);
+        for cursor in [Cursor { g: 1, d: None, id }, Cursor { g: 0, d, id }] {
+            assert_eq!(Cursor::parse(&cursor.encode()).unwrap(), cursor);
         }
-        .encode()
-        .unwrap();
-        let read = Cursor::parse(&given).unwrap();
-        assert_eq!((read.g, read.d, read.id), (1, None, Uuid::nil()));
-        assert!(Cursor::parse("not-a-cursor").is_err());
+        let upper = format!("0.-.{}", id.hyphenated()).to_uppercase();
+        let simple = format!("0.-.{}", id.simple());
+        for refused in [
+            "0",
+            "not-a-cursor",
+            "2.-.x",
+            "0.+5.x",
+            upper.as_str(),
+            simple.as_str(),
+        ] {
+            assert!(Cursor::parse(refused).is_err(), "{refused}");
+        }
+        let extra = format!("{}.7", Cursor { g: 0, d: None, id }.encode());
+        assert!(Cursor::parse(&extra).is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use axum::{
 use landuse_domain::{
     clearing::{self, LedgerItem},
     ledger::rules::approval_consumes,
-    reason::MAX_REASON_CHARS,
     stage::Stage,
     transition::{self, Action, CaseFacts, CheckFacts, CheckSummary, TransitionEvent},
 };
@@ -45,16 +44,12 @@ pub struct TransitionRequest {
     /// What to do; the stage and the caller's role decide whether it is allowed.
     #[schema(value_type = String, pattern = "^(submit|advance|request_correction|answer_correction|reject|withdraw)$")]
     pub action: Action,
-    /// Why: required for corrections, rejections and withdrawals, and not blank there.
-    #[serde(default)]
+    /// Why: required for corrections, rejections and withdrawals, and not blank there; at most
+    /// 2000 characters.
+    #[serde(default, deserialize_with = "crate::workflow::reason::optional")]
     #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
-
-const _: () = assert!(
-    MAX_REASON_CHARS == 2000,
-    "the schema's max_length above must follow the domain"
-);
 
 /// Everything the transition rules need to know about a case: its recorded documents, where
 /// its latest check stands, and its quota and offset positions.

@@ -8,6 +8,7 @@ use axum::{
 };
 use landuse_domain::{
     check::{Dismissal, DismissalError},
+    reason::Reason,
     role::Role,
     transition::CheckSummary,
 };
@@ -102,9 +103,10 @@ pub async fn confirm(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissRequest {
-    /// Why the hit does not hold: required, not blank.
-    #[schema(pattern = "\\S", max_length = 2000)]
-    pub reason: String,
+    /// Why the hit does not hold: required, not blank, at most 2000 characters.
+    #[serde(deserialize_with = "crate::workflow::reason::required")]
+    #[schema(value_type = String, pattern = "\\S", max_length = 2000)]
+    pub reason: Reason,
 }
 
 fn dismissal_refused(e: DismissalError) -> ApiError {
@@ -123,7 +125,7 @@ pub async fn dismiss(
     headers: HeaderMap,
     mut write: Write<Json<DismissRequest>>,
 ) -> Result<Response, ApiError> {
-    let dismissal = Dismissal::record(&write.caller.actor(), &write.body.0.reason, write.now)
+    let dismissal = Dismissal::record(&write.caller.actor(), write.body.0.reason.as_str(), write.now)
         .map_err(dismissal_refused)?;
     let case = lock_case(&mut write, id, &headers).await?;
     let check = load_check(&mut write.tx, id, check_id).await?;

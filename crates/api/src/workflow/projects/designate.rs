@@ -12,6 +12,7 @@ use landuse_domain::{
         self, decide_designation, DesignationError, DesignationRequest, FieldChange, ProjectField,
     },
     project::{ProjectLevel, ProjectSector},
+    reason::Reason,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -59,9 +60,10 @@ pub struct DesignationBody {
     /// The responsible leader (包抓领导).
     #[serde(default)]
     pub responsible_leader: Option<String>,
-    /// Why: kept in the project's history; not blank.
-    #[schema(pattern = "\\S", max_length = 2000)]
-    pub reason: String,
+    /// Why: kept in the project's history; not blank, at most 2000 characters.
+    #[serde(deserialize_with = "crate::workflow::reason::required")]
+    #[schema(value_type = String, pattern = "\\S", max_length = 2000)]
+    pub reason: Reason,
 }
 
 impl From<DesignationBody> for DesignationRequest {
@@ -74,7 +76,7 @@ impl From<DesignationBody> for DesignationRequest {
             year: b.year,
             list_document: b.list_document,
             responsible_leader: b.responsible_leader,
-            reason: b.reason,
+            reason: b.reason.into(),
         }
     }
 }
