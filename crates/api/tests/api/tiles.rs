@@ -718,7 +718,7 @@ async fn the_tile_documents_describe_webmercatorquad_the_tilesets_and_tilejson(p
     let app = TestApp::new(pool.clone()).await;
     import_farmland(&pool).await;
     let conformance = fetch(&app, "/ogc/conformance", "", &[]).await.json();
-    for class in ["core", "tileset", "tilesets-list", "mvt"] {
+    for class in ["core", "tileset", "tilesets-list", "geodata-tilesets", "mvt"] {
         let uri = format!("http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{class}");
         assert!(
             conformance["conformsTo"]
@@ -728,6 +728,37 @@ async fn the_tile_documents_describe_webmercatorquad_the_tilesets_and_tilejson(p
             "{uri}"
         );
     }
+    let rel = |doc: &Value, rel: &str| -> String {
+        doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == rel)
+            .unwrap_or_else(|| panic!("no {rel} link in {doc}"))["href"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let landing = fetch(&app, "/ogc", "", &[]).await.json();
+    assert_eq!(
+        rel(&landing, "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"),
+        "http://localhost/ogc/tileMatrixSets"
+    );
+    // Each collection links its tilesets (how GDAL and the OGC test suite find them).
+    let collections = fetch(&app, "/ogc/collections", "gis", &[]).await.json();
+    for collection in collections["collections"].as_array().unwrap() {
+        let href = rel(
+            collection,
+            "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+        );
+        let id = collection["id"].as_str().unwrap();
+        assert_eq!(href, format!("http://localhost/ogc/collections/{id}/tiles"));
+        let path = href.strip_prefix("http://localhost").unwrap();
+        let listed = fetch(&app, path, "gis", &[]).await;
+        assert_eq!(listed.status, 200, "{path}");
+        assert_eq!(listed.json()["tilesets"][0]["dataType"], "vector", "{path}");
+    }
+
     let sets = fetch(&app, "/ogc/tileMatrixSets", "", &[]).await;
     assert_eq!(sets.status, 200, "open, like the landing page");
     assert_eq!(sets.json()["tileMatrixSets"][0]["id"], "WebMercatorQuad");
