@@ -234,16 +234,31 @@ async fn draw_scoped(
         .await
 }
 
-/// Deletes the tiles kept by other revisions of the drawing code; returns how many.
+/// Deletes the tiles no request can reach any more; returns how many.
+///
+/// Those are the tiles kept by other revisions of the drawing code, and the tiles of a set of
+/// several versions that is no longer any kind's current set: such a set is only ever asked for
+/// as a kind's collection, so once one of its versions is superseded its tiles are dead weight.
+/// A single version's tiles stay, as they serve that version's own collection for as long as the
+/// version exists.
 ///
 /// # Errors
 /// Database failures.
 #[tracing::instrument(skip_all)]
-pub async fn forget_other_revisions(conn: &mut PgConnection) -> Result<u64, DbError> {
-    let done = sqlx::query("delete from layer_tiles where revision <> $1")
-        .bind(REVISION)
-        .execute(conn)
-        .await
-        .doing("deleting tiles of older drawing revisions")?;
+pub async fn forget_unreachable(conn: &mut PgConnection) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "delete from layer_tiles t
+          where t.revision <> $1
+             or (cardinality(t.versions) > 1
+                 and not exists (select 1
+                                   from layer_versions v
+                                  where v.is_current
+                                  group by v.kind
+                                 having array_agg(v.id order by v.id) = t.versions))",
+    )
+    .bind(REVISION)
+    .execute(conn)
+    .await
+    .doing("deleting kept tiles no collection reaches")?;
     Ok(done.rows_affected())
 }

@@ -347,22 +347,7 @@ async fn a_kind_with_versions_for_two_jurisdictions_is_drawn_into_one_tile_kept_
     let app = TestApp::new(pool.clone()).await;
     import_farmland(&pool).await;
     // 汉滨区's own farmland version, one square in the same tile.
-    landuse_spatial::store::import_reader(
-        &pool,
-        landuse_domain::check::LayerKind::parse(FARMLAND).unwrap(),
-        landuse_domain::county::CountyCode::parse("610902").unwrap(),
-        "hanbin.geojson",
-        std::io::Cursor::new(
-            serde_json::to_vec(&json!({ "type": "FeatureCollection", "features": [{
-                "type": "Feature", "id": "H1", "properties": {},
-                "geometry": square(108.913, 32.586, SIDE)
-            }]}))
-            .unwrap(),
-        ),
-        &landuse_spatial::store::ImportOptions::default(),
-    )
-    .await
-    .unwrap();
+    import_hanbin_square(&pool, 108.913, 32.586).await;
     let path = tile_path(FARMLAND, squares_tile());
     let first = fetch(&app, &path, "gis", &[]).await;
     let fills = features(&decode(&first.body), FARMLAND).to_vec();
@@ -388,6 +373,87 @@ async fn a_kind_with_versions_for_two_jurisdictions_is_drawn_into_one_tile_kept_
         vec![versions],
         "kept once, under both versions in Rust's order"
     );
+}
+
+/// Imports one square at (lon, lat) as 汉滨区's (610902) own farmland version; returns its id.
+async fn import_hanbin_square(pool: &PgPool, lon: f64, lat: f64) -> Uuid {
+    let report = landuse_spatial::store::import_reader(
+        pool,
+        landuse_domain::check::LayerKind::parse(FARMLAND).unwrap(),
+        landuse_domain::county::CountyCode::parse("610902").unwrap(),
+        "hanbin.geojson",
+        std::io::Cursor::new(
+            serde_json::to_vec(&json!({ "type": "FeatureCollection", "features": [{
+                "type": "Feature", "id": "H1", "properties": {},
+                "geometry": square(lon, lat, SIDE)
+            }]}))
+            .unwrap(),
+        ),
+        &landuse_spatial::store::ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    report.version_id.unwrap()
+}
+
+async fn kept_sets(pool: &PgPool) -> BTreeSet<Vec<Uuid>> {
+    sqlx::query_scalar("select distinct versions from layer_tiles")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn sorted(mut versions: Vec<Uuid>) -> Vec<Uuid> {
+    versions.sort_unstable();
+    versions
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_superseded_set_of_versions_loses_its_kept_tiles_and_a_single_version_keeps_them(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    import_farmland(&pool).await;
+    let city: Uuid = sqlx::query_scalar("select id from layer_versions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let first = import_hanbin_square(&pool, 108.913, 32.586).await;
+    let path = tile_path(FARMLAND, squares_tile());
+    assert_eq!(
+        features(&decode(&fetch(&app, &path, "gis", &[]).await.body), FARMLAND).len(),
+        17
+    );
+    let by_version = tile_path(&first.to_string(), squares_tile());
+    assert_eq!(fetch(&app, &by_version, "gis", &[]).await.status, 200);
+    assert_eq!(
+        kept_sets(&pool).await,
+        BTreeSet::from([sorted(vec![city, first]), vec![first]])
+    );
+
+    // 汉滨区 re-imports: the kind's current set is now {city, second}.
+    let second = import_hanbin_square(&pool, 108.9045, 32.5905).await;
+    let pool2 = landuse_api::db::pool_of((*pool.connect_options()).clone(), 2, None);
+    let report = landuse_api::ogc::tiles::source::seed(&pool2, &[FARMLAND.to_owned()], 0)
+        .await
+        .unwrap();
+    assert_eq!((report.drawn, report.failed), (1, 0));
+    assert_eq!(
+        kept_sets(&pool).await,
+        BTreeSet::from([sorted(vec![city, second]), vec![first]]),
+        "the superseded pair is gone; the first 汉滨区 version still serves its own collection"
+    );
+    let fills = features(&decode(&fetch(&app, &path, "gis", &[]).await.body), FARMLAND).to_vec();
+    let sources: BTreeSet<&str> = fills
+        .iter()
+        .map(|f| f["properties"]["source_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(fills.len(), 17, "16 squares and the new 汉滨区 square");
+    assert!(sources.contains("H1"));
+    let old = fetch(&app, &by_version, "gis", &[]).await;
+    let old_fills = features(&decode(&old.body), FARMLAND).to_vec();
+    assert_eq!(old_fills.len(), 1);
+    assert_eq!(old_fills[0]["properties"]["version"], 1);
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -151,7 +151,8 @@ pub struct SeedReport {
 /// Draws and keeps every tile of matrices 0 to `up_to` over the extent of the control-layer
 /// collections `collection_ids` (a kind, a version's id), so that a map's first views of a new
 /// layer version are served from `layer_tiles`. Tiles already kept are not drawn again; two are
-/// drawn at a time (PostGIS draws each on one core).
+/// drawn at a time (PostGIS draws each on one core). Kept tiles no collection reaches any more
+/// (an older drawing revision, a superseded set of current versions) are deleted first.
 ///
 /// # Errors
 /// Database failures other than one tile's (those are counted in `failed`), or an unknown
@@ -160,7 +161,7 @@ pub async fn seed(pool: &PgPool, collection_ids: &[String], up_to: u8) -> Result
     let started = Instant::now();
     let mut report = SeedReport::default();
     let mut conn = pool.acquire().await.doing("connecting")?;
-    store::forget_other_revisions(&mut conn).await?;
+    store::forget_unreachable(&mut conn).await?;
     for id in collection_ids {
         let collection = catalog::find(&mut conn, id).await?;
         let (TileSource::Layers { versions, kind, .. }, Some(extent)) =
