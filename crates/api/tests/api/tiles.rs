@@ -1060,6 +1060,67 @@ async fn tiles_drawn_ahead_are_those_a_map_then_reads(pool: PgPool) {
     assert_eq!(after, kept, "served from what was drawn ahead");
 }
 
+/// The layer statement of `crate::store::tiles`, as the binary holds it.
+fn layer_statement() -> String {
+    std::fs::read_to_string(repository().join("crates/api/src/store/sql/tiles_layer.sql")).unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_tile_box_is_transformed_to_the_layers_crs_so_the_spatial_index_chooses_the_rows(pool: PgPool) {
+    // 5,000 squares of 0.001° on a 100 × 50 grid, one version: a matrix-14 tile covers about
+    // 120 of them, so a plan that reads every row (a transformed geometry column) loses to the
+    // GiST index by far.
+    let version = Uuid::now_v7();
+    sqlx::query(
+        "insert into layer_versions (id, kind, jurisdiction, version_no, is_current, source_name, feature_count)
+         values ($1, 'permanent_farmland', '610900', 1, true, 'grid.geojson', 5000)",
+    )
+    .bind(version)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into layer_features (version_id, ordinal, source_id, geom)
+         select $1, g, 'G' || g,
+                st_multi(st_makeenvelope(108.8 + (g % 100) * 0.002, 32.5 + (g / 100) * 0.002,
+                                         108.801 + (g % 100) * 0.002, 32.501 + (g / 100) * 0.002, 4490))
+           from generate_series(0, 4999) g",
+    )
+    .bind(version)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("analyze layer_features")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let tile = TileId::containing(108.9, 32.55, 14);
+    let plan: Vec<String> = sqlx::query_scalar(&format!("explain {}", layer_statement()))
+        .bind(i32::from(tile.z()))
+        .bind(i32::try_from(tile.x()).unwrap())
+        .bind(i32::try_from(tile.y()).unwrap())
+        .bind(f64::from(BUFFER) / f64::from(EXTENT))
+        .bind(vec![version])
+        .bind(tile.half_unit_degrees())
+        .bind(FARMLAND)
+        .bind("permanent_farmland_outline")
+        .bind(256_i32)
+        .bind(i32::try_from(EXTENT).unwrap())
+        .bind(i32::try_from(BUFFER).unwrap())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("using layer_features_geom on layer_features"),
+        "the features are not chosen by their spatial index:\n{plan}"
+    );
+    assert!(
+        !plan.contains("Seq Scan on layer_features"),
+        "every feature is read:\n{plan}"
+    );
+}
+
 fn qgis_available() -> bool {
     Command::new("/usr/bin/python3")
         .args(["-c", "import qgis.core"])
