@@ -683,11 +683,13 @@ pub fn read_parcels(text: &str) -> Result<Vec<InFeature>, ParcelsError> {
 /// A stream of items read on a thread of its own, so a caller (an async import) can consume
 /// features while the next ones are parsed, validated and transformed. Bounded: the reader
 /// waits when the consumer falls behind, so memory stays at `capacity` features.
+#[cfg(feature = "store")]
 #[derive(Debug)]
 pub struct FeatureStream {
     rx: tokio::sync::mpsc::Receiver<Result<Item, GeoJsonError>>,
 }
 
+#[cfg(feature = "store")]
 impl FeatureStream {
     /// Starts reading a `FeatureCollection` from `reader` on a new thread. The last message is
     /// `Err` if the document could not be read to its end.

@@ -7,6 +7,7 @@ pub mod coordfile;
 pub mod crs;
 pub mod geojson_in;
 pub mod geojson_out;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod tile;
 pub mod validate;

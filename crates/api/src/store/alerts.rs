@@ -173,41 +173,6 @@ pub async fn insert_alert(conn: &mut PgConnection, alert: &NewAlert<'_>) -> Resu
     .doing("raising an alert")
 }
 
-/// The `alert_raised` event of a case's history, recorded by the system (no user).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertEvent<'a> {
-    /// The case.
-    pub case_id: Uuid,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// The code of the stage the case is in (both `from_stage` and `to_stage`).
-    pub case_stage: &'a str,
-    /// The alert's title, as the event's reason.
-    pub reason: &'a str,
-    /// The alert's id, kind, stage, due instant and recipients.
-    pub data: &'a Value,
-}
-
-/// Records that an alert was raised in the case's history.
-///
-/// # Errors
-/// Database failures.
-pub async fn record_alert_event(conn: &mut PgConnection, event: &AlertEvent<'_>) -> Result<(), DbError> {
-    sqlx::query(
-        "insert into case_events (case_id, at, actor_id, actor_role, kind, from_stage, to_stage, reason, data)
-         values ($1, $2, null, 'system', 'alert_raised', $3, $3, $4, $5)",
-    )
-    .bind(event.case_id)
-    .bind(event.at)
-    .bind(event.case_stage)
-    .bind(event.reason)
-    .bind(event.data)
-    .execute(conn)
-    .await
-    .doing("recording the alert in the case history")?;
-    Ok(())
-}
-
 /// Queues one delivery of the alert per webhook endpoint, due at once.
 ///
 /// # Errors

@@ -385,7 +385,7 @@ pub async fn get_one(
                 ),
                 (header::CONTENT_DISPOSITION, attachment("csv")),
             ],
-            to_csv(&report),
+            to_csv(&report).map_err(|e| ApiError::internal("writing the CSV", e))?,
         )
             .into_response(),
         ReportFormat::Xlsx => {
@@ -419,30 +419,38 @@ fn local(instant: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// The report as CSV: a header, then each county's stage lines and its total line (`stage`
 /// is `all` there). Times are Asia/Shanghai.
-pub fn to_csv(report: &DispatchReport) -> String {
-    let mut out = String::from('\u{feff}');
-    out.push_str(
-        "period_start,period_end,county_code,county_name,stage,opened,cleared,still_open,due_soon,overdue,\
-         green_open,green_share,cleared_to_zero\r\n",
-    );
+///
+/// # Errors
+/// What the CSV writer reports (nothing, writing to memory).
+pub fn to_csv(report: &DispatchReport) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record([
+        "period_start",
+        "period_end",
+        "county_code",
+        "county_name",
+        "stage",
+        "opened",
+        "cleared",
+        "still_open",
+        "due_soon",
+        "overdue",
+        "green_open",
+        "green_share",
+        "cleared_to_zero",
+    ])?;
     let (start, end) = (local(report.period_start), local(report.period_end));
     for line in lines(report) {
         let c = &line.counts;
-        let fields = [
+        out.write_record([
             start.clone(),
             end.clone(),
             line.county_code.clone(),
-            csv_field(&line.county_name),
+            line.county_name.clone(),
             line.stage.map_or("all", Stage::code).to_owned(),
             c.opened.to_string(),
             c.cleared.to_string(),
@@ -452,11 +460,9 @@ pub fn to_csv(report: &DispatchReport) -> String {
             line.green_open.to_string(),
             line.green_share.map(|s| format!("{s:.4}")).unwrap_or_default(),
             line.cleared_to_zero.to_string(),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
+        ])?;
     }
-    out
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The column headings of the spreadsheet, in the office's words.
@@ -578,7 +584,7 @@ mod tests {
             rows: vec![line("610902", Some(Stage::Accepted), 1)],
             counties: vec![line("610902", None, 1), line("610921", None, 0)],
         };
-        let csv = to_csv(&report);
+        let csv = String::from_utf8(to_csv(&report).unwrap()).unwrap();
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with(
@@ -586,7 +592,28 @@ mod tests {
         ));
         assert!(lines[2].contains(",all,"));
         assert!(lines[3].ends_with(",true"));
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn a_name_with_a_comma_a_quote_and_a_newline_reads_back_whole() {
+        let at = DateTime::parse_from_rfc3339("2026-03-09T09:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let mut county = line("610902", None, 0);
+        county.county_name = "汉滨,\"新\"\n区".to_owned();
+        let report = DispatchReport {
+            id: Uuid::nil(),
+            period_start: at,
+            period_end: at,
+            taken_at: at,
+            rows: vec![],
+            counties: vec![county],
+        };
+        let bytes = to_csv(&report).unwrap();
+        let mut reader = csv::Reader::from_reader(&bytes[3..]);
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[3], "汉滨,\"新\"\n区");
+        assert_eq!(record.len(), 13);
     }
 
     #[test]

@@ -23,7 +23,8 @@ use super::{
     load_rules, SweepRules, TimerError, TimerSettings,
 };
 use crate::store::{
-    alerts::{self as alert_store, AlertEvent},
+    alerts as alert_store,
+    cases::{self as case_store, NewCaseEvent},
     timers::{self as store, OpenItem, RunningCase},
     DbError, Doing,
 };
@@ -327,14 +328,19 @@ async fn raise(
             recipients: &recipients,
         },
     )?;
-    let event = AlertEvent {
+    // The system raised it (no user); the case stays where it is.
+    let event = NewCaseEvent {
         case_id: alert.case_id,
         at: now,
-        case_stage: alert.case_stage.code(),
-        reason: alert.kind.title_zh(),
+        actor_id: None,
+        actor_role: "system",
+        kind: "alert_raised",
+        from_stage: Some(alert.case_stage.code()),
+        to_stage: Some(alert.case_stage.code()),
+        reason: Some(alert.kind.title_zh()),
         data: &data,
     };
-    alert_store::record_alert_event(tx, &event).await?;
+    case_store::append_event(tx, &event).await?;
     if !endpoints.is_empty() {
         alert_store::queue_deliveries(tx, id, now, endpoints).await?;
     }
