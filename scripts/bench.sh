@@ -3,11 +3,15 @@
 #   1. the release build of the server (`cargo build --release`), the criterion micro-benchmarks
 #      of crates/spatial (coordinate files, areas);
 #   2. a virtual environment with the peers (tipg, pygeoapi) at pinned versions, from PyPI;
-#   3. the generated region (scripts/bench/region.py; kept while the generator is unchanged);
-#   4. scripts/bench/bench.py: a fresh database (BENCH_DB, default landuse_benchrun) on the server
+#   3. martin (crates.io, pinned), the reference tile server, built once into $BENCH_OUT/tools;
+#   4. the generated region (scripts/bench/region.py; kept while the generator is unchanged);
+#   5. scripts/bench/bench.py: a fresh database (BENCH_DB, default landuse_benchrun) on the server
 #      of DATABASE_URL, the region imported with `landuse layer import`, then the check against
-#      pgbench, the layer read against the peers, and the mixed-read load with wrk.
+#      pgbench, the layer read against the peers, the mixed-read load with wrk, and the farmland's
+#      vector tiles against martin (scripts/bench/tilebench.py).
 # Figures go to $BENCH_OUT (default bench-out/): report.md, results.json, and each tool's output.
+# BENCH_ONLY_TILES=1 skips criterion and runs only the tile part after loading the region
+# (figures in results-tiles.json).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${BENCH_OUT:-$root/bench-out}
@@ -30,8 +34,10 @@ build_s=$(( $(date +%s) - t ))
 stamp "criterion micro-benchmarks (crates/spatial/benches)"
 t=$(date +%s)
 rm -rf "$target/criterion"
-cargo bench -q -p landuse-spatial --bench spatial -- --warm-up-time 1 --measurement-time 3 --noplot \
-  | tee "$out/criterion.txt"
+if [[ -z ${BENCH_ONLY_TILES:-} ]]; then
+  cargo bench -q -p landuse-spatial --bench spatial -- --warm-up-time 1 --measurement-time 3 --noplot \
+    | tee "$out/criterion.txt"
+fi
 criterion_s=$(( $(date +%s) - t ))
 
 stamp "peers' virtual environment"
@@ -44,6 +50,22 @@ venv=$out/venv
   tipg==1.6.1 pygeoapi==0.21.0 uvicorn==0.54.0 gunicorn==27.0.1 \
   psycopg2-binary==2.9.13 SQLAlchemy==2.1.9 GeoAlchemy2==0.20.0
 venv_s=$(( $(date +%s) - t ))
+
+stamp "martin (the reference tile server), built once from crates.io"
+t=$(date +%s)
+# Pinned, so that runs compare; only its PostgreSQL source (no web UI, which needs npm, no
+# MBTiles/PMTiles/fonts/sprites). Built into the bench's tool folder with a target dir of its
+# own that is deleted afterwards (800 MB of intermediate files for a 25 MB binary; the build took
+# about half an hour here with other builds sharing the 2 cores).
+martin_version=1.14.0
+martin_root=$out/tools/martin-$martin_version
+if [[ ! -x $martin_root/bin/martin ]]; then
+  rm -rf "$out/tools/martin-build"
+  CARGO_TARGET_DIR=$out/tools/martin-build nice cargo install -q --locked martin --version "$martin_version" \
+    --no-default-features --features postgres --root "$martin_root"
+  rm -rf "$out/tools/martin-build"
+fi
+martin_s=$(( $(date +%s) - t ))
 
 stamp "region"
 t=$(date +%s)
@@ -62,7 +84,9 @@ stamp "suite"
   --region "$region" \
   --out "$out" \
   --db-name "${BENCH_DB:-landuse_benchrun}" \
-  --criterion "$target/criterion"
+  --criterion "$target/criterion" \
+  --martin "$martin_root/bin/martin" \
+  ${BENCH_ONLY_TILES:+--only-tiles}
 
 stamp "review page and check report (scripts/review/bench.py)"
 python3 "$root/scripts/review/bench.py" --binary "$target/release/landuse" --database-url "$DATABASE_URL" --out "$out"
@@ -70,6 +94,6 @@ python3 "$root/scripts/review/bench.py" --binary "$target/release/landuse" --dat
 total=$(( $(date +%s) - started ))
 {
   echo
-  echo "Steps: release build ${build_s} s, criterion ${criterion_s} s, peers' venv ${venv_s} s, region ${region_s} s."
+  echo "Steps: release build ${build_s} s, criterion ${criterion_s} s, peers' venv ${venv_s} s, martin ${martin_s} s, region ${region_s} s."
   echo "make bench took ${total} s in all."
 } | tee -a "$out/report.md"

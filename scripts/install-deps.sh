@@ -11,6 +11,7 @@ packages=(
   libclang-dev clang       # bindgen, for proj-sys
   pkg-config               # proj-sys finds libproj through it
   gdal-bin                 # ogrinfo/ogr2ogr: the real OGC API client the tests drive
+  python3-qgis             # QGIS 3.22's Python API (PyQGIS): the tile tests load vector tiles as QGIS does
   python3-venv             # virtual environments for the peer servers and API fuzzing
   curl jq                  # the docs/api.md walkthrough (run by a test) and the scripts
   wrk                      # HTTP load generator of `make bench` (pgbench comes with postgresql-15)

@@ -13,6 +13,8 @@ cargo run -q -p landuse-api --bin landuse -- migrate
 cargo run -q -p landuse-api --bin landuse -- seed
 echo "== vendored OpenLayers against the published package"
 scripts/vendor-ol.sh --check
+echo "== the tile tests' decoder: mapbox-vector-tile from PyPI (scripts/tiles-venv.sh)"
+scripts/tiles-venv.sh >/dev/null
 echo "== cargo test"
 cargo test --workspace --no-fail-fast
 echo "== fuzz (LANDUSE_FUZZ_SECONDS=0 skips; scripts/fuzz.sh 3600 for a long run)"

@@ -21,6 +21,8 @@ import threading
 import time
 import urllib.parse
 
+import tilebench
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SQL_DIR = os.path.join(ROOT, "crates", "spatial", "src", "store", "sql")
 
@@ -227,21 +229,29 @@ def load_region(args, url, region_dir, results):
         landuse(binary, url, "user", "add", "--name", name, "--role", role, *county)
         tokens[role] = landuse(binary, url, "token", "issue", "--user", name, "--label", "bench").splitlines()[-1]
     imports = {}
-    for kind, file in [
-        ("permanent_farmland", "farmland.geojson"),
-        ("ecological_redline", "redline.geojson"),
-        ("urban_boundary", "urban.geojson"),
+    # The farmland's tiles are drawn ahead down to matrix 14 (street level, where the review page
+    # shows a case), the other layers' to the default matrix 10: part 5 measures both ways.
+    for kind, file, tiles in [
+        ("permanent_farmland", "farmland.geojson", ["--tiles-up-to", "14"]),
+        ("ecological_redline", "redline.geojson", []),
+        ("urban_boundary", "urban.geojson", []),
     ]:
         started = time.time()
-        # The report is the last line (log lines, e.g. sqlx's slow-statement warning, come first).
-        report = json.loads(
-            landuse(binary, url, "layer", "import", "--kind", kind, "--file", os.path.join(region_dir, file))
-            .splitlines()[-1]
+        done = subprocess.run(
+            [binary, "layer", "import", "--kind", kind, "--file", os.path.join(region_dir, file), *tiles],
+            env=dict(os.environ, DATABASE_URL=url, RUST_LOG="warn"), capture_output=True, text=True, check=False,
         )
+        if done.returncode != 0:
+            raise SystemExit(f"bench: importing {kind} failed:\n{done.stdout}\n{done.stderr}")
+        # The report is the last line (log lines, e.g. sqlx's slow-statement warning, come first);
+        # what drawing the tiles ahead took is on stderr.
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        seeded = re.search(r"^tiles up to matrix (\d+): (\{.*\})$", done.stderr, re.M)
         imports[kind] = {
             "seconds": round(time.time() - started, 2),
             "features": report["features_written"],
             "pieces": report["pieces_written"],
+            "tiles": dict(json.loads(seeded.group(2)), up_to=int(seeded.group(1))) if seeded else None,
         }
         log(f"imported {kind}: {imports[kind]}")
     results["import"] = imports
@@ -815,6 +825,14 @@ def report(results):
     ]
     for kind, i in r["import"].items():
         lines.append(f"| {kind} | {i['features']:,} | {i['pieces']:,} | {i['seconds']} |")
+    lines.append("")
+    for kind, i in r["import"].items():
+        if i.get("tiles"):
+            t = i["tiles"]
+            lines.append(
+                f"{kind}: tiles of matrices 0-{t['up_to']} drawn ahead within those seconds: {t['drawn']:,} "
+                f"({t['empty']:,} empty, {t['failed']} failed) in {t['seconds']:.1f} s."
+            )
     c, f = r["check"], r["floor"]
     ratio_p50 = ratio(c["p50_ms"], f["p50_ms"])
     ratio_tp = ratio(f["throughput"]["tps"], c["throughput"]["rps"])
@@ -892,6 +910,9 @@ def report(results):
         f"{ld['rps']:.0f} requests/s sustained over {ld['seconds']} s with wrk ({ld['threads']} threads, "
         f"{ld['connections']} connections): p50 {ld['p50_ms']} ms, p90 {ld['p90_ms']} ms, p99 {ld['p99_ms']} ms; "
         f"{ld['requests']:,} requests, non-2xx {ld['non_2xx']}, socket errors {ld['socket_errors'] or 'none'}.",
+    ]
+    lines += tilebench.report_lines(r)
+    lines += [
         "",
         f"Total {r['total_seconds']} s.",
     ]
@@ -906,6 +927,8 @@ def main():
     ap.add_argument("--region", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--criterion", default="")
+    ap.add_argument("--martin", required=True, help="the martin binary (scripts/bench.sh builds it)")
+    ap.add_argument("--only-tiles", action="store_true", help="load the region, then run part 5 alone")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--check-runs", type=int, default=200)
     ap.add_argument("--check-connections", type=int, default=4)
@@ -935,6 +958,14 @@ def main():
         LANDUSE_SWEEP_INTERVAL_S="0",
         RUST_LOG="warn",
     )
+    if args.only_tiles:
+        results["loadavg"] = {"tiles": loadavg()}
+        tilebench.bench_tiles(sys.modules[__name__], args, url, tokens, results)
+        results["total_seconds"] = round(time.time() - started)
+        with open(os.path.join(args.out, "results-tiles.json"), "w") as f:
+            json.dump(results, f, indent=1, ensure_ascii=False)
+        print("\n".join(tilebench.report_lines(results)))
+        return
     server = Server("landuse", [args.binary, "serve"], env, port, "/healthz", args.out)
     try:
         with open(os.path.join(args.region, "parcels.json")) as f:
@@ -956,6 +987,9 @@ def main():
         bench_encoding(url, results)
     finally:
         server.stop()
+    # Part 5 starts servers of its own (ours cold, and martin) once the main server is stopped.
+    results.setdefault("loadavg", {})["tiles"] = loadavg()
+    tilebench.bench_tiles(sys.modules[__name__], args, url, tokens, results)
     results["criterion"] = criterion_figures(args.criterion)
     results["total_seconds"] = round(time.time() - started)
     with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -226,6 +226,13 @@ pub enum LayerCommand {
         /// The jurisdiction the layer covers: a county, or the city (610900) for all its counties.
         #[arg(long, default_value = "610900")]
         jurisdiction: String,
+        /// Draw and keep the new version's vector tiles of matrices 0 to this one once the import
+        /// has committed, so that maps' first views of it are served without drawing.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=18))]
+        tiles_up_to: u8,
+        /// Draw no tiles ahead: every tile is drawn on its first request.
+        #[arg(long)]
+        no_tiles: bool,
     },
 }
 
@@ -347,15 +354,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = connect(&database).await?;
             crate::quota::cli::run(&mut conn, command, chrono::Utc::now()).await
         }
-        Command::Layer {
-            database,
-            command:
-                LayerCommand::Import {
-                    kind,
-                    file,
-                    jurisdiction,
-                },
-        } => import_layer(&database, &kind, &file, &jurisdiction).await,
+        Command::Layer { database, command } => import_layer(&database, command).await,
         Command::Calendar {
             database,
             command: CalendarCommand::Import { year, file },
@@ -427,20 +426,30 @@ async fn seed(database: &DatabaseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn import_layer(
-    database: &DatabaseArgs,
-    kind: &str,
-    file: &std::path::Path,
-    jurisdiction: &str,
-) -> anyhow::Result<()> {
+async fn import_layer(database: &DatabaseArgs, command: LayerCommand) -> anyhow::Result<()> {
     use landuse_spatial::store::{self, ImportError, ImportOptions};
-    let kind = landuse_domain::check::LayerKind::parse(kind).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
-    let jurisdiction = landuse_domain::county::CountyCode::parse(jurisdiction)
+    let LayerCommand::Import {
+        kind,
+        file,
+        jurisdiction,
+        tiles_up_to,
+        no_tiles,
+    } = command;
+    let tiles_up_to = (!no_tiles).then_some(tiles_up_to);
+    let file = file.as_path();
+    let kind = landuse_domain::check::LayerKind::parse(&kind).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+    let jurisdiction = landuse_domain::county::CountyCode::parse(&jurisdiction)
         .map_err(|e| anyhow::anyhow!("--jurisdiction: {e}"))?;
     let pool = owner_pool(database)?;
     match store::import_geojson_file(&pool, kind, jurisdiction, file, &ImportOptions::default()).await {
         Ok(report) => {
             println!("{}", serde_json::to_string(&report)?);
+            if let (Some(up_to), Some(version)) = (tiles_up_to, report.version_id) {
+                // The report stays the last line of stdout (scripts read it); this goes to stderr.
+                let ids = [kind.code().to_owned(), version.to_string()];
+                let seeded = crate::ogc::tiles::source::seed(&pool, &ids, up_to).await?;
+                eprintln!("tiles up to matrix {up_to}: {}", serde_json::to_string(&seeded)?);
+            }
             Ok(())
         }
         Err(ImportError::FeaturesRefused(report)) => {

@@ -11,5 +11,6 @@ pub mod geojson_out;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod supply;
+pub mod tile;
 pub mod validate;
 pub mod wkb_io;

@@ -605,6 +605,12 @@ pub fn metadata(
             SCHEMA_JSON,
             "The properties features can be filtered by (name=value)",
         ),
+        Link::new(
+            base.ogc(&format!("{path}/tiles")),
+            super::REL_TILESETS_VECTOR,
+            JSON,
+            "The vector tilesets of this collection (OGC API – Tiles)",
+        ),
     ];
     let mut extent_json = Map::new();
     if let Some(bbox) = extent.bbox {

@@ -109,6 +109,12 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
         ),
         Link::new(base.ogc("/collections"), "data", JSON, "The collections"),
         Link::new(base.ogc("/collections"), REL_DATA, JSON, "The collections"),
+        Link::new(
+            base.ogc("/tileMatrixSets"),
+            super::REL_TILING_SCHEMES,
+            JSON,
+            "The tile matrix sets of the vector tiles",
+        ),
     ];
     Ok(document(
         &Landing {

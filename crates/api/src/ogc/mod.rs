@@ -17,6 +17,7 @@ pub mod links;
 pub mod openapi;
 pub mod params;
 pub mod settings;
+pub mod tiles;
 
 use axum::{routing::get, Router};
 
@@ -43,12 +44,25 @@ pub const REL_CONFORMANCE: &str = "http://www.opengis.net/def/rel/ogc/1.0/confor
 /// The OGC relation of the collections.
 pub const REL_DATA: &str = "http://www.opengis.net/def/rel/ogc/1.0/data";
 
+/// The relation of a link to the tile matrix sets (OGC API – Tiles).
+pub const REL_TILING_SCHEMES: &str = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes";
+/// The relation of a collection's link to its vector tilesets (OGC API – Tiles, requirement
+/// `/req/geodata-tilesets/desc-links`): how GDAL and the OGC test suite find a collection's tiles.
+pub const REL_TILESETS_VECTOR: &str = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector";
+
 /// The conformance classes implemented.
-pub const CONFORMANCE: [&str; 4] = [
+pub const CONFORMANCE: [&str; 9] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    // OGC API – Tiles (see `tiles`)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    // tilesets of collections: /collections/{collectionId}/tiles, linked from each collection
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ];
 
 /// The routes, relative to [`MOUNT`]; [`openapi::ROUTES`] describes the same table.
@@ -70,4 +84,5 @@ pub fn routes() -> Router<AppState> {
             "/collections/{collection_id}/items/{feature_id}",
             get(handlers::item),
         )
+        .merge(tiles::routes())
 }

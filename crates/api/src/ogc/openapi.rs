@@ -14,6 +14,7 @@ use super::{
     crs::OgcCrs,
     links::ExternalBase,
     params::Limits,
+    tiles::encoding::MVT,
     GEOJSON, HTML, JSON, OPENAPI_JSON, PROBLEM_JSON, SCHEMA_JSON,
 };
 
@@ -38,6 +39,16 @@ pub enum Answer {
     Features,
     /// One feature.
     Feature,
+    /// The tile matrix sets offered.
+    TileMatrixSets,
+    /// One tile matrix set's definition.
+    TileMatrixSet,
+    /// A collection's tilesets.
+    Tilesets,
+    /// One tileset's metadata, or its `TileJSON`.
+    Tileset,
+    /// A vector tile (or 204 when it has no features).
+    Tile,
 }
 
 /// One route of `/ogc`.
@@ -60,7 +71,7 @@ pub struct Route {
 }
 
 /// Every route of `/ogc` (each is a GET).
-pub const ROUTES: [Route; 10] = [
+pub const ROUTES: [Route; 15] = [
     Route {
         path: "/",
         operation_id: "getLandingPage",
@@ -74,7 +85,7 @@ pub const ROUTES: [Route; 10] = [
         path: "/conformance",
         operation_id: "getConformanceDeclaration",
         summary: "Conformance classes",
-        description: "OGC API – Features Part 1 Core, GeoJSON and OpenAPI 3.0, and Part 2 (CRS by reference).",
+        description: "OGC API – Features Part 1 Core, GeoJSON and OpenAPI 3.0, and Part 2 (CRS by reference); OGC API – Tiles Core, tileset, tilesets list, tilesets of collections and Mapbox Vector Tiles.",
         parameters: &["f-json"],
         answer: Answer::Conformance,
         authenticated: false,
@@ -151,6 +162,51 @@ pub const ROUTES: [Route; 10] = [
         answer: Answer::Feature,
         authenticated: true,
     },
+    Route {
+        path: "/tileMatrixSets",
+        operation_id: "getTileMatrixSetsList",
+        summary: "The tile matrix sets of the vector tiles",
+        description: "Only WebMercatorQuad.",
+        parameters: &["f-json"],
+        answer: Answer::TileMatrixSets,
+        authenticated: false,
+    },
+    Route {
+        path: "/tileMatrixSets/{tileMatrixSetId}",
+        operation_id: "getTileMatrixSet",
+        summary: "One tile matrix set",
+        description: "Its 25 matrices (0 to 24) with scales, cell sizes and sizes in tiles.",
+        parameters: &["tileMatrixSetId", "f-json"],
+        answer: Answer::TileMatrixSet,
+        authenticated: false,
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles",
+        operation_id: "getCollectionVectorTilesets",
+        summary: "The collection's vector tilesets",
+        description: "One tileset, in WebMercatorQuad.",
+        parameters: &["collectionId", "f-json"],
+        answer: Answer::Tilesets,
+        authenticated: true,
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        operation_id: "describeCollectionVectorTileset",
+        summary: "A tileset's metadata, or its TileJSON 3.0.0",
+        description: "The layers of its tiles with their properties, the bounding box of what the caller sees, and the tile URL template; f=tilejson gives TileJSON 3.0.0 for MapLibre and QGIS.",
+        parameters: &["collectionId", "tileMatrixSetId", "f-tileset"],
+        answer: Answer::Tileset,
+        authenticated: true,
+    },
+    Route {
+        path: "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        operation_id: "getCollectionVectorTile",
+        summary: "A vector tile (matrix, row, column: z/y/x)",
+        description: "A Mapbox Vector Tile: control layers as fills and outlines, parcels and overlaps in the caller's counties. 204 when the tile has no features; a strong ETag, 304 for If-None-Match; gzip when Accept-Encoding allows it. A matrix, row or column outside WebMercatorQuad is 400.",
+        parameters: &["collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "f-mvt"],
+        answer: Answer::Tile,
+        authenticated: true,
+    },
 ];
 
 fn response(answer: Answer) -> Value {
@@ -200,6 +256,27 @@ fn response(answer: Answer) -> Value {
             c[JSON] = c[GEOJSON].clone();
             json!({ "description": "The feature.", "headers": content_crs, "content": c })
         }
+        Answer::TileMatrixSets => {
+            json!({ "description": "The tile matrix sets.", "content": content(JSON, "tileMatrixSets") })
+        }
+        Answer::TileMatrixSet => {
+            json!({ "description": "The tile matrix set.", "content": content(JSON, "tileMatrixSet") })
+        }
+        Answer::Tilesets => {
+            json!({ "description": "The tilesets.", "content": content(JSON, "tilesets") })
+        }
+        Answer::Tileset => json!({
+            "description": "The tileset (f=json), or TileJSON 3.0.0 (f=tilejson).",
+            "content": { JSON: { "schema": { "oneOf": [
+                { "$ref": "#/components/schemas/tileset" },
+                { "$ref": "#/components/schemas/tileJSON" }
+            ] } } }
+        }),
+        Answer::Tile => json!({
+            "description": "The tile.",
+            "headers": { "ETag": { "description": "A strong tag of this representation.", "schema": { "type": "string" } } },
+            "content": { MVT: { "schema": { "type": "string", "format": "binary" } } }
+        }),
     }
 }
 
@@ -241,6 +318,16 @@ fn error_responses(authenticated: bool, has_path_parameter: bool) -> Map<String,
 fn operation(route: &Route, parameters: &[Value], tag: &str) -> Value {
     let mut responses = error_responses(route.authenticated, route.path.contains('{'));
     responses.insert("200".to_owned(), response(route.answer));
+    if route.answer == Answer::Tile {
+        responses.insert(
+            "204".to_owned(),
+            json!({ "description": "The tile has no features." }),
+        );
+        responses.insert(
+            "304".to_owned(),
+            json!({ "description": "If-None-Match names the tile the client holds." }),
+        );
+    }
     let mut op = json!({
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -329,6 +416,20 @@ fn parameters(limits: Limits) -> Value {
             "description": "The encoding: JSON.",
             "schema": { "type": "string", "enum": ["json"] }
         },
+        "tileMatrixSetId": { "name": "tileMatrixSetId", "in": "path", "required": true, "description": "A tile matrix set: only WebMercatorQuad.", "schema": { "type": "string", "enum": ["WebMercatorQuad"] } },
+        "tileMatrix": { "name": "tileMatrix", "in": "path", "required": true, "description": "The tile matrix (zoom level), 0 to 24.", "schema": { "type": "string", "pattern": "^(0|[1-9][0-9]?)$" } },
+        "tileRow": { "name": "tileRow", "in": "path", "required": true, "description": "The row, counted from the north: below 2^tileMatrix.", "schema": { "type": "string", "pattern": "^(0|[1-9][0-9]{0,7})$" } },
+        "tileCol": { "name": "tileCol", "in": "path", "required": true, "description": "The column, counted from the antimeridian: below 2^tileMatrix.", "schema": { "type": "string", "pattern": "^(0|[1-9][0-9]{0,7})$" } },
+        "f-tileset": {
+            "name": "f", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "The encoding: json (OGC tileset metadata, the default) or tilejson (TileJSON 3.0.0).",
+            "schema": { "type": "string", "enum": ["json", "tilejson"] }
+        },
+        "f-mvt": {
+            "name": "f", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "The encoding: mvt (Mapbox Vector Tile, the only one).",
+            "schema": { "type": "string", "enum": ["mvt"] }
+        },
         "f-features": {
             "name": "f", "in": "query", "required": false, "style": "form", "explode": false,
             "description": "The encoding: geojson (application/geo+json, the default) or json (the same, as application/json).",
@@ -338,6 +439,80 @@ fn parameters(limits: Limits) -> Value {
 }
 
 fn schemas() -> Value {
+    let mut all = feature_schemas();
+    if let (Some(all), Value::Object(tiles)) = (all.as_object_mut(), tile_schemas()) {
+        all.extend(tiles);
+    }
+    all
+}
+
+/// The documents of OGC API – Tiles (`tiles::documents`).
+fn tile_schemas() -> Value {
+    json!({
+        "tileMatrixSets": {
+            "type": "object", "required": ["tileMatrixSets"],
+            "properties": {
+                "tileMatrixSets": { "type": "array", "items": { "type": "object", "required": ["id", "links"], "properties": {
+                    "id": { "type": "string" }, "title": { "type": "string" }, "uri": { "type": "string" }, "crs": { "type": "string" },
+                    "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } } } } },
+                "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } }
+            }
+        },
+        "tileMatrixSet": {
+            "type": "object", "required": ["id", "crs", "tileMatrices"],
+            "properties": {
+                "id": { "type": "string" }, "title": { "type": "string" }, "uri": { "type": "string" }, "crs": { "type": "string" },
+                "orderedAxes": { "type": "array", "items": { "type": "string" } },
+                "wellKnownScaleSet": { "type": "string" },
+                "boundingBox": { "type": "object" },
+                "tileMatrices": { "type": "array", "items": { "type": "object", "required": ["id", "scaleDenominator", "cellSize", "pointOfOrigin", "tileWidth", "tileHeight", "matrixWidth", "matrixHeight"], "properties": {
+                    "id": { "type": "string" }, "scaleDenominator": { "type": "number" }, "cellSize": { "type": "number" },
+                    "cornerOfOrigin": { "type": "string", "enum": ["topLeft"] },
+                    "pointOfOrigin": { "type": "array", "minItems": 2, "maxItems": 2, "items": { "type": "number" } },
+                    "tileWidth": { "type": "integer" }, "tileHeight": { "type": "integer" },
+                    "matrixWidth": { "type": "integer" }, "matrixHeight": { "type": "integer" } } } },
+                "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } }
+            }
+        },
+        "tilesets": {
+            "type": "object", "required": ["tilesets"],
+            "properties": {
+                "tilesets": { "type": "array", "items": { "type": "object", "required": ["dataType", "crs", "links"], "properties": {
+                    "title": { "type": "string" }, "dataType": { "type": "string", "enum": ["vector"] }, "crs": { "type": "string" },
+                    "tileMatrixSetURI": { "type": "string" },
+                    "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } } } } },
+                "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } }
+            }
+        },
+        "tileset": {
+            "type": "object", "required": ["dataType", "crs", "links"],
+            "properties": {
+                "title": { "type": "string" }, "description": { "type": "string" },
+                "dataType": { "type": "string", "enum": ["vector"] }, "crs": { "type": "string" },
+                "tileMatrixSetURI": { "type": "string" },
+                "boundingBox": { "type": "object" },
+                "layers": { "type": "array", "items": { "type": "object", "required": ["id"], "properties": {
+                    "id": { "type": "string" }, "dataType": { "type": "string" }, "geometryDimension": { "type": "integer" },
+                    "propertiesSchema": { "type": "object" } } } },
+                "links": { "type": "array", "items": { "$ref": "#/components/schemas/link" } }
+            }
+        },
+        "tileJSON": {
+            "type": "object", "required": ["tilejson", "tiles"],
+            "properties": {
+                "tilejson": { "type": "string", "enum": ["3.0.0"] },
+                "tiles": { "type": "array", "items": { "type": "string" } },
+                "name": { "type": "string" }, "description": { "type": "string" },
+                "minzoom": { "type": "integer" }, "maxzoom": { "type": "integer" },
+                "bounds": { "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } },
+                "vector_layers": { "type": "array", "items": { "type": "object", "required": ["id", "fields"], "properties": {
+                    "id": { "type": "string" }, "description": { "type": "string" }, "fields": { "type": "object" } } } }
+            }
+        }
+    })
+}
+
+fn feature_schemas() -> Value {
     json!({
         "link": {
             "type": "object", "required": ["href"],

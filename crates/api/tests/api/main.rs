@@ -33,6 +33,7 @@ mod reference_seeds;
 mod review;
 mod row_security;
 mod setup_script;
+mod tiles;
 mod timers;
 mod timers_delivery;
 mod timers_dispatch;
