@@ -120,6 +120,45 @@ impl Renderer {
         result
     }
 
+    /// Whether one of the fonts has a glyph for `c`.
+    fn covers(&self, c: char) -> bool {
+        self.fonts
+            .iter()
+            .any(|f| f.info().coverage.contains(u32::from(c)))
+    }
+
+    /// Every text of the report's data as the fonts can print it. PDF/A forbids a character no
+    /// embedded font can show, and stored text may hold one (a title typed with a stray control
+    /// code, a code point no font has yet): one such character would fail the whole report. It
+    /// is printed as U+FFFD (`?` where the fonts lack that too); a line break stays one, a tab
+    /// or carriage return becomes a space. What is stored is not touched.
+    fn printable(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => {
+                if text
+                    .chars()
+                    .all(|c| c == '\n' || (!c.is_control() && self.covers(c)))
+                {
+                    return;
+                }
+                let missing = if self.covers('\u{FFFD}') { '\u{FFFD}' } else { '?' };
+                *text = text
+                    .chars()
+                    .map(|c| match c {
+                        '\n' => c,
+                        '\t' | '\r' => ' ',
+                        c if c.is_control() || !self.covers(c) => missing,
+                        c => c,
+                    })
+                    .collect();
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.printable(item)),
+            Value::Object(fields) => fields.values_mut().for_each(|field| self.printable(field)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
     fn compile(&self, report: &Report) -> Result<Vec<u8>, ReportError> {
         let frame = map::Frame::of(&report.map).ok_or(ReportError::NoParcels)?;
         let (bar_m, bar_mm) = frame.scale_bar();
@@ -135,6 +174,7 @@ impl Renderer {
             "map_width_mm": map::MAP_WIDTH_MM,
             "map_height_mm": map::MAP_HEIGHT_MM,
         });
+        self.printable(&mut data);
         let created = report.created;
         let date = Datetime::from_ymd_hms(
             created.year,

@@ -117,6 +117,30 @@ fn a_report_compiles_to_the_same_pdf_bytes_twice_and_another_check_differs() {
 }
 
 #[test]
+fn text_no_font_can_show_is_printed_as_a_replacement_not_a_failed_report() {
+    let renderer = Renderer::load(Path::new(DEFAULT_FONT_DIR)).unwrap();
+    let mut report = sample("0190b8a4-3333-7000-8000-000000000003");
+    // C0 and C1 control codes, a tab, and a code point no font has (unassigned in Unicode 16).
+    report.case.title = "汉滨\u{1}\u{84}\t新区\u{34b78}厂房".to_owned();
+    let pdf = renderer.render(&report).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = std::env::temp_dir().join(format!("landuse-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("replaced.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args([file.as_os_str(), std::ffi::OsStr::new("-")])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8(text.stdout).unwrap();
+    let line = text.lines().find(|l| l.contains("新区")).unwrap();
+    // The fonts have no U+FFFD either, so each character they cannot show is a `?`; the tab is
+    // a space.
+    assert_eq!(line.trim(), "汉滨?? 新区?厂房", "{text}");
+}
+
+#[test]
 fn a_missing_font_folder_is_named_in_the_error() {
     let error = Renderer::load(Path::new("/nonexistent-fonts")).unwrap_err();
     assert!(error.to_string().contains("NotoSansCJK-Regular.ttc"), "{error}");
