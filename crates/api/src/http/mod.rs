@@ -4,6 +4,7 @@
 pub mod error;
 pub mod etag;
 pub mod idempotency;
+pub mod integral;
 pub mod json;
 pub mod query;
 pub mod write;

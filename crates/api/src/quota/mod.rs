@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 pub use error::LedgerError;
 
-use crate::app::AppState;
+use crate::{app::AppState, http::integral::Integral};
 
 /// The ledger routes under `/api/v1`, each with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -62,11 +62,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A quota or list year the ledgers keep: 2000 to 2100, as the schema's `*_year_range`
-/// constraints say. Parsed from request bodies (`#[serde(try_from = "i32")]`), paths and the
-/// command line alike.
+/// constraints say. Parsed from request bodies (a whole number, `2026.0` too, as JSON Schema
+/// counts integers), paths and the command line alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(try_from = "i32")]
+#[serde(try_from = "Integral")]
 pub struct Year(i32);
+
+impl TryFrom<Integral> for Year {
+    type Error = InvalidYear;
+
+    fn try_from(year: Integral) -> Result<Self, InvalidYear> {
+        Self::parse(year.0)
+    }
+}
 
 /// A number outside [`Year::RANGE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

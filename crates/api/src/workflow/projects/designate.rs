@@ -51,7 +51,7 @@ pub struct DesignationBody {
     #[serde(default)]
     pub new_start: Option<bool>,
     /// The list year.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::integral::whole_opt")]
     #[schema(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     /// The list document (文号) that lists it or takes it off.

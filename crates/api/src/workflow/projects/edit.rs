@@ -66,7 +66,7 @@ pub struct ProjectEdit {
     #[schema(read_only)]
     pub new_start: Option<bool>,
     /// Refused: designation only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::integral::whole_opt")]
     #[schema(read_only)]
     pub year: Option<i32>,
     /// Refused: designation only.

@@ -48,6 +48,7 @@ pub struct NewProject {
     /// What the project is for.
     pub category: ProjectCategory,
     /// The year it is registered for (its list year until a designation says otherwise).
+    #[serde(deserialize_with = "crate::http::integral::whole")]
     #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     /// When it is planned to start.
