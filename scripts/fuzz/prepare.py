@@ -57,6 +57,8 @@ def main() -> None:
         database_url, f"select id from offset_indicators where county_code in {own_counties} order by id"
     )
     snapshots = column(database_url, "select id from dispatch_snapshots order by id")
+    # Where an alert list resumes: an alert id (a page's next_since) or an RFC 3339 instant.
+    alert_since = column(database_url, "select id::text from alerts order by id limit 2") + ["2026-01-01T00:00:00+08:00"]
     years = sorted({int(y) for y in column(database_url, "select distinct year from quota_accounts")} or {2026})
     holders = ["pool", OWN, OTHER]
     calendar_years = [int(y) for y in column(database_url, "select year from calendar_years order by year")]
@@ -85,6 +87,7 @@ def main() -> None:
         "database_url": database_url,
         "tokens": tokens,
         "own_county": OWN,
+        "other_county": OTHER,
         "own_project": own_projects[0] if own_projects else None,
         "position": [float(v) for v in position[0]] if position else None,
         "hit_case": hit_case[0] if hit_case else None,
@@ -98,6 +101,7 @@ def main() -> None:
         "cases": cases,
         "with_parcels": with_parcels,
         "indicators": indicators or ["00000000-0000-0000-0000-000000000000"],
+        "alert_since": alert_since,
         "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
         "years": years,
         "calendar_years": calendar_years or [2026],
@@ -160,7 +164,7 @@ def main() -> None:
         ("GET /api/v1/reports/start-rates", {"query.year": "years"}),
         ("GET /api/v1/calendar/{year}", {"path.year": "calendar_years"}),
         ("PUT /api/v1/calendar/{year}", {"path.year": "notice_years"}),
-        ("GET /api/v1/alerts", {"query.county": "counties"}),
+        ("GET /api/v1/alerts", {"query.county": "counties", "query.since": "alert_since"}),
         ("GET /api/v1/alerts/stream", {"query.county": "counties"}),
         ("GET /api/v1/dispatch", {}),
         ("GET /api/v1/dispatch/{id}", {"path.id": "snapshots"}),
