@@ -607,3 +607,31 @@ pub fn key_designation(level: &str, sector: &str) -> serde_json::Value {
         "reason": "列入2026年省级重点项目名单"
     })
 }
+
+/// Opens a case in `county` as `officer` (a key of the app's tokens); returns its id.
+pub async fn case_in(app: &TestApp, officer: &str, county: &str) -> uuid::Uuid {
+    let project = app
+        .send(
+            "POST",
+            "/api/v1/projects",
+            officer,
+            Some(serde_json::json!({
+                "name": format!("{county} 工业园"), "county_code": county, "level": "county",
+                "category": "industry", "sector": "other", "on_key_list": false, "year": 2026
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(project.status, 201, "{}", project.text);
+    let case = app
+        .send(
+            "POST",
+            "/api/v1/cases",
+            officer,
+            Some(serde_json::json!({ "project_id": project.json["id"], "title": "一期用地" })),
+            &[],
+        )
+        .await;
+    assert_eq!(case.status, 201, "{}", case.text);
+    uuid::Uuid::parse_str(case.json["id"].as_str().unwrap()).unwrap()
+}

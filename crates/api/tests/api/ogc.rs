@@ -7,7 +7,7 @@ use crate::common;
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Answer, TestApp};
+use common::{case_in, Answer, TestApp};
 use geo_types::coord;
 use landuse_api::ogc::params::FeatureKey;
 use landuse_domain::{check::LayerKind, county::CountyCode};
@@ -50,34 +50,6 @@ async fn layer(pool: &PgPool, kind: LayerKind, n: usize) -> Uuid {
     .await
     .unwrap();
     report.version_id.unwrap()
-}
-
-/// Opens a case in `county` as `officer` (a key of the app's tokens); returns its id.
-async fn case_in(app: &TestApp, officer: &str, county: &str) -> Uuid {
-    let project = app
-        .send(
-            "POST",
-            "/api/v1/projects",
-            officer,
-            Some(json!({
-                "name": format!("{county} 工业园"), "county_code": county, "level": "county",
-                "category": "industry", "sector": "other", "on_key_list": false, "year": 2026
-            })),
-            &[],
-        )
-        .await;
-    assert_eq!(project.status, 201, "{}", project.text);
-    let case = app
-        .send(
-            "POST",
-            "/api/v1/cases",
-            officer,
-            Some(json!({ "project_id": project.json["id"], "title": "一期用地" })),
-            &[],
-        )
-        .await;
-    assert_eq!(case.status, 201, "{}", case.text);
-    Uuid::parse_str(case.json["id"].as_str().unwrap()).unwrap()
 }
 
 /// Stores a square parcel of `side` degrees at (lon, lat), uploaded at `at`.

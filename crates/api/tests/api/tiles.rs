@@ -21,7 +21,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use crate::common::{self, square, url_of, TestApp, TestServer};
+use crate::common::{self, case_in, square, url_of, TestApp, TestServer};
 
 const FARMLAND: &str = "permanent_farmland";
 
@@ -568,34 +568,6 @@ async fn a_layer_tile_is_kept_once_and_served_with_a_strong_etag_304_and_gzip_wh
         "one version's collection shares the kept tile"
     );
     assert!(by_version.header("cache-control").contains("immutable"));
-}
-
-/// Opens a case in `county` as `officer`; returns its id.
-async fn case_in(app: &TestApp, officer: &str, county: &str) -> Uuid {
-    let project = app
-        .send(
-            "POST",
-            "/api/v1/projects",
-            officer,
-            Some(json!({
-                "name": format!("{county} 工业园"), "county_code": county, "level": "county",
-                "category": "industry", "sector": "other", "on_key_list": false, "year": 2026
-            })),
-            &[],
-        )
-        .await;
-    assert_eq!(project.status, 201, "{}", project.text);
-    let case = app
-        .send(
-            "POST",
-            "/api/v1/cases",
-            officer,
-            Some(json!({ "project_id": project.json["id"], "title": format!("{county} 一期用地") })),
-            &[],
-        )
-        .await;
-    assert_eq!(case.status, 201, "{}", case.text);
-    Uuid::parse_str(case.json["id"].as_str().unwrap()).unwrap()
 }
 
 /// Stores a square parcel of 0.001° at (lon, lat) for `case`; returns its id.
