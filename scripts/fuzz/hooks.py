@@ -17,7 +17,8 @@ generated, so the service's refusals are still tested.
   as a client that read it would: a quota transfer moves between a county and the municipal pool;
   an allocation gives year and mu together or neither; an offset indicator's paddy area is part
   of its area; an indicator is transferred in a small part to another county; a
-  county officer registers projects in the county it serves.
+  county officer registers projects in the county it serves; a yearly quota is set with the
+  ETag of the account read just before, once the account exists.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
   JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
 """
@@ -267,6 +268,19 @@ def _via_pool(case, kwargs) -> None:
         body["to"] = STATE["own_county"]
 
 
+def _read_first(case, kwargs) -> None:
+    """A yearly quota is set as a client that read the account would: with its ETag once it
+    exists (the document: required once the account exists), without `If-Match` before."""
+    year, holder = case.path_parameters.get("year"), case.path_parameters.get("holder")
+    if not isinstance(year, int):
+        return
+    shown = _call("GET", f"/api/v1/quotas/{year}/{holder}", "admin")
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "if-match"}
+    if shown.ok and shown.headers.get("ETag"):
+        headers["If-Match"] = shown.headers["ETag"]
+    case.headers = headers
+
+
 FRESH["PUT /api/v1/calendar/{year}"] = _calendar
 # Requests made valid across fields, after FRESH has given them their objects.
 ACROSS = {
@@ -275,6 +289,7 @@ ACROSS = {
     "POST /api/v1/offsets": _paddy_within_area,
     "POST /api/v1/offsets/{id}/transfers": _to_another_county,
     "POST /api/v1/projects": _own_county,
+    "PUT /api/v1/quotas/{year}/{holder}": _read_first,
 }
 
 

@@ -93,7 +93,7 @@ impl Caller {
         } else {
             let names: Vec<_> = roles.iter().map(|r| r.code()).collect();
             Err(ApiError::Forbidden(format!(
-                "a {} may not {doing}; this needs the role {}",
+                "the role {} may not {doing}; this needs the role {}",
                 self.role.code(),
                 names.join(" or ")
             )))

@@ -6,13 +6,14 @@
 //! The errors every operation can give are added here once, from what the operation declares:
 //! a protected operation can answer 401 and 403, one with a path parameter 404, one with a body
 //! 400/413/415/422, one under `If-Match` 412 and 428, every one 500 and 503; all of them as
-//! RFC 9457 problem documents.
+//! RFC 9457 problem documents. Every free text says it holds no NUL character, which the
+//! service refuses in any body because PostgreSQL can store none.
 
 use utoipa::{
     openapi::{
         path::{Operation, Parameter, ParameterBuilder, ParameterIn},
         response::ResponseBuilder,
-        schema::{ObjectBuilder, Type},
+        schema::{AdditionalProperties, ArrayItems, ObjectBuilder, Schema, SchemaType, Type},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         ContentBuilder, OpenApi as Document, Ref, RefOr, Required, Response,
     },
@@ -65,6 +66,7 @@ pub struct ApiDoc;
 pub fn finish(mut doc: Document) -> Document {
     Security.modify(&mut doc);
     SharedErrors.modify(&mut doc);
+    NulFree.modify(&mut doc);
     doc
 }
 
@@ -239,4 +241,82 @@ fn problem_response(description: &str) -> RefOr<Response> {
             )
             .build(),
     )
+}
+
+/// A text without the NUL character, which `parse_json` refuses in any body: PostgreSQL can
+/// store none.
+const NUL_FREE: &str = "^[^\\u0000]*$";
+/// A text with at least one visible character and no NUL: what `pattern = r"\S"` fields mean.
+const NUL_FREE_NOT_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+
+/// Gives every free-text string of the document (components, request bodies, parameters) a
+/// pattern that excludes NUL, so the document states what the service accepts. Strings with a
+/// format, an enumeration or an anchored pattern of their own already exclude it.
+struct NulFree;
+
+impl Modify for NulFree {
+    fn modify(&self, doc: &mut Document) {
+        if let Some(components) = doc.components.as_mut() {
+            components.schemas.values_mut().for_each(nul_free);
+        }
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(Parameter {
+                        schema: Some(schema), ..
+                    }) = parameter
+                    {
+                        nul_free(schema);
+                    }
+                }
+                if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
+                    for content in body.content.values_mut() {
+                        if let RefOr::T(content) = content {
+                            content.schema.iter_mut().for_each(nul_free);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn nul_free(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            let text = match &object.schema_type {
+                SchemaType::Type(kind) => *kind == Type::String,
+                SchemaType::Array(kinds) => kinds.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if text && object.format.is_none() && object.enum_values.is_none() {
+                object.pattern = match object.pattern.take() {
+                    None => Some(NUL_FREE.to_owned()),
+                    Some(pattern) if pattern == r"\S" => Some(NUL_FREE_NOT_BLANK.to_owned()),
+                    Some(pattern) => Some(pattern),
+                };
+            }
+            object.properties.values_mut().for_each(nul_free);
+            if let Some(AdditionalProperties::RefOr(extra)) = object.additional_properties.as_deref_mut() {
+                nul_free(extra);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                nul_free(items);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(nul_free),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(nul_free),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(nul_free),
+        _ => {}
+    }
 }

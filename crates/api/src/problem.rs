@@ -54,17 +54,23 @@ impl Problem {
         }
     }
 
-    /// Adds the detail sentence.
+    /// Adds the detail sentence. A NUL character a refusal quotes from the request (a path
+    /// segment, a query value) is written as its JSON escape: the document promises text without
+    /// one.
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.detail = Some(without_nul(detail.into()));
         self
     }
 
-    /// Adds an extension member.
+    /// Adds an extension member; a text one without NUL, as the detail.
     #[must_use]
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.extensions.insert(key.to_owned(), value.into());
+        let value = match value.into() {
+            Value::String(text) => Value::String(without_nul(text)),
+            other => other,
+        };
+        self.extensions.insert(key.to_owned(), value);
         self
     }
 
@@ -73,6 +79,14 @@ impl Problem {
     pub fn retry_after(mut self, seconds: u64) -> Self {
         self.retry_after_s = Some(seconds);
         self
+    }
+}
+
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\\u0000")
+    } else {
+        text
     }
 }
 
@@ -88,5 +102,21 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_nul_is_written_as_its_escape() {
+        let problem = Problem::new(StatusCode::BAD_REQUEST, "bad", "Bad")
+            .with_detail("cannot parse `a\0b`")
+            .with("field", "k\0")
+            .with("count", 2);
+        assert_eq!(problem.detail.as_deref(), Some("cannot parse `a\\u0000b`"));
+        assert_eq!(problem.extensions["field"], "k\\u0000");
+        assert_eq!(problem.extensions["count"], 2);
     }
 }

@@ -102,7 +102,7 @@ impl fmt::Display for ProjectField {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldRefusal {
     /// The role may never set it: only a leader's or admin's designation does.
-    #[error("a {role} may not set {field}: only a leader or admin designates it (an officer may propose it with `proposal`)")]
+    #[error("the role {role} may not set {field}: only a leader or admin designates it (an officer may propose it with `proposal`)")]
     RoleMayNot {
         /// The role that tried.
         role: Role,

@@ -430,7 +430,7 @@ pub enum TransitionError {
         action: Action,
     },
     /// The actor's role may not take this action.
-    #[error("a {role} may not {action}")]
+    #[error("the role {role} may not {action}")]
     RoleMayNot {
         /// The actor's role.
         role: Role,

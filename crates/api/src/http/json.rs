@@ -81,12 +81,12 @@ fn nul_at(value: &serde_json::Value, at: &str) -> Option<String> {
             .enumerate()
             .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
         serde_json::Value::Object(members) => members.iter().find_map(|(key, item)| {
-            let here = if at.is_empty() {
-                key.clone()
-            } else {
-                format!("{at}.{key}")
-            };
-            if key.contains('\0') {
+            // The path is shown back in the problem, which holds no NUL either: a key's is
+            // written as the JSON escape.
+            let nul = key.contains('\0');
+            let key = key.replace('\0', "\\u0000");
+            let here = if at.is_empty() { key } else { format!("{at}.{key}") };
+            if nul {
                 Some(here)
             } else {
                 nul_at(item, &here)
@@ -186,8 +186,8 @@ mod tests {
             ("invalid-field", Some("inner.list[1]".to_owned()))
         );
         let e = parse_json::<serde_json::Value>(br#"{"k\u0000":1}"#).unwrap_err();
-        assert_eq!(slug_and_field(e).1.as_deref(), Some("k\0"));
-        let text: serde_json::Value = parse_json(br#"{"name":"\\u0000"}"#).unwrap();
+        assert_eq!(slug_and_field(e).1.as_deref(), Some("k\\u0000"), "shown escaped");
+        let text: serde_json::Value = parse_json(br#"{"name":"\\u0000","\\u0000":1}"#).unwrap();
         assert_eq!(text["name"], "\\u0000");
     }
 

@@ -48,7 +48,7 @@ pub enum LedgerError {
     #[error("no such project")]
     NoSuchProject,
     /// The actor's role may not do this.
-    #[error("a {role} may not {doing}")]
+    #[error("the role {role} may not {doing}")]
     RoleMayNot {
         /// The actor's role.
         role: Role,

@@ -147,7 +147,7 @@ pub fn rules() -> &'static [LedgerRule] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerRefusal {
     /// The role may never take the action.
-    #[error("a {role} may not {action}")]
+    #[error("the role {role} may not {action}")]
     RoleMayNot {
         /// The actor's role.
         role: Role,
