@@ -545,3 +545,147 @@ async fn with_the_standby_stopped_reads_fall_back_to_the_primary_and_readyz_says
     let report = wait_for_replica(&app, true).await;
     assert!(report["lag_ms"].as_u64().is_some(), "{report}");
 }
+
+/// Sets `max_standby_streaming_delay` on the standby until dropped, so a recovery conflict
+/// cancels a read at once instead of after the default 30 s.
+struct StandbyDelay(String);
+
+impl StandbyDelay {
+    async fn new(options: &PgConnectOptions, delay: &str) -> Self {
+        let url = standby_url(options);
+        let mut conn = PgConnection::connect(&url).await.unwrap();
+        sqlx::query(&format!(
+            "alter system set max_standby_streaming_delay = '{delay}'"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query("select pg_reload_conf()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        Self(url)
+    }
+}
+
+impl Drop for StandbyDelay {
+    fn drop(&mut self) {
+        for statement in [
+            "alter system reset max_standby_streaming_delay",
+            "select pg_reload_conf()",
+        ] {
+            let status = Command::new("psql")
+                .args([self.0.as_str(), "-qtAc", statement])
+                .status()
+                .unwrap();
+            assert!(status.success(), "the standby's setting could not be reset");
+        }
+    }
+}
+
+/// Polls `sql` (a boolean) on `url` until it is true, at most 20 s, or until `gave_up` says the
+/// request under test has already ended.
+async fn until(url: &str, sql: &str, gave_up: impl Fn() -> bool) -> bool {
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let done: bool = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+        if done {
+            return true;
+        }
+        if gave_up() || Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+#[ignore = "needs a streaming standby: run by make replica-test"]
+async fn a_read_the_standby_cancels_for_a_recovery_conflict_is_answered_by_the_primary(
+    pool_options: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = pool_options.connect_with(options.clone()).await.unwrap();
+    let app = Arc::new(app_with_standby(pool.clone(), &options).await);
+    let case = case_in(&app, "officer", "610902").await;
+    let path = format!("/api/v1/cases/{case}");
+    let mut primary = pool.acquire().await.unwrap();
+    let position: String = sqlx::query_scalar("select pg_current_wal_lsn()::text")
+        .fetch_one(&mut *primary)
+        .await
+        .unwrap();
+    let seen = app
+        .send("GET", &path, "officer", None, &[("x-landuse-lsn", &position)])
+        .await;
+    assert_eq!(seen.status, 200, "{}", seen.text);
+    let _delay = StandbyDelay::new(&options, "100ms").await;
+    let standby = standby_url(&options);
+    let primary_url = url_of(&options);
+
+    // The primary locks checks; once the standby replays the lock, the case read there takes
+    // cases and then waits for checks.
+    let mut holds_checks = pool.begin().await.unwrap();
+    sqlx::query("lock table checks in access exclusive mode")
+        .execute(&mut *holds_checks)
+        .await
+        .unwrap();
+    sqlx::query("select pg_switch_wal() is null")
+        .execute(&mut *primary)
+        .await
+        .ok();
+    assert!(
+        until(
+            &standby,
+            "select exists (select 1 from pg_locks where relation = 'checks'::regclass and mode = 'AccessExclusiveLock')",
+            || false
+        )
+        .await,
+        "the standby never replayed the lock"
+    );
+    let reader = Arc::clone(&app);
+    let read_path = path.clone();
+    let read = tokio::spawn(async move { reader.send("GET", &read_path, "officer", None, &[]).await });
+    assert!(
+        until(
+            &standby,
+            "select exists (select 1 from pg_locks where relation = 'checks'::regclass and not granted)",
+            || read.is_finished()
+        )
+        .await,
+        "the read never waited on the standby"
+    );
+
+    // The primary locks cases too: replaying that lock conflicts with the waiting read, which
+    // the standby cancels after max_standby_streaming_delay. The retry reaches the primary,
+    // where it waits for these locks to end.
+    let mut holds_cases = pool.begin().await.unwrap();
+    sqlx::query("lock table cases in access exclusive mode")
+        .execute(&mut *holds_cases)
+        .await
+        .unwrap();
+    sqlx::query("select pg_switch_wal() is null")
+        .execute(&mut *primary)
+        .await
+        .ok();
+    let retried = until(
+        &primary_url,
+        "select exists (select 1 from pg_locks where relation = 'cases'::regclass and not granted)",
+        || read.is_finished(),
+    )
+    .await;
+    holds_cases.commit().await.unwrap();
+    holds_checks.commit().await.unwrap();
+    let answer = read.await.unwrap();
+    assert!(
+        retried,
+        "the read never reached the primary: {} {}",
+        answer.status, answer.text
+    );
+    assert_eq!(
+        answer.status, 200,
+        "the retry on the primary answered: {}",
+        answer.text
+    );
+    assert_eq!(answer.json["id"], case.to_string());
+}
