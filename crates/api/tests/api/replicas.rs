@@ -689,3 +689,30 @@ async fn a_read_the_standby_cancels_for_a_recovery_conflict_is_answered_by_the_p
     );
     assert_eq!(answer.json["id"], case.to_string());
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+#[ignore = "needs a streaming standby: run by make replica-test"]
+async fn a_standby_lagging_beyond_the_bound_is_left_out_until_it_catches_up(
+    pool_options: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = pool_options.connect_with(options.clone()).await.unwrap();
+    let app = app_with_standby(pool.clone(), &options).await;
+    let paused = ReplayPaused::new(&options).await;
+    // A write the standby does not replay: its lag grows from now on.
+    let created = new_case(&app).await;
+    let path = format!("/api/v1/cases/{}", created.json["id"].as_str().unwrap());
+    let report = wait_for_replica(&app, false).await;
+    assert_eq!(report["reachable"], true, "{report}");
+    assert!(report["lag_ms"].as_u64().unwrap() >= 5_000, "{report}");
+    assert!(report["note"].as_str().unwrap().contains("lags"), "{report}");
+    let (status, _) = replica_report(&app).await;
+    assert_eq!(status, 200, "a lagging replica is not a reason to be unready");
+    // Left out: the read goes to the primary, which has the case the standby has not replayed.
+    let read = app.send("GET", &path, "officer", None, &[]).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+
+    drop(paused);
+    let report = wait_for_replica(&app, true).await;
+    assert!(report["lag_ms"].as_u64().unwrap() <= 5_000, "{report}");
+}
