@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export LANDUSE_PG_PORT ?= 55432
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help check deps db-start db-stop db-status db-clean migrate run test bench chaos
+.PHONY: help check deps db-start db-stop db-status db-clean migrate run test bench chaos replica-test
 
 help:
 	@echo "make run      install, start PostGIS, migrate, load the demo region, serve on \$${LANDUSE_LISTEN:-127.0.0.1:8080}"
@@ -15,6 +15,7 @@ help:
 	@echo "make check    fmt, clippy and the tests that need no database (the fast path while editing)"
 	@echo "make bench    the benchmark suite (docs/performance.md): figures in bench-out/report.md"
 	@echo "make db-stop  stop the project-local PostGIS (make db-status says where it lives)"
+	@echo "make replica-test  the read-replica tests against the project-local PostGIS and a streaming standby (scripts/replica.sh)"
 
 deps:
 	@scripts/install-deps.sh
@@ -48,3 +49,6 @@ bench: deps
 
 chaos: deps
 	@scripts/with-db.sh scripts/chaos.sh
+
+replica-test: deps
+	@scripts/replica-test.sh

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The project-local PostGIS cluster: start | stop | status | url | clean.
+# The project-local PostGIS cluster: start | stop | status | url | home | clean.
 #
 # The cluster lives in .data/pg of the checkout when the `postgres` user can reach it. When the
 # checkout sits where that user cannot go (under /root, mode 700), it lives in
 # /var/tmp/landuse-pg-<hash of the checkout path>/ instead; `scripts/db.sh status` says where.
 # It listens on 127.0.0.1:$LANDUSE_PG_PORT (default 55432) and on a socket of its own, so a system
 # PostgreSQL on 5432 is never touched. LANDUSE_PG_HOME puts the cluster elsewhere (the set-up's
-# own tests use it).
+# own tests use it). The cluster streams its WAL to standbys (scripts/replica.sh makes one):
+# wal_level=replica, WAL senders, and a pg_hba entry for replication from 127.0.0.1.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,6 +66,16 @@ init_cluster() {
   echo "db: created a PostgreSQL $pg_major cluster in $pgdata"
 }
 
+# A standby connects for replication from 127.0.0.1 (scripts/replica.sh). initdb writes such an
+# entry; a cluster made otherwise gets one here, before the server reads pg_hba.conf.
+allow_replication() {
+  local hba=$pgdata/pg_hba.conf
+  if ! as_pg grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    echo 'host    replication     all             127.0.0.1/32            trust' | as_pg tee -a "$hba" >/dev/null
+    echo "db: allowed replication connections from 127.0.0.1 in $hba"
+  fi
+}
+
 start() {
   [[ -x $pgbin/pg_ctl ]] || die "PostgreSQL $pg_major server binaries are missing; run scripts/install-deps.sh"
   init_cluster
@@ -75,8 +86,11 @@ start() {
       die "port $port is taken by another program. Stop it, or choose another port: LANDUSE_PG_PORT=55433 make ..."
     fi
     as_pg mkdir -p "$sockdir"
+    allow_replication
+    # wal_level, max_wal_senders and hot_standby are PostgreSQL 15's defaults, named here so a
+    # standby's needs are visible and survive a changed default.
     as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$log" -w -t 60 \
-      -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=512MB -c fsync=on" \
+      -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=512MB -c fsync=on -c wal_level=replica -c max_wal_senders=10 -c hot_standby=on" \
       start >/dev/null || die "the cluster did not start; see $log"
     echo "db: started the cluster in $pgdata on port $port (log: $log)"
   fi
@@ -109,11 +123,12 @@ case ${1:-} in
   stop) stop ;;
   clean) clean ;;
   url) echo "$url" ;;
+  home) echo "$home" ;;
   status)
     echo "cluster: $pgdata"
     echo "port: $port"
     if running; then echo "state: running"; else echo "state: stopped"; fi
     echo "DATABASE_URL=$url"
     ;;
-  *) die "usage: scripts/db.sh start|stop|status|url|clean" ;;
+  *) die "usage: scripts/db.sh start|stop|status|url|home|clean" ;;
 esac

@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use axum::{
     body::Body,
     error_handling::HandleErrorLayer,
-    extract::{DefaultBodyLimit, Request},
+    extract::{DefaultBodyLimit, Request, State},
     http::{header, HeaderName, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -25,7 +25,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    auth::Caller, clock::Clock, config::Config, db, health, http::error::ApiError, openapi, problem::Problem,
+    auth::Caller,
+    clock::Clock,
+    config::Config,
+    db, health,
+    http::error::{ApiError, RecoveryConflict},
+    openapi,
+    problem::Problem,
+    reads::{Avoid, Node, ReadHint, ReadNodes, ServedBy, LSN_HEADER},
 };
 
 /// The header that carries each request's id, set here when the client sends none.
@@ -35,8 +42,10 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// so any number of replicas can serve behind a load balancer.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database pool.
+    /// The primary's pool: every write, and the reads that must see them.
     pub db: PgPool,
+    /// The primary and the streaming replicas the read-heavy paths read from.
+    pub reads: ReadNodes,
     /// The configuration, read once at start.
     pub config: Arc<Config>,
     /// Where "now" comes from.
@@ -44,6 +53,33 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// State whose reads all go to the primary `db` (no replica).
+    pub fn new(db: PgPool, config: Arc<Config>, clock: Clock) -> Self {
+        Self {
+            reads: ReadNodes::primary_only(db.clone()),
+            db,
+            config,
+            clock,
+        }
+    }
+
+    /// Starts a read-only transaction scoped to `caller`'s counties on a replica in use, or
+    /// on the primary (see [`ReadNodes::begin`]): for reads that do not follow a write of the
+    /// same request. `hint` carries the client's last write position.
+    ///
+    /// # Errors
+    /// Database failures, as 503.
+    pub async fn read_for(
+        &self,
+        caller: &Caller,
+        hint: &ReadHint,
+    ) -> Result<Transaction<'static, Postgres>, ApiError> {
+        self.reads
+            .begin(&caller.scope(), hint)
+            .await
+            .map_err(|e| ApiError::db("starting a read", e))
+    }
+
     /// Starts a transaction that sees and may change what `caller`'s counties hold: every
     /// handler reads and writes through one, so row-level security backs its filters.
     ///
@@ -73,11 +109,17 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::timers::routes())
         .split_for_parts();
     let doc = openapi::finish(doc);
+    let reads = state.reads.clone();
     api.merge(SwaggerUi::new(openapi::DOCS_PATH).url(openapi::OPENAPI_PATH, doc))
         .nest("/ogc", crate::ogc::routes())
         .merge(crate::review::routes(&state.config))
         .fallback(not_found)
         .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            reads.clone(),
+            retry_recovery_conflict,
+        ))
+        .layer(middleware::from_fn_with_state(reads, write_position))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -107,6 +149,51 @@ pub fn app(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(body_limit))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
+}
+
+/// Gives every successful write's answer the primary's WAL position after its commit, in
+/// `X-Landuse-LSN`: a read that sends it back is served only by a node that has replayed it.
+async fn write_position(State(reads): State<ReadNodes>, request: Request, next: Next) -> Response {
+    let write = !request.method().is_safe();
+    let mut response = next.run(request).await;
+    if write && response.status().is_success() {
+        match reads.primary_lsn().await {
+            Ok(lsn) => {
+                if let Ok(value) = header::HeaderValue::from_str(&lsn.to_string()) {
+                    response.headers_mut().insert(LSN_HEADER, value);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the write's WAL position could not be read"),
+        }
+    }
+    response
+}
+
+/// Runs a read a second time, away from the replica that served it, when that replica
+/// cancelled it for a recovery conflict (its replay needed what the read held). A read whose
+/// answer had started streaming cannot be taken back and is not retried.
+async fn retry_recovery_conflict(State(reads): State<ReadNodes>, request: Request, next: Next) -> Response {
+    if !reads.has_replicas() || !request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let again = parts.clone();
+    let served = ServedBy::default();
+    parts.extensions.insert(served.clone());
+    let response = next.clone().run(Request::from_parts(parts, body)).await;
+    match (response.extensions().get::<RecoveryConflict>(), served.node()) {
+        (Some(_), Some(node @ Node::Replica(_))) => {
+            tracing::warn!(
+                ?node,
+                "a replica cancelled a read for a recovery conflict; reading once more elsewhere"
+            );
+            let mut parts = again;
+            parts.extensions.insert(Avoid(node));
+            parts.extensions.insert(ServedBy::default());
+            next.run(Request::from_parts(parts, Body::empty())).await
+        }
+        _ => response,
+    }
 }
 
 async fn not_found() -> Problem {
@@ -193,6 +280,7 @@ pub struct Application {
     router: Router,
     grace: Duration,
     state: AppState,
+    monitor: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -206,8 +294,11 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.serve.listen))?;
         let grace = Duration::from_secs(config.serve.shutdown_grace_s);
+        let reads = ReadNodes::new(db.clone(), &config.database, &config.serve.replicas)?;
+        let monitor = reads.spawn_monitor();
         let state = AppState {
             db,
+            reads,
             config: Arc::new(config),
             clock: Clock::system(),
         };
@@ -216,6 +307,7 @@ impl Application {
             router: app(state.clone()),
             grace,
             state,
+            monitor,
         })
     }
 
@@ -245,6 +337,7 @@ impl Application {
             let _ = stopping_tx.send(());
         });
         let grace = self.grace;
+        let _monitor = self.monitor.map(AbortOnDrop);
         tokio::select! {
             result = server => result.map_err(anyhow::Error::from),
             () = async move {
@@ -255,6 +348,15 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+/// Stops the replica monitor when the server stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -171,12 +171,16 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let secret = presented_token(parts).ok_or(ApiError::Unauthenticated)?;
-        let mut conn = state.db.acquire().await.doing("authenticating")?;
+        // A read is authenticated on a replica while the primary does not answer, so reads
+        // keep answering; its request is then not counted, as the rate limit's table (unlogged)
+        // lives on the primary only.
+        let read = parts.method.is_safe();
+        let (mut conn, on_primary) = state.reads.auth_connection(read).await.doing("authenticating")?;
         let caller = caller_for_token(&mut conn, &secret)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         let serve = &state.config.serve;
-        if serve.rate_limit > 0 {
+        if serve.rate_limit > 0 && on_primary {
             if let Some(retry_after_s) =
                 count_request(&mut conn, &secret, serve.rate_limit, serve.rate_window_s).await?
             {

@@ -150,6 +150,53 @@ pub struct ServeArgs {
     /// The planner's review page and the check report.
     #[command(flatten)]
     pub review: ReviewArgs,
+
+    /// Streaming replicas for the read-heavy paths.
+    #[command(flatten)]
+    pub replicas: ReplicaArgs,
+}
+
+/// Options of the read replicas (docs/scaling.md): PostgreSQL streaming standbys of the
+/// database that `DATABASE_URL` names, each with a pool of its own.
+#[derive(Debug, Clone, Args)]
+pub struct ReplicaArgs {
+    /// Standbys the read-heavy paths read from (OGC items and tiles, the review page and
+    /// report, case and check reads): `postgres://` URLs, repeat the flag or separate them with
+    /// commas. Writes, the rate limit, the sweeper and idempotency stay on the primary. None by
+    /// default: everything reads from the primary.
+    #[arg(long = "database-read-url", env = "DATABASE_READ_URL", value_delimiter = ',')]
+    pub read_urls: Vec<DatabaseUrl>,
+
+    /// A replica whose replay is further behind the primary than this, in milliseconds, is
+    /// left out until it catches up.
+    #[arg(long, env = "LANDUSE_REPLICA_MAX_LAG_MS", default_value_t = 5_000)]
+    pub max_lag_ms: u64,
+
+    /// Longest a read that carries `X-Landuse-LSN` waits for a replica to replay that
+    /// position, in milliseconds, before it is served by the primary instead.
+    #[arg(long, env = "LANDUSE_REPLICA_WAIT_MS", default_value_t = 500)]
+    pub wait_ms: u64,
+
+    /// How often each replica's replay lag is measured, in milliseconds.
+    #[arg(long, env = "LANDUSE_REPLICA_CHECK_MS", default_value_t = 1_000)]
+    pub check_ms: u64,
+
+    /// Largest number of pooled connections to each replica.
+    #[arg(long, env = "LANDUSE_REPLICA_POOL_SIZE", default_value_t = 16)]
+    pub replica_pool_size: u32,
+}
+
+impl Default for ReplicaArgs {
+    /// The defaults of the flags: no replica.
+    fn default() -> Self {
+        Self {
+            read_urls: Vec::new(),
+            max_lag_ms: 5_000,
+            wait_ms: 500,
+            check_ms: 1_000,
+            replica_pool_size: 16,
+        }
+    }
 }
 
 /// The tile grid of a basemap.

@@ -7,6 +7,7 @@ use crate::{
     app::AppState,
     db::{self, Readiness},
     problem::Problem,
+    reads::ReplicaReport,
 };
 
 /// The answer of `/healthz`.
@@ -32,6 +33,9 @@ pub struct Ready {
     /// What was checked.
     #[serde(flatten)]
     pub checked: Readiness,
+    /// Each replica of `DATABASE_READ_URL`: whether reads go to it now, and its replay lag
+    /// (empty when none is configured).
+    pub replicas: Vec<ReplicaReport>,
 }
 
 /// The one status a 200 from `/readyz` reports.
@@ -51,19 +55,26 @@ pub async fn healthz() -> Json<Alive> {
 }
 
 /// Answers 200 with the PostGIS version when the database is reachable, has PostGIS 3 or later
-/// and every migration; 503 with the reason otherwise.
+/// and every migration; 503 with the reason otherwise. Both list the replicas: whether each is
+/// used and how far its replay lags (a replica left out is not a reason to answer 503: reads
+/// then go to the primary).
 #[utoipa::path(get, path = "/readyz", tag = "service", security(()), responses((status = 200, description = "Ready: the PostGIS version and the applied migrations", body = Ready), (status = 503, description = "Not ready, with the reason", body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     match db::readiness(&state.db).await {
         Ok(checked) => Json(Ready {
             status: ReadyStatus::Ready,
             checked,
+            replicas: state.reads.report(),
         })
         .into_response(),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Service not ready")
                 .with_detail(reason.to_string())
+                .with(
+                    "replicas",
+                    serde_json::to_value(state.reads.report()).unwrap_or_default(),
+                )
                 .retry_after(5)
                 .into_response()
         }

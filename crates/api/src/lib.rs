@@ -16,6 +16,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod problem;
 pub mod quota;
+pub mod reads;
 pub mod review;
 pub mod store;
 pub mod telemetry;

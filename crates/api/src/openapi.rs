@@ -40,6 +40,10 @@ pub const DOCS_PATH: &str = "/docs";
             project, quota account or indicator return an `ETag`; changes to them need \
             `If-Match`. Every `POST` accepts an `Idempotency-Key`: a retry with the same key and \
             body returns the first answer and does not act again.\n\n\
+            Every successful write answers with `X-Landuse-LSN`, the database's write position \
+            after its commit. Reads may be served by a streaming replica a moment behind; a read \
+            that sends that header back is served only by a node that has the write \
+            (docs/scaling.md).\n\n\
             The control layers, parcels and check results are also served as OGC API – Features \
             under `/ogc` (its own OpenAPI document is at `/ogc/api`).",
         license(name = "MIT OR Apache-2.0"),
@@ -114,6 +118,41 @@ impl Modify for SharedErrors {
                 add_idempotency_key(operation);
                 add_shared_errors(operation, has_path_params, true);
             }
+            for operation in [
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_write_position(operation);
+            }
+        }
+    }
+}
+
+/// Every successful write answers with `X-Landuse-LSN` (`crate::reads`, set by a layer of
+/// `crate::app::app`).
+fn add_write_position(operation: &mut Operation) {
+    for (status, response) in &mut operation.responses.responses {
+        if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+            response.headers.insert(
+                "X-Landuse-LSN".to_owned(),
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some("^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")),
+                    ))
+                    .description(Some(
+                        "The database's WAL position after the write committed; send it back on a read \
+                         to be served only by a node that has replayed it.",
+                    ))
+                    .build()
+                    .into(),
+            );
         }
     }
 }

@@ -837,11 +837,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
     let drivers: Vec<Driver> = (0..WORKERS)
         .map(|_| {
             let clock = Clock::starting_at(load_time - TimeDelta::days(120));
-            let state = AppState {
-                db: pool.clone(),
-                config: config.clone(),
-                clock: clock.clone(),
-            };
+            let state = AppState::new(pool.clone(), config.clone(), clock.clone());
             Driver {
                 router: crate::app::app(state),
                 clock,

@@ -62,6 +62,10 @@ pub enum ApiError {
     /// The database is overloaded or away; the client may retry.
     #[error("the database is not available")]
     Unavailable(#[source] sqlx::Error),
+    /// A replica cancelled the read because replaying the primary's WAL needed what the read
+    /// held (a recovery conflict); the router retries the read once on another node.
+    #[error("a replica cancelled the read for a recovery conflict")]
+    RecoveryConflict(#[source] sqlx::Error),
     /// Anything else: logged with the request id, opaque to the client.
     #[error("internal error while {doing}")]
     Internal {
@@ -111,6 +115,9 @@ impl ApiError {
                 // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections,
                 // and query_canceled (statement_timeout)
                 Some("57P01" | "57P02" | "57P03" | "53300" | "57014") => Self::Unavailable(error),
+                Some("40001" | "57P04") if is_recovery_conflict(db.message()) => {
+                    Self::RecoveryConflict(error)
+                }
                 Some("40001" | "40P01") => Self::conflict(
                     "concurrent-update",
                     "another request changed the same data at the same moment; retry",
@@ -137,11 +144,23 @@ impl ApiError {
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::RecoveryConflict(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
+
+/// Whether PostgreSQL's message says a standby cancelled the statement or ended the session
+/// for a recovery conflict ("canceling statement due to conflict with recovery"); the same
+/// SQLSTATE 40001 is also a serialization failure on the primary, which is not one.
+pub fn is_recovery_conflict(message: &str) -> bool {
+    message.contains("conflict with recovery")
+}
+
+/// Set on the answer of a read a replica cancelled for a recovery conflict, so the router's
+/// retry layer knows to read once more on another node.
+#[derive(Debug, Clone, Copy)]
+pub struct RecoveryConflict;
 
 impl From<crate::store::DbError> for ApiError {
     fn from(error: crate::store::DbError) -> Self {
@@ -208,6 +227,15 @@ impl IntoResponse for ApiError {
                 Problem::new(status, "unavailable", "Service unavailable")
                     .with_detail("the database is not available right now; retry shortly")
                     .retry_after(2)
+            }
+            Self::RecoveryConflict(source) => {
+                tracing::warn!(error = %source, "a replica cancelled a read");
+                let mut response = Problem::new(status, "recovery-conflict", "Service unavailable")
+                    .with_detail("a replica cancelled the read while replaying the primary's changes; retry")
+                    .retry_after(1)
+                    .into_response();
+                response.extensions_mut().insert(RecoveryConflict);
+                return response;
             }
             Self::Internal { doing, source } => {
                 // Logged once here, inside the request span that carries the request id; the

@@ -19,13 +19,7 @@ use super::{
     params::{unknown, FeatureKey, ItemsQuery, QueryParams},
     settings, CONFORMANCE, GEOJSON, HTML, JSON, OPENAPI_JSON, REL_CONFORMANCE, REL_DATA,
 };
-use crate::{
-    app::AppState,
-    auth::Caller,
-    db::{self, Scope},
-    http::error::ApiError,
-    store::Doing,
-};
+use crate::{app::AppState, auth::Caller, db::Scope, http::error::ApiError, reads::ReadHint, store::Doing};
 
 /// The header that names the CRS of the coordinates in a response (Part 2).
 pub const CONTENT_CRS: HeaderName = HeaderName::from_static("content-crs");
@@ -68,8 +62,13 @@ fn document(value: &impl serde::Serialize, media_type: &'static str) -> Response
 }
 
 /// A transaction that sees what `scope` allows of the county-owned collections.
-async fn connection(state: &AppState, scope: &Scope) -> Result<Transaction<'static, Postgres>, OgcError> {
-    Ok(db::begin_scoped(&state.db, scope).await.doing("connecting")?)
+/// It runs on a replica in use or the primary, as `hint` allows ([`crate::reads`]).
+async fn connection(
+    state: &AppState,
+    hint: &ReadHint,
+    scope: &Scope,
+) -> Result<Transaction<'static, Postgres>, OgcError> {
+    Ok(state.reads.begin(scope, hint).await.doing("connecting")?)
 }
 
 /// The scope of documents that describe collections without reading any county's rows.
@@ -147,7 +146,7 @@ pub async fn api(
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state, &no_county()).await?;
+    let mut conn = connection(&state, &ReadHint::any(), &no_county()).await?;
     let limits = settings::limits(&mut conn).await?;
     let mut collections = Vec::new();
     for collection in catalog::list(&mut conn).await? {
@@ -175,11 +174,12 @@ pub async fn api_html(base: ExternalBase, query: RawQuery) -> Result<Response, O
 pub async fn collections(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state, &caller.scope()).await?;
+    let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let mut entries = Vec::new();
     for collection in catalog::list(&mut conn).await? {
         let extent = catalog::extent(&mut conn, &caller, &collection).await?;
@@ -200,12 +200,13 @@ pub async fn collections(
 pub async fn collection(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state, &caller.scope()).await?;
+    let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let extent = catalog::extent(&mut conn, &caller, &collection).await?;
     let all_versions = match &collection.source {
@@ -250,7 +251,7 @@ async fn properties_document(
     queryables_only: bool,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let mut conn = connection(&state, &no_county()).await?;
+    let mut conn = connection(&state, &ReadHint::any(), &no_county()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let properties = collection.properties(&mut conn).await?;
     Ok(document(
@@ -281,12 +282,13 @@ fn features(media_type: &'static str, crs: OgcCrs, body: impl IntoResponse) -> R
 pub async fn items(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     let params = QueryParams::new(query)?;
-    let mut conn = connection(&state, &caller.scope()).await?;
+    let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let limits = settings::limits(&mut conn).await?;
     let items_query = ItemsQuery::parse(
@@ -314,7 +316,7 @@ pub async fn items(
         matched,
         now: state.clock.now(),
     };
-    let body = items::page_body(&state.db, caller.scope(), context, filters);
+    let body = items::page_body(&state.reads, hint, caller.scope(), context, filters);
     Ok(features(media_type, crs, body))
 }
 
@@ -323,6 +325,7 @@ pub async fn items(
 pub async fn item(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     Path((id, feature)): Path<(String, String)>,
     query: RawQuery,
@@ -348,7 +351,7 @@ pub async fn item(
             _ => return Err(unknown(name, &["crs", "f"])),
         }
     }
-    let mut conn = connection(&state, &caller.scope()).await?;
+    let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let key = FeatureKey::from_path(&feature, collection.key_kind()).ok_or(ApiError::NotFound("feature"))?;
     let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base)

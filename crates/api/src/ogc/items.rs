@@ -14,7 +14,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -29,6 +29,7 @@ use crate::{
     auth::Caller,
     db::Scope,
     http::error::ApiError,
+    reads::{ReadHint, ReadNodes},
     store::{
         ogc::{self as store, BboxFilter, PageRow, PageSpec, PropertyFilter, Selection},
         DbError,
@@ -502,16 +503,22 @@ impl PageWriter {
 }
 
 /// The response body of a page: the statement's rows, written as they arrive.
-pub fn page_body(db: &PgPool, scope: Scope, context: PageContext, filters: Filters) -> Body {
+pub fn page_body(
+    reads: &ReadNodes,
+    hint: ReadHint,
+    scope: Scope,
+    context: PageContext,
+    filters: Filters,
+) -> Body {
     let spec = page_spec(context.query.cursor, context.query.limit, context.query.crs);
     let selection = filters.selection.clone();
     // The rows come from a transaction scoped to the caller's counties (row-level security),
     // which the body stream cannot borrow: a task owns it and hands rows over a short queue,
     // so the client's reading still paces the database's sending and memory stays bounded.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PageRow, DbError>>(ROW_QUEUE);
-    let pool = db.clone();
+    let reads = reads.clone();
     let read = async move {
-        let mut tx = match crate::db::begin_scoped(&pool, &scope).await {
+        let mut tx = match reads.begin(&scope, &hint).await {
             Ok(tx) => tx,
             Err(source) => {
                 let doing = "starting a feature page";

@@ -42,7 +42,7 @@ use super::{
     params::{unknown, QueryParams},
     JSON,
 };
-use crate::{app::AppState, auth::Caller, db, http::error::ApiError, store::Doing};
+use crate::{app::AppState, auth::Caller, http::error::ApiError, reads::ReadHint, store::Doing};
 
 type RawQuery = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
@@ -101,12 +101,13 @@ pub async fn tile_matrix_set(
 pub async fn tilesets(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
-    let described = describe(&state, &caller, &id).await?;
+    let described = describe(&state, &caller, &hint, &id).await?;
     Ok(json_document(&Tilesets::of(&described.facts(), &base)))
 }
 
@@ -116,6 +117,7 @@ pub async fn tilesets(
 pub async fn tileset(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     base: ExternalBase,
     Path((id, tms)): Path<(String, String)>,
     query: RawQuery,
@@ -138,7 +140,7 @@ pub async fn tileset(
         }
     }
     known_matrix_set(&tms)?;
-    let described = describe(&state, &caller, &id).await?;
+    let described = describe(&state, &caller, &hint, &id).await?;
     let facts = described.facts();
     Ok(if tilejson {
         json_document(&TileJson::of(&facts, &base))
@@ -166,8 +168,15 @@ impl Described {
 }
 
 /// Finds the collection and the extent of what `caller` sees of it, in the caller's scope.
-async fn describe(state: &AppState, caller: &Caller, id: &str) -> Result<Described, OgcError> {
-    let mut tx = db::begin_scoped(&state.db, &caller.scope())
+async fn describe(
+    state: &AppState,
+    caller: &Caller,
+    hint: &ReadHint,
+    id: &str,
+) -> Result<Described, OgcError> {
+    let mut tx = state
+        .reads
+        .begin(&caller.scope(), hint)
         .await
         .doing("starting a scoped transaction")?;
     let collection = catalog::find(&mut tx, id).await?;
@@ -229,6 +238,7 @@ impl TilePath {
 pub async fn tile(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path(path): Path<TilePath>,
     headers: HeaderMap,
     query: RawQuery,
@@ -247,10 +257,11 @@ pub async fn tile(
     let tile = path.tile()?;
     let id = path.collection_id.as_str();
     let (encoded, cache) = if id == PARCELS || id == OVERLAPS {
-        let encoded = source::scoped_tile(&state.db, &caller, id, tile).await?;
+        let encoded = source::scoped_tile(&state.reads, &caller, &hint, id, tile).await?;
         (encoded, CachePolicy::Revalidate)
     } else {
         // Control layers hold no county's rows: one pooled connection, no scoped transaction.
+        // It is the primary's: a tile drawn for the first time is kept in layer_tiles.
         let mut conn = state.db.acquire().await.doing("connecting")?;
         source::collection_tile(&mut conn, id, tile).await?
     };

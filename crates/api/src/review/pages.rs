@@ -21,6 +21,7 @@ use crate::{
     auth::Caller,
     config::{BasemapGrid, ReviewArgs},
     http::error::ApiError,
+    reads::ReadHint,
 };
 
 /// What every page shares: where the assets are, the basemap, the security headers.
@@ -255,9 +256,10 @@ const QUEUE_LIMIT: i64 = 200;
 pub async fn queue(
     State(state): State<AppState>,
     Viewer(caller, site): Viewer,
+    hint: ReadHint,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    let mut tx = state.begin_for(&caller).await.map_err(failed(&site))?;
+    let mut tx = state.read_for(&caller, &hint).await.map_err(failed(&site))?;
     let items = desk::queue(&mut tx, &caller, QUEUE_LIMIT, now)
         .await
         .map_err(failed(&site))?;
@@ -388,6 +390,7 @@ struct CasePage {
 pub async fn case(
     State(state): State<AppState>,
     Viewer(caller, site): Viewer,
+    hint: ReadHint,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError {
@@ -395,7 +398,7 @@ pub async fn case(
         error: ApiError::NotFound("case"),
     })?;
     let now = state.clock.now();
-    let mut tx = state.begin_for(&caller).await.map_err(failed(&site))?;
+    let mut tx = state.read_for(&caller, &hint).await.map_err(failed(&site))?;
     let desk = Desk::load(&mut tx, &caller, id, None, now)
         .await
         .map_err(failed(&site))?;

@@ -37,6 +37,7 @@ use crate::{
     auth::Caller,
     config::ReviewArgs,
     http::error::ApiError,
+    reads::ReadHint,
     store::review::{self as store, DocumentEvent},
 };
 
@@ -123,9 +124,10 @@ pub async fn report_pdf(
     State(state): State<AppState>,
     Extension(printer): Extension<Arc<Printer>>,
     caller: Caller,
+    hint: ReadHint,
     Path((id, check_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    let source = ReportSource::load(&state, &caller, id, check_id).await?;
+    let source = ReportSource::load(&state, &caller, &hint, id, check_id).await?;
     let pdf = printer.print(source).await?;
     Ok((
         [
@@ -164,9 +166,15 @@ impl ReportSource {
     ///
     /// # Errors
     /// 404 for a case the caller may not see or a check not of it; database failures.
-    pub async fn load(state: &AppState, caller: &Caller, id: Uuid, check_id: Uuid) -> Result<Self, ApiError> {
+    pub async fn load(
+        state: &AppState,
+        caller: &Caller,
+        hint: &ReadHint,
+        id: Uuid,
+        check_id: Uuid,
+    ) -> Result<Self, ApiError> {
         let now = state.clock.now();
-        let mut tx = state.begin_for(caller).await?;
+        let mut tx = state.read_for(caller, hint).await?;
         let desk = Desk::load(&mut tx, caller, id, Some(check_id), now).await?;
         let Some(check) = &desk.check else {
             return Err(ApiError::NotFound("check"));

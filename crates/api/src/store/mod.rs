@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod ogc;
 pub mod parcels;
 pub mod projects;
+pub mod replication;
 pub mod review;
 pub mod session;
 pub mod tiles;

@@ -45,6 +45,7 @@ pub fn test_config(database_url: &str) -> Config {
             rate_window_s: 60,
             shutdown_grace_s: 10,
             review: landuse_api::config::ReviewArgs::default(),
+            replicas: landuse_api::config::ReplicaArgs::default(),
         },
     }
 }
@@ -57,11 +58,11 @@ pub const APP_ROLE: &str = "landuse_app";
 /// owner but switched to [`APP_ROLE`]; `owner` (the pool `#[sqlx::test]` gave the test) stays
 /// with the test for set-up and for inspecting what the requests left behind.
 pub fn state_with(owner: &PgPool, database_url: &str) -> AppState {
-    AppState {
-        db: app_pool(owner),
-        config: Arc::new(test_config(database_url)),
-        clock: landuse_api::clock::Clock::system(),
-    }
+    AppState::new(
+        app_pool(owner),
+        Arc::new(test_config(database_url)),
+        landuse_api::clock::Clock::system(),
+    )
 }
 
 /// A pool to the same database as `owner`, as [`APP_ROLE`].
@@ -236,11 +237,11 @@ impl TestApp {
         }
         drop(conn);
         let clock = landuse_api::clock::Clock::system();
-        let state = AppState {
-            db: app_pool(&pool),
-            config: Arc::new(test_config("postgres://unused/none")),
-            clock: clock.clone(),
-        };
+        let state = AppState::new(
+            app_pool(&pool),
+            Arc::new(test_config("postgres://unused/none")),
+            clock.clone(),
+        );
         Self {
             router: landuse_api::app::app(state),
             db: pool,

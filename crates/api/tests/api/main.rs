@@ -30,6 +30,7 @@ mod projects;
 mod quota_api;
 mod quota_ledgers;
 mod reference_seeds;
+mod replicas;
 mod review;
 mod row_security;
 mod setup_script;

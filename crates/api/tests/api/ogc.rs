@@ -53,7 +53,7 @@ async fn layer(pool: &PgPool, kind: LayerKind, n: usize) -> Uuid {
 }
 
 /// Stores a square parcel of `side` degrees at (lon, lat), uploaded at `at`.
-async fn parcel(pool: &PgPool, case: Uuid, seq: i32, lon: f64, lat: f64, at: DateTime<Utc>) -> Uuid {
+pub async fn parcel(pool: &PgPool, case: Uuid, seq: i32, lon: f64, lat: f64, at: DateTime<Utc>) -> Uuid {
     let id = Uuid::now_v7();
     sqlx::query(
         "insert into parcels (id, case_id, seq, name, geom, area_m2, source, created_at)

@@ -398,11 +398,11 @@ async fn no_basemap_by_default_and_a_configured_one_is_on_the_page_and_allowed_b
     let mut config = common::test_config("postgres://unused/none");
     config.serve.review.basemap_url = Some(url.parse().unwrap());
     config.serve.review.basemap_attribution = "天地图 审图号：GS(2024)0568号".to_owned();
-    let router = landuse_api::app::app(landuse_api::app::AppState {
-        db: common::app_pool(&pool),
-        config: std::sync::Arc::new(config),
-        clock: landuse_api::clock::Clock::system(),
-    });
+    let router = landuse_api::app::app(landuse_api::app::AppState::new(
+        common::app_pool(&pool),
+        std::sync::Arc::new(config),
+        landuse_api::clock::Clock::system(),
+    ));
     let request = axum::http::Request::builder()
         .uri(&path)
         .header("authorization", format!("Bearer {}", app.tokens["planner"]))

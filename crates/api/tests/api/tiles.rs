@@ -972,11 +972,11 @@ async fn drawing_a_tile_is_bounded_by_the_statement_timeout(
 
     let mut config = common::test_config(&url);
     config.database.statement_timeout_ms = 100;
-    let state = landuse_api::app::AppState {
-        db: landuse_api::db::lazy_pool(&config.database).unwrap(),
-        config: Arc::new(config),
-        clock: landuse_api::clock::Clock::system(),
-    };
+    let state = landuse_api::app::AppState::new(
+        landuse_api::db::lazy_pool(&config.database).unwrap(),
+        Arc::new(config),
+        landuse_api::clock::Clock::system(),
+    );
     let router = landuse_api::app::app(state);
     let tile = TileId::containing(108.9, 32.55, 10);
     let answer = fetch_from(&router, Some(&token), &tile_path(FARMLAND, tile), &[]).await;

@@ -16,12 +16,12 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    db,
     http::error::ApiError,
     ogc::{
         catalog::{self, OVERLAPS, PARCELS},
         error::OgcError,
     },
+    reads::{ReadHint, ReadNodes},
     store::{
         tiles::{self as store, LayerNames},
         Doing,
@@ -115,12 +115,14 @@ pub async fn collection_tile(
 /// # Errors
 /// Database failures (the statement timeout among them); 404 for another collection.
 pub async fn scoped_tile(
-    pool: &PgPool,
+    reads: &ReadNodes,
     caller: &Caller,
+    hint: &ReadHint,
     collection: &str,
     tile: TileId,
 ) -> Result<EncodedTile, ApiError> {
-    let mut tx = db::begin_scoped(pool, &caller.scope())
+    let mut tx = reads
+        .begin(&caller.scope(), hint)
         .await
         .doing("starting a scoped transaction")?;
     let counties = caller.county_filter();

@@ -15,6 +15,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::error::ApiError,
+    reads::ReadHint,
     store::{self, cases::CaseEventRow},
 };
 
@@ -71,9 +72,10 @@ impl CaseEventView {
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<CaseEventView>>, ApiError> {
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     load_case(&mut conn, &caller, id, false).await?;
     let rows = store::cases::history(&mut conn, id).await?;
     Ok(Json(

@@ -22,6 +22,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::error::ApiError,
+    reads::ReadHint,
     store::{self, cases::LedgerItemRow},
 };
 
@@ -116,11 +117,12 @@ pub struct LedgerQuery {
 pub async fn ledger(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Query(query): Query<LedgerQuery>,
 ) -> Result<Json<Vec<LedgerView>>, ApiError> {
     let county = crate::http::query::county_filter(query.county.as_deref())?;
     let now = state.clock.now();
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     let rules = load_rules(&mut conn).await?;
     let counties = caller.county_filter();
     let include_cleared = query.include_cleared.unwrap_or(false);

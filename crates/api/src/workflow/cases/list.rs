@@ -14,6 +14,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::error::ApiError,
+    reads::ReadHint,
     store::{self, cases::CaseFilter},
 };
 
@@ -150,6 +151,7 @@ fn filter_codes(query: &CaseQuery) -> Result<(Option<&'static str>, Option<&'sta
 pub async fn list_cases(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Query(query): Query<CaseQuery>,
 ) -> Result<Json<CasePage>, ApiError> {
     let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
@@ -158,7 +160,7 @@ pub async fn list_cases(
     let cursor = query.cursor.as_deref().map(Cursor::parse).transpose()?;
     let now = state.clock.now();
     let today = bureau_date(now);
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     let rules = load_rules(&mut conn).await?;
     let counties = caller.county_filter();
     let filter = CaseFilter {

@@ -31,6 +31,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::{error::ApiError, etag::etag_header, idempotency::Reply},
+    reads::ReadHint,
     store::{self, cases::LedgerItemRow, checks::CheckBrief},
     workflow::checks::CheckLink,
 };
@@ -321,9 +322,10 @@ pub fn case_reply(status: StatusCode, view: &CaseView) -> Result<Reply, ApiError
 pub async fn get_case(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     let case = load_case(&mut conn, &caller, id, false).await?;
     let rules = load_rules(&mut conn).await?;
     let view = case_view(&mut conn, &rules, case, state.clock.now()).await?;

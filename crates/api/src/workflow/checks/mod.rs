@@ -24,6 +24,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::error::ApiError,
+    reads::ReadHint,
     store::{
         self,
         checks::{CheckBrief, CheckRow, HitRow},
@@ -173,9 +174,10 @@ async fn check_view(conn: &mut PgConnection, case_id: Uuid, check_id: Uuid) -> R
 pub async fn list_checks(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Vec<CheckLink>>, ApiError> {
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     load_case(&mut conn, &caller, id, false).await?;
     let checks = store::checks::of_case(&mut conn, id).await?;
     Ok(Json(checks.iter().map(CheckLink::of).collect()))
@@ -187,9 +189,10 @@ pub async fn list_checks(
 pub async fn get_check(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path((id, check_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<CheckView>, ApiError> {
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     load_case(&mut conn, &caller, id, false).await?;
     Ok(Json(check_view(&mut conn, id, check_id).await?))
 }

@@ -27,6 +27,7 @@ use crate::{
     app::AppState,
     auth::Caller,
     http::{error::ApiError, etag::etag_header},
+    reads::ReadHint,
     store::{self, parcels::ParcelRow},
 };
 
@@ -204,12 +205,13 @@ fn wants_coordinate_file(query: &ParcelsQuery, headers: &HeaderMap) -> Result<bo
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
+    hint: ReadHint,
     Path(id): Path<Uuid>,
     Query(query): Query<ParcelsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let wants_txt = wants_coordinate_file(&query, &headers)?;
-    let mut conn = state.begin_for(&caller).await?;
+    let mut conn = state.read_for(&caller, &hint).await?;
     let case = load_case(&mut conn, &caller, id, false).await?;
     if !wants_txt {
         let collection = parcels_collection(&mut conn, id).await?;

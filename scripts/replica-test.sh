@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make replica-test: the read-replica tests (crates/api/tests/api/replicas.rs, issue 23) against
+# the project-local primary (scripts/db.sh) and a streaming standby of it (scripts/replica.sh).
+#
+# The tests stop and start both servers, so they run one at a time, on the project-local
+# cluster only: a DATABASE_URL of your own is not used here. They are #[ignore]d in a plain
+# `cargo test` and run here with --ignored.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LANDUSE_PG_PORT=${LANDUSE_PG_PORT:-55432}
+export LANDUSE_PG_REPLICA_PORT=${LANDUSE_PG_REPLICA_PORT:-$((LANDUSE_PG_PORT + 1))}
+if [[ -n ${DATABASE_URL:-} ]]; then
+  echo "replica-test: DATABASE_URL is set; these tests stop and start servers, so they use the project-local cluster instead"
+fi
+"$root/scripts/db.sh" start
+"$root/scripts/replica.sh" start
+DATABASE_URL=$("$root/scripts/db.sh" url)
+export DATABASE_URL
+export LANDUSE_TEST_STANDBY_URL=postgres://postgres@127.0.0.1:$LANDUSE_PG_REPLICA_PORT
+started=$(date +%s)
+cd "$root"
+cargo test -p landuse-api --test api replicas:: -- --ignored --test-threads=1
+echo "replica-test: passed in $(($(date +%s) - started)) s"
