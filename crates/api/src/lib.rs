@@ -18,6 +18,7 @@ pub mod problem;
 pub mod quota;
 pub mod review;
 pub mod store;
+pub mod supply;
 pub mod telemetry;
 pub mod timers;
 pub mod workflow;

@@ -30,6 +30,7 @@ pub mod parcels;
 pub mod projects;
 pub mod review;
 pub mod session;
+pub mod supply;
 pub mod tiles;
 pub mod timers;
 

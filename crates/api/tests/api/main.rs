@@ -33,6 +33,7 @@ mod reference_seeds;
 mod review;
 mod row_security;
 mod setup_script;
+mod supply;
 mod tiles;
 mod timers;
 mod timers_delivery;
