@@ -163,6 +163,14 @@ pub struct FigurePartRow {
     pub project_level: String,
     /// Whether the project is on a key-project list.
     pub on_key_list: bool,
+    /// The leader responsible for the project, as the key-project list names them.
+    pub responsible_leader: Option<String>,
+    /// The case's stage now.
+    pub case_stage: String,
+    /// The case's title.
+    pub case_title: String,
+    /// The county officer who opened the case.
+    pub officer_id: Option<Uuid>,
 }
 
 /// A part to store.

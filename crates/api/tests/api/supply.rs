@@ -852,3 +852,80 @@ async fn the_handover_certificate_lag_lists_key_projects_not_issued_the_same_day
     assert_eq!(own.status, 200);
     assert_eq!(own.json["handovers"].as_array().unwrap().len(), 0);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_sweeper_alerts_once_as_land_turns_idle_soon_idle_and_reclaimable(pool: PgPool) {
+    use landuse_api::timers::{sweep::sweep_once, TimerSettings};
+    let app = TestApp::new(pool.clone()).await;
+    let service = crate::common::app_pool(&pool);
+    let settings = TimerSettings::from_args(&crate::common::timer_args(&[])).unwrap();
+    let case = approved_case(&app, "610902", "2023-06-01", &[strip(0.0, 1.0)]).await;
+    let leap = import_part(&pool, case, &strip(0.0, 0.3), "2024-02-29", None).await;
+    let late = import_part(
+        &pool,
+        case,
+        &strip(0.3, 0.5),
+        "2024-02-29",
+        Some("update supply_parts set handed_over_on = date '2024-04-30' where id = $1"),
+    )
+    .await;
+    let at = |day: &str| {
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(4, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let land_alerts = || async {
+        sqlx::query_as::<_, (String, Uuid)>(
+            "select kind, supply_part_id from alerts where supply_part_id is not null order by id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+
+    assert!(sweep_once(&service, at("2025-01-29"), &settings)
+        .await
+        .unwrap()
+        .alerts
+        .is_empty());
+    let soon = sweep_once(&service, at("2025-01-30"), &settings).await.unwrap();
+    assert_eq!(soon.alerts.len(), 1, "{soon:?}");
+    assert_eq!(land_alerts().await, [("land_idle_soon".to_owned(), leap)]);
+    let again = sweep_once(&service, at("2025-02-10"), &settings).await.unwrap();
+    assert!(again.alerts.is_empty(), "once only: {again:?}");
+    sweep_once(&service, at("2025-03-01"), &settings).await.unwrap();
+    sweep_once(&service, at("2025-03-02"), &settings).await.unwrap();
+    sweep_once(&service, at("2026-03-01"), &settings).await.unwrap();
+    let kinds: Vec<String> = land_alerts().await.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["land_idle_soon", "land_idle", "land_reclaimable"]);
+    assert!(
+        land_alerts().await.iter().all(|(_, part)| *part != late),
+        "a government-caused delay raises nothing"
+    );
+    let status: String = sqlx::query_scalar("select idle_status from supply_parts where id = $1")
+        .bind(late)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "government_caused");
+
+    // The feed reads them back with their details.
+    let feed = app
+        .send("GET", "/api/v1/alerts?kind=land_idle", "reviewer", None, &[])
+        .await;
+    assert_eq!(feed.status, 200, "{}", feed.text);
+    let items = feed.json["items"]
+        .as_array()
+        .or_else(|| feed.json.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let idle = items
+        .iter()
+        .find(|a| a["kind"] == "land_idle")
+        .expect("the idle alert in the feed");
+    assert_eq!(idle["supply_part_id"], leap.to_string());
+    assert_eq!(idle["details"]["idle_from"], "2025-03-01");
+    assert_eq!(idle["details"]["fee_wan_yuan"], 240.0);
+}

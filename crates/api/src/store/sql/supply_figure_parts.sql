@@ -19,7 +19,8 @@ select p.id, p.case_id, c.county_code, p.seq, p.method, p.document_number, p.dec
        (p.achieved_energy_per_output * 100)::bigint as achieved_energy_per_output_hundredths,
        p.achieved_land_use_standard_met,
        p.idle_status, p.recorded_at, p.updated_at, p.version,
-       j.id as project_id, j.name as project_name, j.level as project_level, j.on_key_list
+       j.id as project_id, j.name as project_name, j.level as project_level, j.on_key_list,
+       j.responsible_leader, c.stage as case_stage, c.title as case_title, c.officer_id
   from supply_parts p
   join cases c on c.id = p.case_id
   join projects j on j.id = c.project_id
