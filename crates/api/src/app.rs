@@ -103,6 +103,7 @@ pub fn app(state: AppState) -> Router {
             "/api/v1",
             crate::workflow::routes()
                 .merge(crate::quota::routes())
+                .merge(crate::supply::routes())
                 .merge(crate::calendar::routes())
                 .merge(crate::review::api_routes(&state.config)),
         )

@@ -19,6 +19,7 @@ pub mod quota;
 pub mod reads;
 pub mod review;
 pub mod store;
+pub mod supply;
 pub mod telemetry;
 pub mod timers;
 pub mod workflow;

@@ -59,7 +59,8 @@ pub const DOCS_PATH: &str = "/docs";
         (name = "ledger", description = "Open items and their three-week clearing."),
         (name = "quotas", description = "Construction-land quota accounts, requests and allocations."),
         (name = "offsets", description = "Farmland offset (占补平衡) indicators, locks and use."),
-        (name = "reports", description = "Start rates and the weekly dispatch report."),
+        (name = "supply", description = "Land supply after approval: supplied parts, handover, certificate, start and completion."),
+        (name = "reports", description = "Start rates, land supply, idle land, standard land, 交地即交证 and the weekly dispatch report."),
         (name = "alerts", description = "Deadline alerts as a feed and a Server-Sent Events stream."),
         (name = "calendar", description = "The working-day calendar: each year's State Council notice, loaded by the admin."),
     )

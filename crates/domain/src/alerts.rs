@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::clearing::Alert;
 use crate::limits::Remaining;
+use crate::supply::idle::IdleStatus;
 
 /// Why deadline-alert rules were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -183,12 +184,20 @@ pub enum AlertKind {
     DeadlineNear,
     /// A stage's time limit has passed.
     DeadlinePassed,
+    /// Supplied land not started turns idle within the warning period (闲置土地, `supply::idle`).
+    LandIdleSoon,
+    /// Supplied land not started one full year after the agreed start: idle.
+    LandIdle,
+    /// Supplied land started but under a third developed or a quarter invested, halted a year.
+    LandPartialIdle,
+    /// Supplied land not started two full years after the agreed start: may be taken back.
+    LandReclaimable,
 }
 
 /// The text is not one of the alert kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown alert kind {0:?}; expected ledger_due_soon, ledger_overdue, deadline_near or deadline_passed"
+    "unknown alert kind {0:?}; expected ledger_due_soon, ledger_overdue, deadline_near, deadline_passed, land_idle_soon, land_idle, land_partial_idle or land_reclaimable"
 )]
 pub struct UnknownAlertKind(pub String);
 
@@ -216,7 +225,45 @@ impl AlertKind {
             AlertKind::LedgerOverdue => "台账事项已超三周未销号",
             AlertKind::DeadlineNear => "办理时限即将届满",
             AlertKind::DeadlinePassed => "已超出办理时限",
+            AlertKind::LandIdleSoon => "供地后未动工，即将满一年构成闲置",
+            AlertKind::LandIdle => "供地后满一年未动工，已构成闲置土地",
+            AlertKind::LandPartialIdle => "已动工但开发不足且中止满一年，已构成闲置土地",
+            AlertKind::LandReclaimable => "供地后满两年未动工，可无偿收回",
         }
+    }
+
+    /// The alert about supplied land that has newly reached `status` (see
+    /// [`crate::supply::idle::alert_for`], which says when it is newly reached); `None` for a
+    /// status nobody is warned of.
+    ///
+    /// ```
+    /// use landuse_domain::alerts::AlertKind;
+    /// use landuse_domain::supply::idle::IdleStatus;
+    /// assert_eq!(AlertKind::of_idle(IdleStatus::Idle), Some(AlertKind::LandIdle));
+    /// assert_eq!(AlertKind::of_idle(IdleStatus::GovernmentCaused), None);
+    /// ```
+    pub fn of_idle(status: IdleStatus) -> Option<Self> {
+        match status {
+            IdleStatus::DueSoon => Some(AlertKind::LandIdleSoon),
+            IdleStatus::Idle => Some(AlertKind::LandIdle),
+            IdleStatus::PartialIdle => Some(AlertKind::LandPartialIdle),
+            IdleStatus::Reclaimable => Some(AlertKind::LandReclaimable),
+            IdleStatus::OnSchedule
+            | IdleStatus::GovernmentCaused
+            | IdleStatus::Started
+            | IdleStatus::Completed => None,
+        }
+    }
+
+    /// Whether the alert is about supplied land (an idle-land alert).
+    pub fn is_land(self) -> bool {
+        matches!(
+            self,
+            AlertKind::LandIdleSoon
+                | AlertKind::LandIdle
+                | AlertKind::LandPartialIdle
+                | AlertKind::LandReclaimable
+        )
     }
 
     /// Whether the alert is about a ledger item (else a stage deadline).
@@ -229,7 +276,12 @@ impl AlertKind {
         match self {
             AlertKind::DeadlineNear => Some(DeadlineStatus::Near),
             AlertKind::DeadlinePassed => Some(DeadlineStatus::Passed),
-            AlertKind::LedgerDueSoon | AlertKind::LedgerOverdue => None,
+            AlertKind::LedgerDueSoon
+            | AlertKind::LedgerOverdue
+            | AlertKind::LandIdleSoon
+            | AlertKind::LandIdle
+            | AlertKind::LandPartialIdle
+            | AlertKind::LandReclaimable => None,
         }
     }
 }

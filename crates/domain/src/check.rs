@@ -76,6 +76,9 @@ pub enum LayerKind {
     /// 现状建设用地: existing construction land from the land survey (三调 DLTB polygons of the
     /// construction classes). Not a restriction: the part of a case on it needs no new quota.
     ConstructionLand,
+    /// 省级以上开发区: provincial-level development zones. Not a restriction: industrial land
+    /// supplied inside one is held to the standard-land goal of 100% (`supply::standard`).
+    DevelopmentZone,
 }
 
 /// The text is not one of the layer codes.
@@ -100,8 +103,9 @@ impl LayerKind {
     /// Whether a case's check is incomplete without this layer. Existing construction land only
     /// lowers the quota a case needs: a region without it needs quota for the whole area (the
     /// layer is reported `not_checked`, but the case's result and completeness ignore it).
+    /// Development zones only set the standard-land goal of land supplied in them.
     pub fn required(self) -> bool {
-        self != LayerKind::ConstructionLand
+        !matches!(self, LayerKind::ConstructionLand | LayerKind::DevelopmentZone)
     }
 
     /// Parses a layer code.
@@ -724,8 +728,11 @@ fn result_for_overlap(kind: LayerKind, context: CaseContext) -> LayerResult {
             }
         }
         // The whitelist only informs the mineral-deposit verdict; existing construction land
-        // only lowers the quota the case needs.
-        LayerKind::MineralWhitelist | LayerKind::ConstructionLand => LayerResult::Ok,
+        // only lowers the quota the case needs; a development zone only sets the standard-land
+        // goal of land supplied in it.
+        LayerKind::MineralWhitelist | LayerKind::ConstructionLand | LayerKind::DevelopmentZone => {
+            LayerResult::Ok
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use super::{DbError, Doing};
 /// The columns of an [`AlertRecord`], with the alert's latest correction.
 macro_rules! alert_columns {
     () => {
-        "id, kind, case_id, ledger_item_id, stage_entered_at, stage, county_code, raised_at,
+        "id, kind, case_id, ledger_item_id, stage_entered_at, supply_part_id, stage, county_code, raised_at,
          due_at, recipients, details,
          (select ac.due_at from alert_corrections ac where ac.alert_id = alerts.id
            order by ac.id desc limit 1) as corrected_due_at,
@@ -34,6 +34,8 @@ pub struct AlertRecord {
     pub ledger_item_id: Option<Uuid>,
     /// When the case entered the stage, for deadline alerts.
     pub stage_entered_at: Option<DateTime<Utc>>,
+    /// The supplied part, for idle-land alerts.
+    pub supply_part_id: Option<Uuid>,
     /// The code of the stage the alert is about.
     pub stage: String,
     /// The case's county.
@@ -131,6 +133,8 @@ pub struct NewAlert<'a> {
     pub ledger_item_id: Option<Uuid>,
     /// When the case entered the stage, for deadline alerts.
     pub stage_entered_at: Option<DateTime<Utc>>,
+    /// The supplied part, for idle-land alerts.
+    pub supply_part_id: Option<Uuid>,
     /// The code of the stage the alert is about.
     pub stage: &'a str,
     /// The case's county.
@@ -153,8 +157,8 @@ pub struct NewAlert<'a> {
 pub async fn insert_alert(conn: &mut PgConnection, alert: &NewAlert<'_>) -> Result<Option<i64>, DbError> {
     sqlx::query_scalar(
         "insert into alerts (kind, case_id, ledger_item_id, stage_entered_at, stage, county_code,
-                             raised_at, due_at, recipients, details)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                             raised_at, due_at, recipients, details, supply_part_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          on conflict do nothing
          returning id",
     )
@@ -168,6 +172,7 @@ pub async fn insert_alert(conn: &mut PgConnection, alert: &NewAlert<'_>) -> Resu
     .bind(alert.due_at)
     .bind(alert.recipients)
     .bind(alert.details)
+    .bind(alert.supply_part_id)
     .fetch_optional(conn)
     .await
     .doing("raising an alert")

@@ -31,6 +31,7 @@ pub mod projects;
 pub mod replication;
 pub mod review;
 pub mod session;
+pub mod supply;
 pub mod tiles;
 pub mod timers;
 

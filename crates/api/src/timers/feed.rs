@@ -54,7 +54,9 @@ pub struct AlertView {
     pub ledger_item_id: Option<Uuid>,
     /// When the case entered the stage, for deadline alerts.
     pub stage_entered_at: Option<DateTime<Utc>>,
-    /// The stage the alert is about.
+    /// The supplied part, for idle-land alerts.
+    pub supply_part_id: Option<Uuid>,
+    /// The stage the alert is about (for an idle-land alert, the case's stage when raised).
     pub stage: Stage,
     /// The case's county.
     pub county_code: String,
@@ -88,6 +90,34 @@ pub enum AlertDetails {
     Ledger(LedgerAlertDetails),
     /// A stage's time limit (`deadline_near`, `deadline_passed`).
     Deadline(DeadlineAlertDetails),
+    /// Supplied land on the idle-land rules (`land_idle_soon`, `land_idle`, `land_partial_idle`,
+    /// `land_reclaimable`).
+    Land(LandAlertDetails),
+}
+
+/// The details of an idle-land alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LandAlertDetails {
+    /// The case's title.
+    pub case_title: String,
+    /// The case's project.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// The supply decision's or contract's number.
+    pub document_number: String,
+    /// The supplied area, in mu.
+    pub area_mu: landuse_domain::ledger::Amount,
+    /// The agreed start date.
+    pub agreed_start_on: NaiveDate,
+    /// The first day the land is idle if it does not start.
+    pub idle_from: NaiveDate,
+    /// The first day it may be taken back if it does not start.
+    pub reclaimable_from: NaiveDate,
+    /// The idle-land fee that may be charged, in 万元.
+    pub fee_wan_yuan: Option<landuse_domain::ledger::Amount>,
+    /// The status the land reached.
+    pub status: landuse_domain::supply::idle::IdleStatus,
 }
 
 /// The details of a clearing alert.
@@ -159,6 +189,14 @@ pub(crate) mod schema {
         DeadlineNear,
         /// A stage's time limit has passed.
         DeadlinePassed,
+        /// Supplied land turns idle within the warning period.
+        LandIdleSoon,
+        /// Supplied land is idle.
+        LandIdle,
+        /// Supplied land started, under-developed and halted a year.
+        LandPartialIdle,
+        /// Supplied land may be taken back.
+        LandReclaimable,
     }
 
     /// Where a stage stands against its time limit.
@@ -242,6 +280,7 @@ impl TryFrom<AlertRecord> for AlertView {
             case_id: record.case_id,
             ledger_item_id: record.ledger_item_id,
             stage_entered_at: record.stage_entered_at,
+            supply_part_id: record.supply_part_id,
             stage,
             county_code: record.county_code,
             raised_at: record.raised_at,

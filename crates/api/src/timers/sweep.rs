@@ -6,11 +6,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
     alerts::{self, AlertKind, DeadlineStatus, Recipient},
-    calendar::bureau_day_end,
+    calendar::{bureau_date, bureau_day_end},
     clearing::{self, ClearingStatus, LedgerItem},
     clock::{Pause, StageClock},
     limits::{self, Channel},
     stage::{CaseState, Stage},
+    supply::idle::{self, IdleRules, IdleStatus},
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -19,12 +20,13 @@ use uuid::Uuid;
 
 use super::{
     dispatch,
-    feed::{AlertDetails, DeadlineAlertDetails, LedgerAlertDetails},
+    feed::{AlertDetails, DeadlineAlertDetails, LandAlertDetails, LedgerAlertDetails},
     load_rules, SweepRules, TimerError, TimerSettings,
 };
 use crate::store::{
     alerts as alert_store,
     cases::{self as case_store, NewCaseEvent},
+    supply as supply_store,
     timers::{self as store, OpenItem, RunningCase},
     DbError, Doing,
 };
@@ -68,6 +70,7 @@ pub async fn sweep_once(
     let mut report = SweepReport::default();
     sweep_ledger(&mut tx, &rules, now, &endpoints, &mut report).await?;
     sweep_deadlines(&mut tx, &rules, now, &endpoints, &mut report).await?;
+    sweep_idle_land(&mut tx, now, &endpoints, &mut report).await?;
     report.snapshot = dispatch::take_due(&mut tx, &settings.dispatch, &rules.clearing, now).await?;
     report.start_rates_frozen =
         crate::quota::starts::freeze_due(&mut tx, now)
@@ -154,6 +157,7 @@ async fn sweep_ledger(
             case_stage: stage,
             ledger_item_id: Some(row.id),
             stage_entered_at: None,
+            supply_part_id: None,
             stage,
             county_code: &row.county_code,
             due_at: bureau_day_end(due_on),
@@ -220,6 +224,7 @@ fn deadline_alert<'a>(
         case_stage: case_state.stage(),
         ledger_item_id: None,
         stage_entered_at: Some(row.stage_entered_at),
+        supply_part_id: None,
         stage,
         county_code: &row.county_code,
         due_at: remaining.deadline.ends_at(),
@@ -259,6 +264,81 @@ async fn sweep_deadlines(
     Ok(())
 }
 
+/// Every supplied part judged by the idle-land rules at the bureau's date of `now`: a part that
+/// has newly reached a warning status (due soon, idle, partial-start idle, reclaimable) raises
+/// its alert once (`supply::idle::alert_for` on the status last seen, and the table's
+/// once-per-part-and-kind constraint), and the status seen is kept with the part. A
+/// government-caused delay raises nothing.
+async fn sweep_idle_land(
+    tx: &mut PgConnection,
+    now: DateTime<Utc>,
+    endpoints: &[String],
+    report: &mut SweepReport,
+) -> Result<(), TimerError> {
+    let corrupt = |what: &'static str| {
+        move |e: &dyn std::fmt::Display| TimerError::Corrupt {
+            what,
+            detail: e.to_string(),
+        }
+    };
+    let today = bureau_date(now);
+    let rows = supply_store::for_figures(tx, None).await?;
+    let lands = crate::supply::figures::supplied_lands(&rows).map_err(|e| corrupt("supply part")(&e))?;
+    let rules = IdleRules::default();
+    for (row, land) in rows.iter().zip(&lands) {
+        let line = idle::idle_status(land, today, &rules).map_err(|e| corrupt("supply part")(&e))?;
+        let previous = row
+            .part
+            .idle_status
+            .as_deref()
+            .map(|code| {
+                landuse_domain::code::parse::<IdleStatus>(code).ok_or_else(|| corrupt("idle status")(&code))
+            })
+            .transpose()?;
+        if previous == Some(line.status) {
+            continue;
+        }
+        supply_store::set_idle_status(tx, row.part.id, line.status.code()).await?;
+        let Some(kind) = idle::alert_for(previous, line.status).and_then(AlertKind::of_idle) else {
+            continue;
+        };
+        let due_on = match line.status {
+            IdleStatus::DueSoon | IdleStatus::Idle => line.idle_from,
+            IdleStatus::PartialIdle => line.partial_idle_from.unwrap_or(today),
+            _ => line.reclaimable_from,
+        };
+        let stage = parse_stage(&row.case_stage)?;
+        let new = NewAlert {
+            kind,
+            case_id: row.part.case_id,
+            case_stage: stage,
+            ledger_item_id: None,
+            stage_entered_at: None,
+            supply_part_id: Some(row.part.id),
+            stage,
+            county_code: &row.part.county_code,
+            due_at: bureau_day_end(due_on),
+            recipients: alerts::recipients(row.officer_id, row.responsible_leader.as_deref()),
+            details: AlertDetails::Land(LandAlertDetails {
+                case_title: row.case_title.clone(),
+                project_id: row.project_id,
+                project_name: row.project_name.clone(),
+                document_number: row.part.document_number.clone(),
+                area_mu: line.area_mu,
+                agreed_start_on: line.agreed_start_on,
+                idle_from: line.idle_from,
+                reclaimable_from: line.reclaimable_from,
+                fee_wan_yuan: line.fee_wan_yuan,
+                status: line.status,
+            }),
+        };
+        if let Some(id) = raise(tx, &new, now, endpoints).await? {
+            report.alerts.push(id);
+        }
+    }
+    Ok(())
+}
+
 /// An alert about to be raised.
 struct NewAlert<'a> {
     kind: AlertKind,
@@ -267,6 +347,7 @@ struct NewAlert<'a> {
     case_stage: Stage,
     ledger_item_id: Option<Uuid>,
     stage_entered_at: Option<DateTime<Utc>>,
+    supply_part_id: Option<Uuid>,
     /// The stage the alert is about.
     stage: Stage,
     county_code: &'a str,
@@ -308,6 +389,7 @@ async fn raise(
         case_id: alert.case_id,
         ledger_item_id: alert.ledger_item_id,
         stage_entered_at: alert.stage_entered_at,
+        supply_part_id: alert.supply_part_id,
         stage: alert.stage.code(),
         county_code: alert.county_code,
         raised_at: now,

@@ -34,6 +34,7 @@ mod replicas;
 mod review;
 mod row_security;
 mod setup_script;
+mod supply;
 mod tiles;
 mod timers;
 mod timers_delivery;

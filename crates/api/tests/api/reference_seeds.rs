@@ -14,7 +14,7 @@ async fn seeding_twice_loads_the_land_classes_once_with_exactly_three_cultivated
     let mut conn = pool.acquire().await.unwrap();
     let first = admin::seed(&mut conn).await.unwrap();
     let second = admin::seed(&mut conn).await.unwrap();
-    assert_eq!((first.land_classes, first.layer_kinds), (32, 13));
+    assert_eq!((first.land_classes, first.layer_kinds), (32, 14));
     assert!(
         first.verdict_rules && !second.verdict_rules,
         "rules are kept once set"

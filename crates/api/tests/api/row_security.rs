@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator or alert.
-const COUNTY_TABLES: [&str; 22] = [
+const COUNTY_TABLES: [&str; 23] = [
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -43,10 +43,11 @@ const COUNTY_TABLES: [&str; 22] = [
     "alert_deliveries",
     "alert_corrections",
     "dispatch_rows",
+    "supply_parts",
 ];
 
 /// Columns that tie a row to a county or to something a county owns.
-const OWNING_COLUMNS: [&str; 7] = [
+const OWNING_COLUMNS: [&str; 8] = [
     "county_code",
     "case_id",
     "project_id",
@@ -54,6 +55,7 @@ const OWNING_COLUMNS: [&str; 7] = [
     "alert_id",
     "indicator_id",
     "holder",
+    "supply_part_id",
 ];
 
 fn county_tables() -> BTreeSet<String> {
@@ -186,6 +188,22 @@ async fn demo_region(pool: &PgPool, app: &PgPool) {
     sqlx::query(
         "insert into project_start_records (project_id, started_on, recorded_at)
          select distinct on (county_code) id, date '2026-03-02', now() from projects order by county_code, id",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // The demo records no land supply: one part per county's approved case, its first parcel,
+    // written as the owner.
+    sqlx::query(
+        "insert into supply_parts (id, case_id, seq, method, document_number, decided_on, geom, area_m2,
+                                   area_mu, source, industrial, agreed_handover_on, agreed_start_on,
+                                   agreed_completion_on, recorded_at, updated_at)
+         select distinct on (c.county_code) gen_random_uuid(), c.id, 1, 'allocation', '划拨决定书',
+                date '2026-01-05', p.geom, p.area_m2, greatest(round((p.area_m2 / (2000.0 / 3))::numeric, 2), 0.01),
+                'import', false, date '2026-02-01', date '2026-03-01', date '2027-03-01', now(), now()
+           from cases c join parcels p on p.case_id = c.id
+          where c.stage in ('supply', 'registration', 'completed')
+          order by c.county_code, c.id, p.seq",
     )
     .execute(pool)
     .await
