@@ -14,6 +14,9 @@ if [[ -n ${DATABASE_URL:-} ]]; then
 fi
 "$root/scripts/db.sh" start
 "$root/scripts/replica.sh" start
+# The standby is the tests' own: stopped afterwards, pass or fail (scripts/replica.sh start
+# brings it back for a look by hand).
+trap '"$root/scripts/replica.sh" stop >/dev/null || true' EXIT
 DATABASE_URL=$("$root/scripts/db.sh" url)
 export DATABASE_URL
 export LANDUSE_TEST_STANDBY_URL=postgres://postgres@127.0.0.1:$LANDUSE_PG_REPLICA_PORT

@@ -27,3 +27,5 @@ echo "== schemathesis against /openapi.json"
 scripts/api-fuzz.sh
 echo "== memory under a 200-connection load (LANDUSE_LOAD_SECONDS=600 for a long run)"
 scripts/load-memory.sh
+echo "== read replicas: a streaming standby of the project-local cluster (scripts/replica-test.sh)"
+scripts/replica-test.sh
