@@ -1392,6 +1392,24 @@ async fn the_land_supply_collections_map_the_reports_figures_and_an_officer_sees
     )
     .is_none());
 
+    // The API document describes each collection's own filters and as_of.
+    let api = get(&app, "/ogc/api", "").await;
+    for (path, own) in [
+        ("/collections/approved_unsupplied/items", "age"),
+        ("/collections/idle_land/items", "status"),
+    ] {
+        let names: Vec<&str> = api.json["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} is not described"))
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&own) && names.contains(&"as_of"),
+            "{path}: {names:?}"
+        );
+    }
+
     // Before the approvals there is nothing; a misspelt age or date is a 400.
     let early = get(
         &app,
