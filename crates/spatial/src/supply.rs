@@ -96,6 +96,26 @@ pub fn place_part(approved: &[MultiPolygon], earlier: &[MultiPolygon], part: &Mu
     }
 }
 
+/// What is left of the approved parcels once the supplied parts are taken out (批而未供 on the
+/// map): the union of `approved` minus the union of `supplied`. Its area is what [`coverage`]
+/// finds approved but not supplied within.
+///
+/// ```
+/// use geo_types::{polygon, MultiPolygon};
+/// use landuse_spatial::{area::ellipsoidal_area, supply::{coverage, remainder}};
+/// let rect = |x0: f64, x1: f64| MultiPolygon::from(polygon![
+///     (x: x0, y: 32.70), (x: x1, y: 32.70), (x: x1, y: 32.701), (x: x0, y: 32.701)]);
+/// let approved = [rect(109.0, 109.002)];
+/// let supplied = [rect(109.0, 109.001), rect(109.0015, 109.003)];
+/// let left = remainder(&approved, &supplied);
+/// let c = coverage(&approved, &supplied);
+/// let unsupplied = c.approved.value() - c.supplied_within.value();
+/// assert!((ellipsoidal_area(&left) - unsupplied).abs() < 1e-6 * unsupplied);
+/// ```
+pub fn remainder(approved: &[MultiPolygon], supplied: &[MultiPolygon]) -> MultiPolygon {
+    union_of(approved).difference(&union_of(supplied))
+}
+
 /// The area of `geometry` inside the union of `zones`.
 pub fn area_within(geometry: &MultiPolygon, zones: &[MultiPolygon]) -> SquareMetres {
     measured(&geometry.orient(Direction::Default).intersection(&union_of(zones)))

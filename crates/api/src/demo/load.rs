@@ -531,8 +531,8 @@ async fn open_case(
     Ok((id, uploaded))
 }
 
-/// Drives one case from its opening to where its plan ends; `false` when its check stopped it
-/// short of the plan.
+/// Drives one case from its opening to where its plan ends; its id, and `false` when its check
+/// stopped it short of the plan.
 async fn drive_case(
     driver: &Driver,
     case: &PlannedCase,
@@ -541,7 +541,7 @@ async fn drive_case(
     year: i32,
     parcels: Vec<Value>,
     load_time: DateTime<Utc>,
-) -> Result<bool, DemoError> {
+) -> Result<(String, bool), DemoError> {
     let officer = format!("officer:{county}");
     let plan_steps = steps(case.plan);
     driver
@@ -577,10 +577,189 @@ async fn drive_case(
     for step in plan_steps {
         driver.clock.advance(gap);
         if !run.step(*step, goes_on).await? {
-            return Ok(false);
+            return Ok((run.id, false));
         }
     }
-    Ok(true)
+    Ok((run.id, true))
+}
+
+/// One supply part the demo records, with what follows it; days are counted back from the
+/// load's date, so each part stands where it is meant to on the day the demo is loaded (and
+/// moves on with time, as real land does).
+struct DemoSupply {
+    /// Which parcels of the case (by position) the part covers.
+    parcels: std::ops::Range<usize>,
+    /// The decision, agreed handover and agreed start, days before the load.
+    decided: i64,
+    agreed_handover: i64,
+    agreed_start: i64,
+    /// The handover, days before the load (none: not yet handed over).
+    handed_over: Option<i64>,
+    /// Whether the certificate is issued the day of the handover (交地即交证).
+    certificate: bool,
+    /// The start, days before the load.
+    started: Option<i64>,
+}
+
+/// The parts recorded for the first approved cases, in order: the first case is supplied in
+/// part (its first parcel) and that part lies idle, its agreed start 400 days back; the second
+/// case's first parcel was to start 800 days back (reclaimable) and the rest started on time;
+/// the third was handed over 120 days late (a government-caused delay, marked and not idle);
+/// the fourth is due to start within the month's warning (due soon).
+fn demo_supplies(parcels: usize, nth: usize) -> Vec<DemoSupply> {
+    let part = |parcels, decided, agreed_start, handed_over: Option<i64>, certificate, started| DemoSupply {
+        parcels,
+        decided,
+        agreed_handover: agreed_start + 20,
+        agreed_start,
+        handed_over,
+        certificate,
+        started,
+    };
+    match nth {
+        0 => vec![part(0..1, 430, 400, Some(420), true, None)],
+        1 if parcels > 1 => vec![
+            part(0..1, 830, 800, Some(820), false, None),
+            part(1..parcels, 200, 170, Some(190), true, Some(175)),
+        ],
+        1 => vec![part(0..1, 830, 800, Some(820), false, None)],
+        2 => vec![part(0..parcels, 430, 400, Some(300), true, None)],
+        3 => vec![part(0..parcels, 370, 350, Some(370), true, None)],
+        _ => Vec::new(),
+    }
+}
+
+/// Records supply parts for the first approved cases through the supply endpoints, as the
+/// reviewer would (see [`demo_supplies`]): the first case with more than one parcel is supplied
+/// in part, so the demo has an approval partly supplied as well as idle land of each kind.
+async fn record_supplies(
+    driver: &Driver,
+    pool: &PgPool,
+    approved: Vec<(String, Vec<Value>)>,
+    today: chrono::NaiveDate,
+) -> Result<usize, DemoError> {
+    let mut ordered = approved;
+    // The partly supplied one first: it needs a parcel left over.
+    if let Some(at) = ordered.iter().position(|(_, parcels)| parcels.len() > 1) {
+        let first = ordered.remove(at);
+        ordered.insert(0, first);
+    }
+    let day = |back: i64| today - TimeDelta::days(back);
+    let mut recorded = 0;
+    for (nth, (case_id, parcels)) in ordered.iter().enumerate().take(4) {
+        let mut conn = pool.acquire().await.doing("connecting")?;
+        let id = uuid::Uuid::parse_str(case_id).map_err(|e| DemoError::Json {
+            doing: "reading a case id",
+            message: e.to_string(),
+        })?;
+        if store::supply::batch_of(&mut conn, id).await?.is_none() {
+            continue;
+        }
+        drop(conn);
+        for (seq, supply) in (1..).zip(demo_supplies(parcels.len(), nth)) {
+            let polygons: Vec<Value> = parcels[supply.parcels.clone()]
+                .iter()
+                .map(|f| match f["geometry"]["type"].as_str() {
+                    Some("MultiPolygon") => f["geometry"]["coordinates"].clone(),
+                    _ => Value::Array(vec![f["geometry"]["coordinates"].clone()]),
+                })
+                .flat_map(|c| c.as_array().cloned().unwrap_or_default())
+                .collect();
+            let year = day(supply.decided).format("%Y");
+            let body = json!({
+                "method": "transfer_listing",
+                "document_number": format!("安自然资出让〔{year}〕{}{seq}号", nth + 1),
+                "decided_on": day(supply.decided),
+                "price_wan_yuan": 600.0 * f64::from(seq),
+                "industrial": false,
+                "agreed_handover_on": day(supply.agreed_handover),
+                "agreed_start_on": day(supply.agreed_start),
+                "agreed_completion_on": day(supply.agreed_start - 720),
+                "geometry": { "type": "MultiPolygon", "coordinates": polygons },
+            });
+            let recorded_part = driver
+                .call(
+                    201,
+                    "POST",
+                    &format!("/api/v1/cases/{case_id}/supply-parts"),
+                    "reviewer",
+                    Some(&body),
+                    None,
+                )
+                .await?;
+            let part = recorded_part.json["id"].as_str().unwrap_or_default().to_owned();
+            let mut follow_ups = Vec::new();
+            if let Some(handed_over) = supply.handed_over {
+                follow_ups.push(("handover", json!({ "handed_over_on": day(handed_over) })));
+                if supply.certificate {
+                    let number = format!("陕（{year}）安康市不动产权第9{}{seq:02}号", nth + 1);
+                    follow_ups.push((
+                        "certificate",
+                        json!({ "number": number, "issued_on": day(handed_over) }),
+                    ));
+                }
+                if let Some(started) = supply.started {
+                    follow_ups.push(("start", json!({ "started_on": day(started) })));
+                }
+            }
+            let mut etag = recorded_part.etag;
+            for (tail, body) in follow_ups {
+                let path = format!("/api/v1/supply-parts/{part}/{tail}");
+                etag = driver
+                    .call(200, "POST", &path, "reviewer", Some(&body), Some(&etag))
+                    .await?
+                    .etag;
+            }
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
+}
+
+/// A case the demo drove to an approval, as [`record_supplies`] needs it.
+struct ApprovedCase {
+    /// The file's key, for a stable order.
+    key: String,
+    /// The case's id.
+    id: String,
+    /// Its parcels as uploaded (GeoJSON features).
+    parcels: Vec<Value>,
+}
+
+/// Drives every worker's share of the cases side by side; how many stopped short of their plan,
+/// and the cases planned to reach supply or later that did, in the file's order (so the same
+/// seed supplies the same cases).
+async fn drive_all(
+    drivers: &[Driver],
+    work: Vec<Share<'_>>,
+    year: i32,
+    load_time: DateTime<Utc>,
+) -> Result<(usize, Vec<ApprovedCase>), DemoError> {
+    let results =
+        futures_util::future::try_join_all(drivers.iter().zip(work).map(|(driver, cases)| async move {
+            let mut stopped = 0;
+            let mut approved = Vec::new();
+            for (case, project_id, county, parcels) in cases {
+                let kept = matches!(case.plan, Plan::Supply | Plan::Registration | Plan::Completed)
+                    .then(|| (case.key.clone(), parcels.clone()));
+                let (id, as_planned) =
+                    drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
+                stopped += usize::from(!as_planned);
+                if let (true, Some((key, parcels))) = (as_planned, kept) {
+                    approved.push(ApprovedCase { key, id, parcels });
+                }
+            }
+            Ok::<_, DemoError>((stopped, approved))
+        }))
+        .await?;
+    let mut stopped = 0;
+    let mut approved = Vec::new();
+    for (n, cases) in results {
+        stopped += n;
+        approved.extend(cases);
+    }
+    approved.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((stopped, approved))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(dir: &Path, name: &'static str) -> Result<T, DemoError> {
@@ -861,17 +1040,16 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         let parcels = parcels_by_case.remove(&case.key).unwrap_or_default();
         work[n % WORKERS].push((case, project_id.clone(), county.clone(), parcels));
     }
-    let stopped: Vec<usize> =
-        futures_util::future::try_join_all(drivers.iter().zip(work).map(|(driver, cases)| async move {
-            let mut stopped = 0;
-            for (case, project_id, county, parcels) in cases {
-                let as_planned =
-                    drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
-                stopped += usize::from(!as_planned);
-            }
-            Ok::<_, DemoError>(stopped)
-        }))
-        .await?;
+    let (stopped, approved) = drive_all(&drivers, work, year, load_time).await?;
+    driver.clock.set(load_time);
+    let supplied = record_supplies(
+        driver,
+        pool,
+        approved.into_iter().map(|a| (a.id, a.parcels)).collect(),
+        landuse_domain::calendar::bureau_date(load_time),
+    )
+    .await?;
+    tracing::info!(parts = supplied, "demo land supply recorded");
 
     let mut conn = pool.acquire().await.doing("revoking the loader's tokens")?;
     store::auth::revoke_labelled(&mut conn, LOADER_LABEL).await?;
@@ -891,7 +1069,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
     store::admin::update_setting(&mut conn, LOADED_KEY, &record).await?;
     Ok(LoadReport {
         counts,
-        stopped_short: stopped.into_iter().sum(),
+        stopped_short: stopped,
         seconds: began.elapsed().as_secs_f64(),
     })
 }

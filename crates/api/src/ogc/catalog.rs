@@ -2,7 +2,7 @@
 //! every jurisdiction together), each older version by its own id, the parcels of the cases the
 //! caller may see, and the overlap geometries of check reports.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -94,6 +94,10 @@ pub enum Source {
     Parcels,
     /// Overlap geometries of check reports.
     Overlaps,
+    /// 批而未供: the unsupplied rest of each approval batch (see [`super::figures`]).
+    ApprovedUnsupplied,
+    /// Idle land: supplied parts whose idle-land status warns (see [`super::figures`]).
+    IdleLand,
 }
 
 /// The JSON Schema type of a property.
@@ -244,6 +248,117 @@ pub fn overlap_properties() -> Vec<Property> {
     ])
 }
 
+/// The properties of `approved_unsupplied` features (written by `figures::approved_unsupplied`).
+pub fn unsupplied_properties() -> Vec<Property> {
+    use PropertyType as T;
+    fixed(&[
+        ("case_id", T::Uuid, "报批件（批次）case, the approval batch", true),
+        ("document_number", T::String, "批准文号 approval number", false),
+        ("county_code", T::String, "县（市、区）代码 county code", true),
+        (
+            "approved_on",
+            T::String,
+            "批准日期 approval date (YYYY-MM-DD)",
+            false,
+        ),
+        (
+            "age",
+            T::String,
+            "批而未供年限 age bucket: under_one_year, one_to_two_years, two_to_five_years, over_five_years",
+            true,
+        ),
+        (
+            "approved_mu",
+            T::Number,
+            "批准面积（亩）approved area in mu",
+            false,
+        ),
+        (
+            "supplied_mu",
+            T::Number,
+            "已供面积（亩）supplied within the approval, mu",
+            false,
+        ),
+        (
+            "unsupplied_mu",
+            T::Number,
+            "未供面积（亩）unsupplied area in mu",
+            false,
+        ),
+        (
+            "unsupplied_m2",
+            T::Number,
+            "未供面积（平方米，CGCS2000 椭球面）unsupplied area in m²",
+            false,
+        ),
+        ("supply_percent", T::Number, "供地率（%）supply rate", false),
+        ("as_of", T::String, "统计日期 the date of the figures", false),
+    ])
+}
+
+/// The properties of `idle_land` features (written by `figures::idle_land`).
+pub fn idle_properties() -> Vec<Property> {
+    use PropertyType as T;
+    fixed(&[
+        ("supply_id", T::Uuid, "供地记录 supply part", true),
+        ("case_id", T::Uuid, "报批件 case", true),
+        ("county_code", T::String, "县（市、区）代码 county code", true),
+        ("seq", T::Integer, "供地序号 part number in the case", false),
+        (
+            "document_number",
+            T::String,
+            "供地文号 supply decision or contract number",
+            false,
+        ),
+        ("area_mu", T::Number, "供地面积（亩）supplied area in mu", false),
+        (
+            "status",
+            T::String,
+            "闲置状态 due_soon, idle, partial_idle, reclaimable or government_caused",
+            true,
+        ),
+        ("agreed_start_on", T::String, "约定动工日期 agreed start", false),
+        (
+            "idle_since",
+            T::String,
+            "闲置起算日 the day the status began (idle, reclaimable, partial idle)",
+            false,
+        ),
+        (
+            "idle_from",
+            T::String,
+            "满一年未动工之日 idle from, if it does not start",
+            false,
+        ),
+        (
+            "reclaimable_from",
+            T::String,
+            "满两年未动工之日 may be taken back from",
+            false,
+        ),
+        (
+            "fee_wan_yuan",
+            T::Number,
+            "土地闲置费（万元）idle-land fee",
+            false,
+        ),
+        ("fee_note", T::String, "处置说明 fee or disposal note", false),
+        (
+            "government_caused",
+            T::Boolean,
+            "政府原因 handover later than agreed: marked, not counted as idle",
+            true,
+        ),
+        (
+            "government_delay_days",
+            T::Integer,
+            "延迟交地天数 days the handover was late",
+            false,
+        ),
+        ("as_of", T::String, "统计日期 the date of the figures", false),
+    ])
+}
+
 /// The fixed properties of layer features; the source attributes follow them.
 pub fn layer_fixed_properties() -> Vec<Property> {
     use PropertyType as T;
@@ -282,6 +397,24 @@ impl Collection {
             title: "核查压盖 Check overlaps".to_owned(),
             description: "The overlap of a case's parcels with each touched control-layer feature, from every check report the caller may see. Filter one report with check_id=…".to_owned(),
             source: Source::Overlaps,
+        }
+    }
+
+    fn approved_unsupplied() -> Self {
+        Self {
+            id: super::figures::APPROVED_UNSUPPLIED.to_owned(),
+            title: "批而未供 Approved but unsupplied land".to_owned(),
+            description: "Per approval batch the caller may see, what is left of its approved parcels once its supplied parts are taken out, with the land-supply report's figures (approved, supplied and unsupplied mu, age bucket). As of today; as_of=YYYY-MM-DD gives another date. Fully supplied batches have no feature.".to_owned(),
+            source: Source::ApprovedUnsupplied,
+        }
+    }
+
+    fn idle_land() -> Self {
+        Self {
+            id: super::figures::IDLE_LAND.to_owned(),
+            title: "闲置土地 Idle land".to_owned(),
+            description: "Per supply part the caller may see that is due soon, idle, partially idle or reclaimable, or would be but for a government-caused delay, its supplied geometry with the idle-land report's figures. As of today; as_of=YYYY-MM-DD gives another date.".to_owned(),
+            source: Source::IdleLand,
         }
     }
 
@@ -332,7 +465,9 @@ impl Collection {
     pub fn key_kind(&self) -> KeyKind {
         match self.source {
             Source::Layer { .. } | Source::Version(_) => KeyKind::Int,
-            Source::Parcels | Source::Overlaps => KeyKind::Uuid,
+            Source::Parcels | Source::Overlaps | Source::ApprovedUnsupplied | Source::IdleLand => {
+                KeyKind::Uuid
+            }
         }
     }
 
@@ -341,8 +476,19 @@ impl Collection {
         match self.source {
             Source::Parcels => Some("created_at"),
             Source::Overlaps => Some("run_at"),
-            Source::Layer { .. } | Source::Version(_) => None,
+            Source::Layer { .. } | Source::Version(_) | Source::ApprovedUnsupplied | Source::IdleLand => None,
         }
+    }
+
+    /// Whether the collection's figures are computed at a date (`as_of`, today by default).
+    pub fn is_dated(&self) -> bool {
+        matches!(self.source, Source::ApprovedUnsupplied | Source::IdleLand)
+    }
+
+    /// Whether the collection has vector tiles (the land-supply collections have none: their
+    /// features are computed per request and are few).
+    pub fn has_tiles(&self) -> bool {
+        !self.is_dated()
     }
 
     /// The layer versions whose features the collection holds (empty for the others).
@@ -350,7 +496,7 @@ impl Collection {
         match &self.source {
             Source::Layer { versions, .. } => versions.iter().map(|v| v.id).collect(),
             Source::Version(v) => vec![v.id],
-            Source::Parcels | Source::Overlaps => Vec::new(),
+            Source::Parcels | Source::Overlaps | Source::ApprovedUnsupplied | Source::IdleLand => Vec::new(),
         }
     }
 
@@ -360,7 +506,7 @@ impl Collection {
         let versions: Vec<&VersionInfo> = match &self.source {
             Source::Layer { versions, .. } => versions.iter().collect(),
             Source::Version(v) => vec![v],
-            Source::Parcels | Source::Overlaps => Vec::new(),
+            Source::Parcels | Source::Overlaps | Source::ApprovedUnsupplied | Source::IdleLand => Vec::new(),
         };
         versions
             .iter()
@@ -374,7 +520,7 @@ impl Collection {
         match &self.source {
             Source::Layer { versions, .. } => Some(versions.iter().map(|v| i64::from(v.feature_count)).sum()),
             Source::Version(v) => Some(i64::from(v.feature_count)),
-            Source::Parcels | Source::Overlaps => None,
+            Source::Parcels | Source::Overlaps | Source::ApprovedUnsupplied | Source::IdleLand => None,
         }
     }
 
@@ -384,6 +530,8 @@ impl Collection {
         match self.source {
             Source::Parcels => Ok(parcel_properties()),
             Source::Overlaps => Ok(overlap_properties()),
+            Source::ApprovedUnsupplied => Ok(unsupplied_properties()),
+            Source::IdleLand => Ok(idle_properties()),
             Source::Layer { .. } | Source::Version(_) => {
                 let mut out = layer_fixed_properties();
                 for attribute in store::sampled_attributes(conn, &self.version_ids()).await? {
@@ -458,6 +606,8 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<Collection>, OgcError> 
         .collect();
     out.push(Collection::parcels());
     out.push(Collection::overlaps());
+    out.push(Collection::approved_unsupplied());
+    out.push(Collection::idle_land());
     Ok(out)
 }
 
@@ -479,6 +629,8 @@ pub async fn find(conn: &mut PgConnection, id: &str) -> Result<Collection, OgcEr
     match id {
         PARCELS => return Ok(Collection::parcels()),
         OVERLAPS => return Ok(Collection::overlaps()),
+        super::figures::APPROVED_UNSUPPLIED => return Ok(Collection::approved_unsupplied()),
+        super::figures::IDLE_LAND => return Ok(Collection::idle_land()),
         _ => {}
     }
     if let Ok(version_id) = Uuid::parse_str(id) {
@@ -551,14 +703,26 @@ pub struct Extent {
 }
 
 /// The extent of what `caller` sees of `collection`: for layers the versions' stored extents
-/// (no query), for parcels and overlaps computed over what the caller's counties hold.
+/// (no query), for parcels and overlaps computed over what the caller's counties hold, for the
+/// land-supply collections over their features at `today`.
 pub async fn extent(
     conn: &mut PgConnection,
     caller: &Caller,
     collection: &Collection,
+    today: NaiveDate,
 ) -> Result<Extent, OgcError> {
     let counties = caller.county_filter();
+    let no_filter = super::figures::FigureFilter::default();
     let row = match collection.source {
+        Source::ApprovedUnsupplied => {
+            let (_, bbox) =
+                super::figures::approved_unsupplied(conn, counties.as_deref(), today, &no_filter).await?;
+            return Ok(Extent { bbox, interval: None });
+        }
+        Source::IdleLand => {
+            let (_, bbox) = super::figures::idle_land(conn, counties.as_deref(), today, &no_filter).await?;
+            return Ok(Extent { bbox, interval: None });
+        }
         Source::Layer { .. } | Source::Version(_) => {
             return Ok(Extent {
                 bbox: collection.stored_extent(),
@@ -585,7 +749,7 @@ pub fn metadata(
     base: &ExternalBase,
 ) -> Value {
     let path = format!("/collections/{}", collection.id);
-    let links = vec![
+    let mut links = vec![
         Link::new(base.ogc(&path), "self", JSON, "This collection"),
         Link::new(
             base.ogc(&format!("{path}/items")),
@@ -605,13 +769,15 @@ pub fn metadata(
             SCHEMA_JSON,
             "The properties features can be filtered by (name=value)",
         ),
-        Link::new(
+    ];
+    if collection.has_tiles() {
+        links.push(Link::new(
             base.ogc(&format!("{path}/tiles")),
             super::REL_TILESETS_VECTOR,
             JSON,
             "The vector tilesets of this collection (OGC API – Tiles)",
-        ),
-    ];
+        ));
+    }
     let mut extent_json = Map::new();
     if let Some(bbox) = extent.bbox {
         extent_json.insert("spatial".to_owned(), json!({ "bbox": [bbox], "crs": CRS84_URI }));
@@ -656,7 +822,7 @@ pub fn metadata(
                 )));
             }
         }
-        Source::Parcels | Source::Overlaps => {}
+        Source::Parcels | Source::Overlaps | Source::ApprovedUnsupplied | Source::IdleLand => {}
     }
     doc
 }

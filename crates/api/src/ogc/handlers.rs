@@ -6,6 +6,7 @@ use axum::{
     http::{header, HeaderName, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
+use landuse_domain::calendar::bureau_date;
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
 
@@ -118,7 +119,7 @@ pub async fn landing(base: ExternalBase, query: RawQuery) -> Result<Response, Og
     Ok(document(
         &Landing {
             title: "用地报批 OGC API – Features",
-            description: "Control layers, case parcels and check overlaps of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
+            description: "Control layers, case parcels, check overlaps, approved-but-unsupplied land and idle land of the land-use approval service, for QGIS, ArcGIS Pro and GDAL. Sign in with an API token: as a bearer token, or as the password of HTTP Basic (any user name).",
             links,
         },
         JSON,
@@ -180,9 +181,10 @@ pub async fn collections(
 ) -> Result<Response, OgcError> {
     QueryParams::new(query)?.metadata_only()?;
     let mut conn = connection(&state, &hint, &caller.scope()).await?;
+    let today = bureau_date(state.clock.now());
     let mut entries = Vec::new();
     for collection in catalog::list(&mut conn).await? {
-        let extent = catalog::extent(&mut conn, &caller, &collection).await?;
+        let extent = catalog::extent(&mut conn, &caller, &collection, today).await?;
         entries.push(catalog::metadata(&collection, &extent, None, &base));
     }
     Ok(document(
@@ -208,7 +210,8 @@ pub async fn collection(
     QueryParams::new(query)?.metadata_only()?;
     let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
-    let extent = catalog::extent(&mut conn, &caller, &collection).await?;
+    let today = bureau_date(state.clock.now());
+    let extent = catalog::extent(&mut conn, &caller, &collection, today).await?;
     let all_versions = match &collection.source {
         Source::Layer { kind, .. } => Some(catalog::versions_of_kind(&mut conn, kind).await?),
         _ => None,
@@ -297,7 +300,8 @@ pub async fn items(
         collection.temporal_property().is_some(),
         collection.key_kind(),
     )?;
-    let filters = Filters::build(&mut conn, &collection, &caller, &items_query).await?;
+    let today = bureau_date(state.clock.now());
+    let filters = Filters::build(&mut conn, &collection, &caller, &items_query, today).await?;
     // numberMatched on the first page only: clients read it there, and counting again on every
     // deeper page would make deep pages cost more than the first.
     let matched = if items_query.cursor.is_none() {
@@ -354,7 +358,8 @@ pub async fn item(
     let mut conn = connection(&state, &hint, &caller.scope()).await?;
     let collection = catalog::find(&mut conn, &id).await?;
     let key = FeatureKey::from_path(&feature, collection.key_kind()).ok_or(ApiError::NotFound("feature"))?;
-    let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base)
+    let today = bureau_date(state.clock.now());
+    let found = items::single_feature(&mut conn, &collection, &caller, key, crs, &base, today)
         .await?
         .ok_or(ApiError::NotFound("feature"))?;
     Ok(features(media_type, crs, found))

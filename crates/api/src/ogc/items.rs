@@ -12,7 +12,7 @@ use axum::{
     body::{Body, Bytes},
     BoxError,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -21,6 +21,7 @@ use super::{
     catalog::{self, Collection, Property, PropertyType, Source},
     crs::OgcCrs,
     error::OgcError,
+    figures::{self, FigureFilter},
     links::{query_string, ExternalBase, Link},
     params::{unknown, FeatureKey, ItemsFormat, ItemsQuery, ITEMS_PARAMETERS},
     GEOJSON, JSON,
@@ -31,7 +32,7 @@ use crate::{
     http::error::ApiError,
     reads::{ReadHint, ReadNodes},
     store::{
-        ogc::{self as store, BboxFilter, PageRow, PageSpec, PropertyFilter, Selection},
+        ogc::{self as store, BboxFilter, FigureFeatures, PageRow, PageSpec, PropertyFilter, Selection},
         DbError,
     },
 };
@@ -79,11 +80,14 @@ pub struct Filters {
 impl Filters {
     /// Checks the request's property filters against the collection (an unknown name or a
     /// value of the wrong type is a 400) and gathers every filter.
+    /// The land-supply collections are computed here, at `as_of` or `today`, with their own
+    /// property filters applied.
     pub async fn build(
         conn: &mut PgConnection,
         collection: &Collection,
         caller: &Caller,
         query: &ItemsQuery,
+        today: NaiveDate,
     ) -> Result<Self, OgcError> {
         let properties = match collection.source {
             Source::Layer { .. } | Source::Version(_) => {
@@ -91,6 +95,10 @@ impl Filters {
             }
             Source::Parcels => parcel_filters(&query.properties)?,
             Source::Overlaps => overlap_filters(&query.properties)?,
+            Source::ApprovedUnsupplied | Source::IdleLand => {
+                let (as_of, filter) = figure_filters(collection, &query.properties, today)?;
+                figure_features(conn, collection, caller, as_of, &filter).await?
+            }
         };
         Ok(Self {
             selection: Selection {
@@ -108,11 +116,22 @@ impl Filters {
         })
     }
 
-    /// Only the feature with `key`, as the caller may see it.
-    pub fn single(collection: &Collection, caller: &Caller, key: FeatureKey) -> Self {
+    /// Only the feature with `key`, as the caller may see it (a land-supply feature as of
+    /// `today`).
+    pub async fn single(
+        conn: &mut PgConnection,
+        collection: &Collection,
+        caller: &Caller,
+        key: FeatureKey,
+        today: NaiveDate,
+    ) -> Result<Self, OgcError> {
         let mut filters = Self::everything(collection, caller.county_filter());
+        if collection.is_dated() {
+            let filter = FigureFilter::default();
+            filters.selection.properties = figure_features(conn, collection, caller, today, &filter).await?;
+        }
         filters.selection.feature = Some(key);
-        filters
+        Ok(filters)
     }
 
     /// The whole collection within `counties`.
@@ -142,6 +161,9 @@ impl Filters {
                 dismissed: None,
                 result: None,
             },
+            Source::ApprovedUnsupplied | Source::IdleLand => {
+                PropertyFilter::Figures(FigureFeatures::default())
+            }
         };
         Self {
             selection: Selection {
@@ -300,6 +322,56 @@ fn overlap_filters(pairs: &[(String, String)]) -> Result<PropertyFilter, OgcErro
         dismissed,
         result,
     })
+}
+
+/// Reads the filters of a land-supply collection: `as_of` and its queryable properties.
+fn figure_filters(
+    collection: &Collection,
+    pairs: &[(String, String)],
+    today: NaiveDate,
+) -> Result<(NaiveDate, FigureFilter), OgcError> {
+    let idle = matches!(collection.source, Source::IdleLand);
+    let mut as_of = today;
+    let mut filter = FigureFilter::default();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "as_of" => as_of = figures::as_of(value)?,
+            "case_id" => filter.case_id = Some(uuid_of(name, value)?),
+            "county_code" => filter.county = Some(value.clone()),
+            "age" if !idle => filter.age = Some(figures::age_code(value)?),
+            "supply_id" if idle => filter.supply_id = Some(uuid_of(name, value)?),
+            "status" if idle => filter.status = Some(figures::status_code(value)?),
+            "government_caused" if idle => filter.government_caused = Some(bool_of(name, value)?),
+            _ => {
+                let properties = if idle {
+                    catalog::idle_properties()
+                } else {
+                    catalog::unsupplied_properties()
+                };
+                let mut known = queryable_names(&ITEMS_PARAMETERS, &properties);
+                known.push("as_of");
+                return Err(unknown(name, &known));
+            }
+        }
+    }
+    Ok((as_of, filter))
+}
+
+/// The features of a land-supply collection at `as_of`, computed in the caller's scope.
+async fn figure_features(
+    conn: &mut PgConnection,
+    collection: &Collection,
+    caller: &Caller,
+    as_of: NaiveDate,
+    filter: &FigureFilter,
+) -> Result<PropertyFilter, OgcError> {
+    let counties = caller.county_filter();
+    let (features, _) = if matches!(collection.source, Source::IdleLand) {
+        figures::idle_land(conn, counties.as_deref(), as_of, filter).await?
+    } else {
+        figures::approved_unsupplied(conn, counties.as_deref(), as_of, filter).await?
+    };
+    Ok(PropertyFilter::Figures(features))
 }
 
 fn queryable_names<'a>(standard: &[&'a str], properties: &'a [Property]) -> Vec<&'a str> {
@@ -570,8 +642,9 @@ pub async fn single_feature(
     key: FeatureKey,
     crs: OgcCrs,
     base: &ExternalBase,
+    today: NaiveDate,
 ) -> Result<Option<String>, OgcError> {
-    let filters = Filters::single(collection, caller, key);
+    let filters = Filters::single(conn, collection, caller, key, today).await?;
     let rows = store::page(conn, &filters.selection, &page_spec(None, 1, crs)).await?;
     let Some(row) = rows.first().filter(|row| row.rn == 1) else {
         return Ok(None);

@@ -5,12 +5,15 @@
 //!   `limit` (clamped to a configurable maximum), `bbox`, `datetime`, property filters and
 //!   keyset paging behind an opaque `cursor`; unknown parameters and invalid values get 400.
 //! - Part 2 (CRS by reference): `crs` and `bbox-crs`, the `Content-Crs` header, `storageCrs`.
+//! - The land-supply collections `approved_unsupplied` and `idle_land` ([`figures`]): the
+//!   reports' figures on the map, at `as_of` (today by default).
 //! - Auth: the API's tokens, as bearer tokens or as the HTTP Basic password. Every role may
 //!   read; county officers see only their counties' parcels and overlaps.
 
 pub mod catalog;
 pub mod crs;
 pub mod error;
+pub mod figures;
 pub mod handlers;
 pub mod items;
 pub mod links;

@@ -630,6 +630,17 @@ pub fn document(base: &ExternalBase, collections: &[(Collection, Vec<Property>)]
                 .map(|p| parameter_ref(p))
                 .collect();
             parameters.extend(properties.iter().filter(|p| p.queryable).map(property_parameter));
+            if collection.is_dated() {
+                parameters.push(json!({
+                    "name": "as_of",
+                    "in": "query",
+                    "required": false,
+                    "description": "The date of the figures (YYYY-MM-DD); today, the bureau's date, when absent.",
+                    "schema": { "type": "string", "format": "date" },
+                    "style": "form",
+                    "explode": false,
+                }));
+            }
             let specific = Route {
                 path: route.path,
                 operation_id: "getFeatures",
@@ -653,7 +664,7 @@ pub fn document(base: &ExternalBase, collections: &[(Collection, Vec<Property>)]
         "info": {
             "title": "用地报批 OGC API – Features",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Control layers, case parcels and check overlaps of the land-use approval service. Coordinates are stored in CGCS2000 (EPSG:4490) and served in CRS84 unless crs asks for another.",
+            "description": "Control layers, case parcels, check overlaps, approved-but-unsupplied land and idle land of the land-use approval service. Coordinates are stored in CGCS2000 (EPSG:4490) and served in CRS84 unless crs asks for another.",
         },
         "servers": [{ "url": base.ogc("") }],
         "security": [{ "bearer": [] }, { "basic": [] }],
@@ -702,7 +713,7 @@ pub fn html(base: &ExternalBase) -> String {
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}td{{vertical-align:top;padding:.3em .6em;border-bottom:1px solid #ddd}}code{{font-size:.95em}}</style>
 </head><body>
 <h1>用地报批 OGC API – Features</h1>
-<p>Control layers, case parcels and check overlaps, for QGIS, ArcGIS Pro and GDAL without a plug-in.
+<p>Control layers, case parcels, check overlaps, approved-but-unsupplied land and idle land, for QGIS, ArcGIS Pro and GDAL without a plug-in.
 Add <code>{root}</code> as an <em>OGC API – Features</em> (WFS 3) connection and sign in with an API token:
 as a bearer token, or as the <em>password</em> of HTTP Basic (any user name). The machine-readable
 definition is <a href="{root}/api">{root}/api</a> (OpenAPI 3.0).</p>

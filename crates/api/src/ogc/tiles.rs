@@ -25,6 +25,7 @@ use axum::{
     routing::get,
     Router,
 };
+use landuse_domain::calendar::bureau_date;
 use landuse_spatial::tile::{TileError, TileId};
 use serde::Deserialize;
 
@@ -180,7 +181,10 @@ async fn describe(
         .await
         .doing("starting a scoped transaction")?;
     let collection = catalog::find(&mut tx, id).await?;
-    let extent = catalog::extent(&mut tx, caller, &collection).await?;
+    if !collection.has_tiles() {
+        return Err(ApiError::NotFound("collection").into());
+    }
+    let extent = catalog::extent(&mut tx, caller, &collection, bureau_date(state.clock.now())).await?;
     Ok(Described {
         collection,
         bbox: extent.bbox,

@@ -169,6 +169,20 @@ pub async fn overlap_extent(
         .doing("computing the overlaps' extent")
 }
 
+/// The features of a land-supply collection as the page statement takes them: computed by the
+/// reports' functions (`ogc::figures`), one entry of each list per feature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FigureFeatures {
+    /// The features' ids (the case for `approved_unsupplied`, the supply part for `idle_land`).
+    pub ids: Vec<Uuid>,
+    /// The case of each, through which row-level security applies.
+    pub case_ids: Vec<Uuid>,
+    /// Each geometry as WKB in EPSG:4490.
+    pub geometries: Vec<Vec<u8>>,
+    /// Each feature's properties as a JSON object.
+    pub properties: Vec<String>,
+}
+
 /// The property filters of a feature request, one set per collection kind; `None` is off.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropertyFilter {
@@ -217,6 +231,8 @@ pub enum PropertyFilter {
         /// The report's result code.
         result: Option<String>,
     },
+    /// A land-supply collection, already filtered by its own properties when computed.
+    Figures(FigureFeatures),
 }
 
 /// A bounding box as the statements take it: corners in `srid`, densified to edges of
@@ -390,6 +406,17 @@ const OVERLAP_PAGE: &str = page_sql!(
     "19"
 );
 const OVERLAP_COUNT: &str = count_sql!("sql/ogc_overlap_filtered.sql");
+const FIGURES_PAGE: &str = page_sql!(
+    "sql/ogc_figures_filtered.sql",
+    "uuid",
+    "null::int8 as int_id, p.id as uuid_id",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14"
+);
+const FIGURES_COUNT: &str = count_sql!("sql/ogc_figures_filtered.sql");
 
 /// The page statement of a kind of collection (for plan checks and diagnosis).
 pub fn page_statement(properties: &PropertyFilter) -> &'static str {
@@ -397,6 +424,7 @@ pub fn page_statement(properties: &PropertyFilter) -> &'static str {
         PropertyFilter::Layer { .. } => LAYER_PAGE,
         PropertyFilter::Parcel { .. } => PARCEL_PAGE,
         PropertyFilter::Overlap { .. } => OVERLAP_PAGE,
+        PropertyFilter::Figures(_) => FIGURES_PAGE,
     }
 }
 
@@ -405,6 +433,7 @@ fn count_statement(properties: &PropertyFilter) -> &'static str {
         PropertyFilter::Layer { .. } => LAYER_COUNT,
         PropertyFilter::Parcel { .. } => PARCEL_COUNT,
         PropertyFilter::Overlap { .. } => OVERLAP_COUNT,
+        PropertyFilter::Figures(_) => FIGURES_COUNT,
     }
 }
 
@@ -518,6 +547,16 @@ fn bind_selection(selection: &Selection) -> Binder {
             .bind(*dismissed)
             .bind(result.clone())
             .bind(uuid_id),
+        PropertyFilter::Figures(features) => binder
+            .bind(selection.counties.clone())
+            .bind(corners)
+            .bind(srid)
+            .bind(segment)
+            .bind(features.ids.clone())
+            .bind(features.case_ids.clone())
+            .bind(features.geometries.clone())
+            .bind(features.properties.clone())
+            .bind(uuid_id),
     }
 }
 
@@ -529,10 +568,11 @@ fn page_arguments(selection: &Selection, page: &PageSpec) -> Result<PgArguments,
             Some(FeatureKey::Int(id)) => Some(id),
             _ => None,
         }),
-        PropertyFilter::Parcel { .. } | PropertyFilter::Overlap { .. } => binder.bind(match page.after {
-            Some(FeatureKey::Uuid(id)) => Some(id),
-            _ => None,
-        }),
+        PropertyFilter::Parcel { .. } | PropertyFilter::Overlap { .. } | PropertyFilter::Figures(_) => binder
+            .bind(match page.after {
+                Some(FeatureKey::Uuid(id)) => Some(id),
+                _ => None,
+            }),
     };
     binder
         .bind(page.limit + 1)

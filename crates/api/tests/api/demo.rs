@@ -477,3 +477,120 @@ async fn the_case_list_shows_each_case_as_its_own_page_does(pool: PgPool) {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The statuses of an idle-land report's lands, counted.
+fn statuses(report: &serde_json::Value) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in report["lands"].as_array().unwrap() {
+        *out.entry(line["status"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    out
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_demo_supplies_land_so_every_land_supply_report_and_collection_has_rows(pool: PgPool) {
+    let dir = temp_dir("supply");
+    generate(3, &Sizes::small(), &dir).unwrap();
+    let config = Arc::new(common::test_config("postgres://unused/none"));
+    load(&pool, config, &dir).await.unwrap();
+    let app = common::TestApp::new(pool.clone()).await;
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            let answer = app.send("GET", path, "reviewer", None, &[]).await;
+            assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+            answer.json
+        }
+    };
+
+    // Four approvals supplied through the supply endpoints, with what followed.
+    let parts = scalar(&pool, "select count(*) from supply_parts").await;
+    assert!((4..=5).contains(&parts), "{parts} parts");
+    let certificates = scalar(
+        &pool,
+        "select count(*) from supply_parts where certificate_issued_on is not null",
+    )
+    .await;
+    assert!(certificates >= 3, "{certificates} certificates");
+    assert_eq!(
+        scalar(&pool, "select count(*) from supply_parts where source = 'import'").await,
+        0,
+        "every part came through the API"
+    );
+
+    // 批而未供: the approval whose land lies idle has its first parcel supplied and the rest not.
+    let supply = get("/api/v1/reports/land-supply").await;
+    let idle = get("/api/v1/reports/idle-land").await;
+    let idle_part = idle["lands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["status"] == "idle")
+        .unwrap_or_else(|| panic!("no idle land: {idle}"))["supply"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partly: Vec<(String, f64)> = sqlx::query_as(
+        "select p.case_id::text, round((a.area_m2 * 15 / 10000)::numeric, 2)::float8
+           from supply_parts p join parcels a on a.case_id = p.case_id and a.seq = 1
+          where p.id = $1::uuid",
+    )
+    .bind(&idle_part)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(partly.len(), 1, "{partly:?}");
+    let (case, first_parcel_mu) = &partly[0];
+    let line = supply["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["batch"] == *case)
+        .unwrap_or_else(|| panic!("{case} is not a batch: {supply}"));
+    assert!(
+        (line["supplied_mu"].as_f64().unwrap() - first_parcel_mu).abs() <= 0.011,
+        "supplied is its first parcel, {first_parcel_mu} mu: {line}"
+    );
+    assert!(line["unsupplied_mu"].as_f64().unwrap() > 0.0, "{line}");
+    let percent = line["supply_percent"].as_f64().unwrap();
+    assert!(percent > 0.0 && percent < 100.0, "partly supplied: {line}");
+    assert!(supply["total"]["all_batches"]["supplied_mu"].as_f64().unwrap() > 0.0);
+
+    // Idle land of each kind, the government-caused delay marked and not counted.
+    let counted = statuses(&idle);
+    for status in ["idle", "reclaimable", "government_caused", "due_soon"] {
+        assert_eq!(counted.get(status), Some(&1), "one {status}: {counted:?}");
+    }
+    let fee = idle["lands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["status"] == "idle")
+        .unwrap()["fee_wan_yuan"]
+        .clone();
+    assert_eq!(fee, 120.0, "20% of the 600 万元 price");
+    let handovers = get("/api/v1/reports/handover-certificate").await;
+    assert!(handovers.to_string().contains("handed_over_on"), "{handovers}");
+
+    // The map shows the same land.
+    let unsupplied = app
+        .send(
+            "GET",
+            "/ogc/collections/approved_unsupplied/items",
+            "gis",
+            None,
+            &[],
+        )
+        .await;
+    assert!(
+        unsupplied.json["numberMatched"].as_i64().unwrap() > 0,
+        "{}",
+        unsupplied.text
+    );
+    let idle_map = app
+        .send("GET", "/ogc/collections/idle_land/items", "gis", None, &[])
+        .await;
+    assert_eq!(idle_map.json["numberMatched"], 4, "{}", idle_map.text);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -327,7 +327,9 @@ async fn collections_list_each_current_layer_kind_and_parcels_and_check_overlaps
             "permanent_farmland",
             "urban_boundary",
             "parcels",
-            "check_overlaps"
+            "check_overlaps",
+            "approved_unsupplied",
+            "idle_land"
         ],
         "one collection per kind (the older version is not listed)"
     );
@@ -1168,4 +1170,269 @@ async fn a_bbox_across_the_antimeridian_selects_both_sides(pool: PgPool) {
     assert_eq!(names(&latlon), names(&across));
     let west = get(&app, &format!("{items}?bbox=179.95,-1,-179.85,-0.1"), "gis").await;
     assert_eq!(names(&west), ["west of it"]);
+}
+
+/// Every [lon, lat] pair of a GeoJSON geometry's coordinates.
+fn positions(geometry: &Value) -> Vec<[f64; 2]> {
+    fn walk(v: &Value, out: &mut Vec<[f64; 2]>) {
+        match v.as_array() {
+            Some(a) if a.len() == 2 && a[0].is_number() => {
+                out.push([a[0].as_f64().unwrap(), a[1].as_f64().unwrap()]);
+            }
+            Some(a) => a.iter().for_each(|x| walk(x, out)),
+            None => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&geometry["coordinates"], &mut out);
+    out
+}
+
+fn feature(doc: &Value, id: Uuid) -> &Value {
+    doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == json!(id))
+        .unwrap_or_else(|| panic!("{id} is not a feature: {doc}"))
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_land_supply_collections_map_the_reports_figures_and_an_officer_sees_only_their_county(
+    pool: PgPool,
+) {
+    use crate::supply::{approval_width, approved_case, import_part, strip};
+    let app = TestApp::new(pool.clone()).await;
+    // 汉滨区: 100 mu approved 2023-06-01; 30 mu supplied to start 2024-02-29 (idle from
+    // 2025-03-01) and 20 mu handed over late (a government-caused delay). 汉阴县: 100 mu approved
+    // 2021-03-01, nothing supplied.
+    let hanbin = approved_case(&app, "610902", "2023-06-01", &[strip(0.0, 1.0)]).await;
+    let hanyin = approved_case(&app, "610921", "2021-03-01", &[strip(2.0, 3.0)]).await;
+    let leap = import_part(&pool, hanbin, &strip(0.0, 0.3), "2024-02-29", None).await;
+    let late = import_part(
+        &pool,
+        hanbin,
+        &strip(0.3, 0.5),
+        "2024-02-29",
+        Some("update supply_parts set handed_over_on = date '2024-04-30' where id = $1"),
+    )
+    .await;
+    let on = "as_of=2025-03-01";
+
+    let unsupplied = get(
+        &app,
+        &format!("/ogc/collections/approved_unsupplied/items?{on}"),
+        "gis",
+    )
+    .await;
+    assert_eq!(unsupplied.status, 200, "{}", unsupplied.text);
+    assert_eq!(unsupplied.json["numberMatched"], 2, "{}", unsupplied.text);
+    let report = get(&app, &format!("/api/v1/reports/land-supply?{on}"), "reviewer").await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    for line in report.json["batches"].as_array().unwrap() {
+        let id: Uuid = serde_json::from_value(line["batch"].clone()).unwrap();
+        let props = &feature(&unsupplied.json, id)["properties"];
+        for field in [
+            "approved_mu",
+            "supplied_mu",
+            "unsupplied_mu",
+            "age",
+            "document_number",
+            "approved_on",
+        ] {
+            assert_eq!(
+                props[field], line[field],
+                "{field} of {id} differs from the report"
+            );
+        }
+    }
+    let own = &feature(&unsupplied.json, hanbin)["properties"];
+    assert_eq!(own["unsupplied_mu"], 50.0, "{own}");
+    assert_eq!(own["age"], "one_to_two_years");
+    let m2 = own["unsupplied_m2"].as_f64().unwrap();
+    assert!((m2 - 50.0 * 2000.0 / 3.0).abs() < 1.0, "{m2} m² is 50 mu");
+    // The geometry is the approval minus the supplied half: it starts where the parts end.
+    let west = positions(&feature(&unsupplied.json, hanbin)["geometry"])
+        .iter()
+        .map(|p| p[0])
+        .fold(f64::INFINITY, f64::min);
+    let edge = 109.0 + 0.5 * approval_width();
+    assert!(
+        (west - edge).abs() < 1e-7,
+        "the remainder starts at {west}, not {edge}"
+    );
+    assert_eq!(
+        feature(&unsupplied.json, hanyin)["properties"]["age"],
+        "two_to_five_years"
+    );
+
+    let idle = get(&app, &format!("/ogc/collections/idle_land/items?{on}"), "gis").await;
+    assert_eq!(idle.status, 200, "{}", idle.text);
+    assert_eq!(idle.json["numberMatched"], 2, "{}", idle.text);
+    let idle_report = get(&app, &format!("/api/v1/reports/idle-land?{on}"), "reviewer").await;
+    for line in idle_report.json["lands"].as_array().unwrap() {
+        let id: Uuid = serde_json::from_value(line["supply"].clone()).unwrap();
+        let props = &feature(&idle.json, id)["properties"];
+        for field in [
+            "status",
+            "area_mu",
+            "agreed_start_on",
+            "idle_from",
+            "fee_wan_yuan",
+            "government_delay_days",
+        ] {
+            assert_eq!(
+                props[field], line[field],
+                "{field} of {id} differs from the report"
+            );
+        }
+    }
+    let leap_props = &feature(&idle.json, leap)["properties"];
+    assert_eq!(leap_props["status"], "idle");
+    assert_eq!(leap_props["idle_since"], "2025-03-01");
+    assert_eq!(leap_props["fee_wan_yuan"], 240.0);
+    assert!(
+        leap_props["fee_note"].as_str().unwrap().contains("20%"),
+        "{leap_props}"
+    );
+    assert_eq!(leap_props["government_caused"], false);
+    let late_props = &feature(&idle.json, late)["properties"];
+    assert_eq!(late_props["status"], "government_caused");
+    assert_eq!(late_props["government_caused"], true);
+    assert_eq!(
+        late_props["government_delay_days"], 62,
+        "agreed for 2024-02-28, handed over 2024-04-30"
+    );
+    let only_idle = get(
+        &app,
+        &format!("/ogc/collections/idle_land/items?{on}&status=idle"),
+        "gis",
+    )
+    .await;
+    assert_eq!(ids(&only_idle.json), vec![json!(leap)]);
+    // The day before, the leap-day part is only due soon.
+    let before = get(&app, "/ogc/collections/idle_land/items?as_of=2025-02-28", "gis").await;
+    assert_eq!(feature(&before.json, leap)["properties"]["status"], "due_soon");
+    // In EPSG:4490 the latitude comes first.
+    let lat_first = get(
+        &app,
+        &format!("/ogc/collections/idle_land/items?{on}&crs=http://www.opengis.net/def/crs/EPSG/0/4490"),
+        "gis",
+    )
+    .await;
+    assert_eq!(
+        lat_first.headers["content-crs"],
+        "<http://www.opengis.net/def/crs/EPSG/0/4490>"
+    );
+    let first = positions(&feature(&lat_first.json, leap)["geometry"])[0];
+    assert!(
+        (32.69..32.71).contains(&first[0]) && first[1] > 108.9,
+        "{first:?}"
+    );
+    // A bbox around 汉阴县's approval only.
+    let x0 = 109.0 + 2.0 * approval_width();
+    let boxed = get(
+        &app,
+        &format!(
+            "/ogc/collections/approved_unsupplied/items?{on}&bbox={x0},32.69,{},32.71",
+            x0 + 0.0001
+        ),
+        "gis",
+    )
+    .await;
+    assert_eq!(ids(&boxed.json), vec![json!(hanyin)]);
+
+    // The officer of 汉滨区 sees only 汉滨区's land, whatever the filter asks.
+    let officer = get(
+        &app,
+        &format!("/ogc/collections/approved_unsupplied/items?{on}"),
+        "officer",
+    )
+    .await;
+    assert_eq!(ids(&officer.json), vec![json!(hanbin)]);
+    let widened = get(
+        &app,
+        &format!("/ogc/collections/approved_unsupplied/items?{on}&county_code=610921"),
+        "officer",
+    )
+    .await;
+    assert_eq!(
+        widened.json["numberMatched"], 0,
+        "a filter cannot widen the scope"
+    );
+    let officer2 = get(
+        &app,
+        &format!("/ogc/collections/idle_land/items?{on}"),
+        "officer2",
+    )
+    .await;
+    assert_eq!(officer2.json["numberMatched"], 0, "{}", officer2.text);
+    assert_eq!(
+        get(
+            &app,
+            &format!("/ogc/collections/approved_unsupplied/items/{hanyin}"),
+            "officer"
+        )
+        .await
+        .status,
+        404
+    );
+    let extent = get(&app, "/ogc/collections/approved_unsupplied", "officer").await;
+    let bbox = extent.json["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        bbox[2].as_f64().unwrap() < x0,
+        "the extent covers only 汉滨区: {bbox:?}"
+    );
+    assert!(link(
+        &extent.json,
+        "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+    )
+    .is_none());
+
+    // The API document describes each collection's own filters and as_of.
+    let api = get(&app, "/ogc/api", "").await;
+    for (path, own) in [
+        ("/collections/approved_unsupplied/items", "age"),
+        ("/collections/idle_land/items", "status"),
+    ] {
+        let names: Vec<&str> = api.json["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} is not described"))
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&own) && names.contains(&"as_of"),
+            "{path}: {names:?}"
+        );
+    }
+
+    // Before the approvals there is nothing; a misspelt age or date is a 400.
+    let early = get(
+        &app,
+        "/ogc/collections/approved_unsupplied/items?as_of=2021-01-01",
+        "gis",
+    )
+    .await;
+    assert_eq!(early.json["numberMatched"], 0);
+    assert_problem_400(
+        &get(&app, "/ogc/collections/approved_unsupplied/items?age=old", "gis").await,
+        "age",
+    );
+    assert_problem_400(
+        &get(&app, "/ogc/collections/idle_land/items?as_of=2025-13-01", "gis").await,
+        "as_of",
+    );
+    assert_problem_400(
+        &get(
+            &app,
+            "/ogc/collections/idle_land/items?age=over_five_years",
+            "gis",
+        )
+        .await,
+        "age",
+    );
 }

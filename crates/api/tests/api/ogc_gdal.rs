@@ -1,7 +1,8 @@
 //! A real OGC API – Features client against the real binary: GDAL's OAPIF driver (`ogrinfo`,
 //! `ogr2ogr` from Debian's gdal-bin, which `make test` installs) lists the collections, takes
 //! the feature count from `numberMatched`, and copies a 10,000-feature layer into a GeoPackage
-//! page by page; the copy's count and areas are compared with the database.
+//! page by page; the copy's count and areas are compared with the database. It also reads the
+//! land-supply collections, as a city-wide client and as a county officer.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use crate::common;
@@ -236,5 +237,90 @@ async fn gdal_lists_the_collections_counts_from_number_matched_and_copies_10000_
         "{total_copy} m² copied, {total_db} m² stored"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    server.terminate();
+}
+
+/// The features `ogrinfo -al` prints, each as its `name (Type) = value` lines.
+fn ogr_features(text: &str) -> Vec<String> {
+    text.split("\nOGRFeature(").skip(1).map(str::to_owned).collect()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn gdal_reads_the_land_supply_collections_and_an_officer_gets_only_their_county(
+    _pool_options: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    use crate::supply::{approved_case, import_part, strip};
+    if !gdal_available() {
+        eprintln!(
+            "skipped: ogrinfo is not on PATH (make test installs gdal-bin through scripts/install-deps.sh)"
+        );
+        return;
+    }
+    let url = url_of(&options);
+    let pool = PgPool::connect_with(options).await.unwrap();
+    let app = common::TestApp::new(pool.clone()).await;
+    // Approved long ago and supplied with a start agreed for 2024-02-29: by any date this test
+    // runs on (after 2026-03-01) the part may be taken back, and the other is a government-
+    // caused delay. 汉阴县's approval has nothing supplied.
+    let hanbin = approved_case(&app, "610902", "2023-06-01", &[strip(0.0, 1.0)]).await;
+    let hanyin = approved_case(&app, "610921", "2021-03-01", &[strip(2.0, 3.0)]).await;
+    import_part(&pool, hanbin, &strip(0.0, 0.3), "2024-02-29", None).await;
+    import_part(
+        &pool,
+        hanbin,
+        &strip(0.3, 0.5),
+        "2024-02-29",
+        Some("update supply_parts set handed_over_on = date '2024-04-30' where id = $1"),
+    )
+    .await;
+    let gis = app.tokens["gis"].clone();
+    let officer = app.tokens["officer"].clone();
+    let officer2 = app.tokens["officer2"].clone();
+
+    let server = TestServer::spawn(&url, &[]);
+    let source = format!("OAPIF:{}/ogc", server.base);
+    let read = move |token: &str, layer: &str| gdal("ogrinfo", token, &["-ro", "-al", &source, layer]).0;
+    let (listing, city, own, idle_city, idle_other) = tokio::task::spawn_blocking(move || {
+        let listing = read(&gis, "-so");
+        (
+            listing,
+            read(&gis, "approved_unsupplied"),
+            read(&officer, "approved_unsupplied"),
+            read(&gis, "idle_land"),
+            read(&officer2, "idle_land"),
+        )
+    })
+    .await
+    .unwrap();
+    for name in ["approved_unsupplied", "idle_land"] {
+        assert!(listing.contains(name), "{name} is not listed:\n{listing}");
+    }
+
+    let city_features = ogr_features(&city);
+    assert_eq!(city_features.len(), 2, "{city}");
+    assert!(city.contains("unsupplied_mu (Real) = 50"), "{city}");
+    assert!(
+        city.contains(&hanyin.to_string()) && city.contains("MULTIPOLYGON"),
+        "{city}"
+    );
+    let own_features = ogr_features(&own);
+    assert_eq!(own_features.len(), 1, "{own}");
+    assert!(own_features[0].contains("county_code (String) = 610902"), "{own}");
+    assert!(!own.contains(&hanyin.to_string()), "{own}");
+
+    let idle = ogr_features(&idle_city);
+    assert_eq!(idle.len(), 2, "{idle_city}");
+    assert!(
+        idle.iter().any(|f| f.contains("status (String) = reclaimable")),
+        "{idle_city}"
+    );
+    assert!(
+        idle.iter()
+            .any(|f| f.contains("status (String) = government_caused")
+                && f.contains("government_caused (Integer(Boolean)) = 1")),
+        "{idle_city}"
+    );
+    assert!(ogr_features(&idle_other).is_empty(), "{idle_other}");
     server.terminate();
 }

@@ -192,8 +192,11 @@ async fn demo_region(pool: &PgPool, app: &PgPool) {
     .execute(pool)
     .await
     .unwrap();
-    // The demo records no land supply: one part per county's approved case, its first parcel,
-    // written as the owner.
+    // The demo supplies land in a few counties only: one part more in each other county with an
+    // approved case, its first parcel, written as the owner. Only cases the demo left unsupplied
+    // are taken, so the part overlaps none of the demo's and its number is the case's first.
+    let demo_parts = owner_count(pool, "select count(*) from supply_parts").await;
+    assert!(demo_parts > 0, "the demo records supply parts");
     sqlx::query(
         "insert into supply_parts (id, case_id, seq, method, document_number, decided_on, geom, area_m2,
                                    area_mu, source, industrial, agreed_handover_on, agreed_start_on,
@@ -203,6 +206,8 @@ async fn demo_region(pool: &PgPool, app: &PgPool) {
                 'import', false, date '2026-02-01', date '2026-03-01', date '2027-03-01', now(), now()
            from cases c join parcels p on p.case_id = c.id
           where c.stage in ('supply', 'registration', 'completed')
+            and not exists (select 1 from supply_parts s join cases o on o.id = s.case_id
+                             where o.county_code = c.county_code)
           order by c.county_code, c.id, p.seq",
     )
     .execute(pool)

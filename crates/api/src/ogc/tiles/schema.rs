@@ -140,6 +140,9 @@ pub enum TileSource {
     Parcels,
     /// Check overlaps, drawn per request in the caller's scope.
     Overlaps,
+    /// No tiles: the land-supply collections are computed per request (their tile paths are
+    /// 404 and their metadata links none).
+    Untiled,
 }
 
 impl TileSource {
@@ -150,6 +153,7 @@ impl TileSource {
             Source::Version(version) => Self::of_versions(&version.kind, vec![version.id], true),
             Source::Parcels => Self::Parcels,
             Source::Overlaps => Self::Overlaps,
+            Source::ApprovedUnsupplied | Source::IdleLand => Self::Untiled,
         }
     }
 
@@ -188,6 +192,7 @@ impl TileSource {
                 geometry: Geometry::Areas,
                 fields: &PARCEL_FIELDS,
             }],
+            Self::Untiled => Vec::new(),
             Self::Overlaps => vec![TileLayer {
                 name: OVERLAPS.to_owned(),
                 description: "The overlaps of every check report the caller may see with the control layers".to_owned(),
