@@ -57,6 +57,12 @@ def main() -> None:
         database_url, f"select id from offset_indicators where county_code in {own_counties} order by id"
     )
     snapshots = column(database_url, "select id from dispatch_snapshots order by id")
+    # The demo's supplied parts (land supply after approval), for the part reads and records.
+    supply_parts = column(
+        database_url,
+        "select s.id from supply_parts s join cases c on c.id = s.case_id "
+        f"where c.county_code in {own_counties} order by s.id",
+    )
     # Where an alert list resumes: an alert id (a page's next_since) or an RFC 3339 instant.
     alert_since = column(database_url, "select id::text from alerts order by id limit 2") + ["2026-01-01T00:00:00+08:00"]
     years = sorted({int(y) for y in column(database_url, "select distinct year from quota_accounts")} or {2026})
@@ -103,6 +109,7 @@ def main() -> None:
         "indicators": indicators or ["00000000-0000-0000-0000-000000000000"],
         "alert_since": alert_since,
         "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
+        "supply_parts": supply_parts or ["00000000-0000-0000-0000-000000000000"],
         "years": years,
         "calendar_years": calendar_years or [2026],
         # A notice may replace a loaded year or add the one after the last: the years must stay
@@ -168,6 +175,11 @@ def main() -> None:
         ("GET /api/v1/alerts/stream", {"query.county": "counties"}),
         ("GET /api/v1/dispatch", {}),
         ("GET /api/v1/dispatch/{id}", {"path.id": "snapshots"}),
+        ("GET /api/v1/supply-parts/{id}", {"path.id": "supply_parts"}),
+        ("POST /api/v1/supply-parts/{id}/handover", {"path.id": "supply_parts"}),
+        ("POST /api/v1/supply-parts/{id}/certificate", {"path.id": "supply_parts"}),
+        ("POST /api/v1/supply-parts/{id}/start", {"path.id": "supply_parts"}),
+        ("POST /api/v1/supply-parts/{id}/completion", {"path.id": "supply_parts"}),
     ]
 
     # Schemathesis tries these identities in order for each operation and keeps the first one

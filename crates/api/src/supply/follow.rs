@@ -68,8 +68,10 @@ pub struct SupplyStartBody {
     /// The day development started, not before the handover nor after today.
     pub started_on: NaiveDate,
     /// The area developed so far, in mu, not more than the part's area.
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 999_999_999_999.99, multiple_of = 0.01)]
     pub developed_mu: Option<f64>,
     /// The investment made so far, in 万元.
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 999_999_999_999.99, multiple_of = 0.01)]
     pub invested_wan_yuan: Option<f64>,
     /// The day development stopped, while it stays stopped; absent when it goes on.
     pub halted_since: Option<NaiveDate>,

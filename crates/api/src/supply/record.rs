@@ -52,29 +52,83 @@ use crate::{
     },
 };
 
-/// A value with the unit it is given in.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IndicatorValue {
-    /// The value, not negative, at most two decimals in the held unit.
-    pub value: f64,
-    /// Its unit: `万元/亩` (investment intensity), `1` (floor-area ratio), `万元/亩·年` (tax per
-    /// mu), `kgce/万元` or `tce/万元` (energy use per output).
-    pub unit: String,
+/// An indicator's value type and its unit's: the document lists each indicator's accepted
+/// units, so a client (and the fuzzer) cannot send one the domain refuses.
+macro_rules! indicator_value {
+    ($name:ident, $unit:ident, $what:literal, $max:literal, [$($variant:ident = $text:literal),+]) => {
+        #[doc = concat!("The units ", $what, " is accepted in.")]
+        #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+        pub enum $unit {
+            $(
+                #[doc = concat!("`", $text, "`")]
+                #[serde(rename = $text)]
+                $variant,
+            )+
+        }
+
+        impl $unit {
+            fn text(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        #[doc = concat!($what, " with its unit.")]
+        #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The value, not negative, at most two decimals.
+            #[schema(minimum = 0, maximum = $max, multiple_of = 0.01)]
+            pub value: f64,
+            /// Its unit.
+            pub unit: $unit,
+        }
+    };
 }
+
+indicator_value!(
+    InvestmentIntensityValue,
+    InvestmentIntensityUnit,
+    "investment intensity",
+    999_999_999_999.99,
+    [WanYuanPerMu = "万元/亩"]
+);
+indicator_value!(
+    FloorAreaRatioValue,
+    FloorAreaRatioUnit,
+    "the floor-area ratio",
+    999_999_999_999.99,
+    [One = "1", Bare = ""]
+);
+indicator_value!(
+    TaxPerMuValue,
+    TaxPerMuUnit,
+    "tax per mu",
+    999_999_999_999.99,
+    [PerMuYear = "万元/亩·年", PerMuYearBracketed = "万元/(亩·年)"]
+);
+// tce/万元 is held as kgce/万元, a thousand times the value: the bound keeps it a ledger amount.
+indicator_value!(
+    EnergyPerOutputValue,
+    EnergyPerOutputUnit,
+    "energy use per output",
+    999_999_999.99,
+    [KgcePerWanYuan = "kgce/万元", TcePerWanYuan = "tce/万元"]
+);
 
 /// The standard-land indicators as sent, each value with its unit.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorsBody {
     /// 固定资产投资强度, 万元/亩.
-    pub investment_intensity: IndicatorValue,
+    pub investment_intensity: InvestmentIntensityValue,
     /// 容积率, a ratio (unit `1`).
-    pub floor_area_ratio: IndicatorValue,
+    pub floor_area_ratio: FloorAreaRatioValue,
     /// 亩均税收, 万元/亩·年.
-    pub tax_per_mu: IndicatorValue,
+    pub tax_per_mu: TaxPerMuValue,
     /// 单位产出能耗, kgce/万元 (or tce/万元, converted).
-    pub energy_per_output: IndicatorValue,
+    pub energy_per_output: EnergyPerOutputValue,
     /// Whether the land-use standard (用地标准) is met.
     pub land_use_standard_met: bool,
 }
@@ -86,8 +140,8 @@ impl IndicatorsBody {
     /// # Errors
     /// 422 naming the indicator.
     pub fn parse(&self, prefix: &str) -> Result<StandardLandIndicators, ApiError> {
-        let value = |kind: IndicatorKind, given: &IndicatorValue| {
-            kind.parse_value(given.value, &given.unit).map_err(|e| {
+        let value = |kind: IndicatorKind, value: f64, unit: &str| {
+            kind.parse_value(value, unit).map_err(|e| {
                 ApiError::invalid(
                     "invalid-indicator",
                     format!("{prefix}.{}", e.field()),
@@ -96,10 +150,26 @@ impl IndicatorsBody {
             })
         };
         Ok(StandardLandIndicators {
-            investment_intensity: value(IndicatorKind::InvestmentIntensity, &self.investment_intensity)?,
-            floor_area_ratio: value(IndicatorKind::FloorAreaRatio, &self.floor_area_ratio)?,
-            tax_per_mu: value(IndicatorKind::TaxPerMu, &self.tax_per_mu)?,
-            energy_per_output: value(IndicatorKind::EnergyPerOutput, &self.energy_per_output)?,
+            investment_intensity: value(
+                IndicatorKind::InvestmentIntensity,
+                self.investment_intensity.value,
+                self.investment_intensity.unit.text(),
+            )?,
+            floor_area_ratio: value(
+                IndicatorKind::FloorAreaRatio,
+                self.floor_area_ratio.value,
+                self.floor_area_ratio.unit.text(),
+            )?,
+            tax_per_mu: value(
+                IndicatorKind::TaxPerMu,
+                self.tax_per_mu.value,
+                self.tax_per_mu.unit.text(),
+            )?,
+            energy_per_output: value(
+                IndicatorKind::EnergyPerOutput,
+                self.energy_per_output.value,
+                self.energy_per_output.unit.text(),
+            )?,
             land_use_standard_met: self.land_use_standard_met,
         })
     }
@@ -116,6 +186,7 @@ pub struct SupplyPartBody {
     /// Its date, not after today.
     pub decided_on: chrono::NaiveDate,
     /// The price in 万元 (two decimals at most); absent for an allocation without one.
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 999_999_999_999.99, multiple_of = 0.01)]
     pub price_wan_yuan: Option<f64>,
     /// Whether the land is supplied for industry.
     pub industrial: bool,
@@ -126,6 +197,7 @@ pub struct SupplyPartBody {
     /// The agreed completion date, not before the agreed start.
     pub agreed_completion_on: chrono::NaiveDate,
     /// The agreed total investment in 万元.
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 999_999_999_999.99, multiple_of = 0.01)]
     pub agreed_investment_wan_yuan: Option<f64>,
     /// The standard-land indicators agreed (industrial land only).
     pub agreed_indicators: Option<IndicatorsBody>,

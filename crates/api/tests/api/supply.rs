@@ -292,7 +292,13 @@ async fn bad_records_are_refused_naming_the_field_and_store_nothing(pool: PgPool
     wrong_unit["agreed_indicators"]["investment_intensity"]["unit"] = json!("元/平方米");
     let answer = record(&app, case, wrong_unit).await;
     assert_eq!(answer.status, 422, "{}", answer.text);
-    assert_eq!(answer.json["field"], "agreed_indicators.investment_intensity");
+    // The document lists each indicator's units, so a wrong one is refused as the body is read,
+    // naming the unit and the one accepted.
+    assert_eq!(
+        answer.json["field"],
+        "agreed_indicators.investment_intensity.unit"
+    );
+    assert!(answer.text.contains("万元/亩"), "{}", answer.text);
     let mut negative = part_body(&strip(0.0, 0.3));
     negative["agreed_indicators"]["tax_per_mu"]["value"] = json!(-1.0);
     let answer = record(&app, case, negative).await;

@@ -62,7 +62,7 @@ pub use standard::{IndicatorError, IndicatorKind, StandardLandIndicators};
     strum::IntoStaticStr,
     strum::VariantArray,
 )]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SupplyPartMethod))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum SupplyMethod {
