@@ -55,12 +55,15 @@ use crate::{
 /// An indicator's value type and its unit's: the document lists each indicator's accepted
 /// units, so a client (and the fuzzer) cannot send one the domain refuses.
 macro_rules! indicator_value {
-    ($name:ident, $unit:ident, $what:literal, $max:literal, [$($variant:ident = $text:literal),+]) => {
-        #[doc = concat!("The units ", $what, " is accepted in.")]
+    // Every argument is a token tree, not a fragment: utoipa's attribute parser does not see
+    // through the invisible group a `literal` fragment is wrapped in, and silently drops a
+    // rename or takes the wrong number.
+    ($name:ident, $name_doc:tt, $unit:ident, $unit_doc:tt, $max:tt, [$($variant:ident = $text:tt),+]) => {
+        #[doc = $unit_doc]
         #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
         pub enum $unit {
             $(
-                #[doc = concat!("`", $text, "`")]
+                #[doc = $text]
                 #[serde(rename = $text)]
                 $variant,
             )+
@@ -74,12 +77,12 @@ macro_rules! indicator_value {
             }
         }
 
-        #[doc = concat!($what, " with its unit.")]
+        #[doc = $name_doc]
         #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            /// The value, not negative, at most two decimals.
-            #[schema(minimum = 0, maximum = $max, multiple_of = 0.01)]
+            /// The value, not negative; rounded half up to two decimals of the held unit.
+            #[schema(minimum = 0, maximum = $max)]
             pub value: f64,
             /// Its unit.
             pub unit: $unit,
@@ -89,30 +92,34 @@ macro_rules! indicator_value {
 
 indicator_value!(
     InvestmentIntensityValue,
+    "Investment intensity with its unit.",
     InvestmentIntensityUnit,
-    "investment intensity",
+    "The unit investment intensity is given in.",
     999_999_999_999.99,
     [WanYuanPerMu = "万元/亩"]
 );
 indicator_value!(
     FloorAreaRatioValue,
+    "The floor-area ratio with its unit.",
     FloorAreaRatioUnit,
-    "the floor-area ratio",
+    "The unit the floor-area ratio is given in: `1`, a ratio.",
     999_999_999_999.99,
-    [One = "1", Bare = ""]
+    [One = "1"]
 );
 indicator_value!(
     TaxPerMuValue,
+    "Tax per mu with its unit.",
     TaxPerMuUnit,
-    "tax per mu",
+    "The unit tax per mu is given in.",
     999_999_999_999.99,
     [PerMuYear = "万元/亩·年", PerMuYearBracketed = "万元/(亩·年)"]
 );
 // tce/万元 is held as kgce/万元, a thousand times the value: the bound keeps it a ledger amount.
 indicator_value!(
     EnergyPerOutputValue,
+    "Energy use per output with its unit (tce/万元 is held as kgce/万元, a thousand times the value).",
     EnergyPerOutputUnit,
-    "energy use per output",
+    "The unit energy use per output is given in.",
     999_999_999.99,
     [KgcePerWanYuan = "kgce/万元", TcePerWanYuan = "tce/万元"]
 );

@@ -113,11 +113,13 @@ impl IndicatorKind {
         }
     }
 
-    /// Parses a value given in `unit` into the held unit, two decimals, not negative.
+    /// Parses a value given in `unit` into the held unit, not negative. An indicator is a
+    /// measurement, so it is rounded half up to two decimals of the held unit (as areas are),
+    /// not refused for a third: 0.04512 tce/万元 is 45.12 kgce/万元.
     ///
     /// # Errors
     /// [`IndicatorError::WrongUnit`] for a unit the indicator is not given in,
-    /// [`IndicatorError::Invalid`] for a negative, non-finite or too precise value.
+    /// [`IndicatorError::Invalid`] for a negative, non-finite or too large value.
     ///
     /// ```
     /// use landuse_domain::supply::IndicatorKind;
@@ -152,7 +154,7 @@ impl IndicatorKind {
         if value < 0.0 {
             return Err(invalid(AmountError::Negative(value)));
         }
-        Amount::parse(value * factor).map_err(invalid)
+        Amount::round(value * factor).map_err(invalid)
     }
 }
 
@@ -708,6 +710,12 @@ pub(crate) mod tests {
             "a third decimal in tce is whole kilograms"
         );
         assert_eq!(
+            IndicatorKind::EnergyPerOutput.parse_value(0.045_12, "tce/万元"),
+            Ok(mu(4_512)),
+            "finer than the held unit's hundredths is rounded, as a measurement"
+        );
+        assert_eq!(IndicatorKind::FloorAreaRatio.parse_value(1.234, "1"), Ok(mu(123)));
+        assert_eq!(
             IndicatorKind::EnergyPerOutput.parse_value(-0.0001, "tce/万元"),
             Err(IndicatorError::Invalid {
                 indicator: IndicatorKind::EnergyPerOutput,
@@ -715,9 +723,11 @@ pub(crate) mod tests {
             }),
             "refused with the value as given"
         );
-        assert!(IndicatorKind::EnergyPerOutput
-            .parse_value(0.123, "kgce/万元")
-            .is_err());
+        assert_eq!(
+            IndicatorKind::EnergyPerOutput.parse_value(0.125, "kgce/万元"),
+            Ok(mu(13)),
+            "half up"
+        );
     }
 
     #[test]
