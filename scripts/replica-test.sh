@@ -13,6 +13,9 @@ if [[ -n ${DATABASE_URL:-} ]]; then
   echo "replica-test: DATABASE_URL is set; these tests stop and start servers, so they use the project-local cluster instead"
 fi
 "$root/scripts/db.sh" start
+# A standby copied fresh for every run: one left from an earlier run may need WAL the primary has
+# since recycled (there is no replication slot), and would never catch up.
+"$root/scripts/replica.sh" clean >/dev/null
 "$root/scripts/replica.sh" start
 # The standby is the tests' own: stopped afterwards, pass or fail (scripts/replica.sh start
 # brings it back for a look by hand).

@@ -176,6 +176,8 @@ def main() -> None:
         ("GET /api/v1/dispatch", {}),
         ("GET /api/v1/dispatch/{id}", {"path.id": "snapshots"}),
         ("GET /api/v1/supply-parts/{id}", {"path.id": "supply_parts"}),
+        ("GET /api/v1/cases/{id}/supply-parts", {"path.id": "cases"}),
+        ("POST /api/v1/cases/{id}/supply-parts", {"path.id": "cases"}),
         ("POST /api/v1/supply-parts/{id}/handover", {"path.id": "supply_parts"}),
         ("POST /api/v1/supply-parts/{id}/certificate", {"path.id": "supply_parts"}),
         ("POST /api/v1/supply-parts/{id}/start", {"path.id": "supply_parts"}),
