@@ -13,10 +13,18 @@ use uuid::Uuid;
 
 use super::{DbError, Doing};
 
-const SELECT_PART: &str = include_str!("sql/supply_part_select.sql");
+const SELECT_PART: &str = concat!(
+    "select ",
+    include_str!("sql/supply_part_columns.sql"),
+    "  from supply_parts p\n  join cases c on c.id = p.case_id\n"
+);
 const INSERT_PART: &str = include_str!("sql/supply_part_insert.sql");
 const UPDATE_PART: &str = include_str!("sql/supply_part_update.sql");
-const FIGURE_PARTS: &str = include_str!("sql/supply_figure_parts.sql");
+const FIGURE_PARTS: &str = concat!(
+    "select ",
+    include_str!("sql/supply_part_columns.sql"),
+    include_str!("sql/supply_figure_parts.sql")
+);
 
 /// A stored supply part with what followed it. Amounts are hundredths of their unit.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,4 +1,6 @@
-select p.id, p.case_id, c.county_code, p.seq, p.method, p.document_number, p.decided_on,
+-- The columns of a stored supply part (store::supply::PartRow), for supply_part_select.sql
+-- and supply_figure_parts.sql: amounts as hundredths, the geometry as WKB.
+       p.id, p.case_id, c.county_code, p.seq, p.method, p.document_number, p.decided_on,
        (p.price_wan_yuan * 100)::bigint as price_hundredths,
        st_asbinary(p.geom) as wkb, p.area_m2, (p.area_mu * 100)::bigint as area_hundredths,
        p.source, p.industrial, p.agreed_handover_on, p.agreed_start_on, p.agreed_completion_on,
@@ -18,5 +20,3 @@ select p.id, p.case_id, c.county_code, p.seq, p.method, p.document_number, p.dec
        (p.achieved_energy_per_output * 100)::bigint as achieved_energy_per_output_hundredths,
        p.achieved_land_use_standard_met,
        p.idle_status, p.recorded_at, p.updated_at, p.version
-  from supply_parts p
-  join cases c on c.id = p.case_id
