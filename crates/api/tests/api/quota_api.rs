@@ -384,6 +384,22 @@ async fn an_offset_lock_covers_the_check_or_answers_409_naming_what_falls_short(
         )
         .await;
     assert_eq!(no_etag.status, 428);
+    let nowhere = json!({ "to_county": "610921*", "reason": "汉阴县占补平衡" });
+    let unknown_county = app
+        .send(
+            "POST",
+            &format!("/api/v1/offsets/{indicator}/transfers"),
+            "reviewer",
+            Some(nowhere),
+            &[("if-match", "\"v999\"")],
+        )
+        .await;
+    assert_eq!(
+        (unknown_county.status, unknown_county.json["type"].as_str()),
+        (422, Some("https://landuse.invalid/problems/unknown-county")),
+        "a body the contract refuses is refused before the precondition: {}",
+        unknown_county.text
+    );
     let moved = app
         .send(
             "POST",

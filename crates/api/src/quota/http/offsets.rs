@@ -216,10 +216,12 @@ pub async fn transfer_indicator(
     write
         .caller
         .require(&[Role::Reviewer], "transfer offset indicators")?;
+    // The whole body is checked before the precondition: a body the contract refuses is a 422
+    // whatever the ETag, and a stale ETag is only reported for a request that could have run.
     let amounts = write.body.0.amounts()?;
+    let to = county_of(&state, &write.caller, &write.body.0.to_county, "to_county").await?;
     let current = visible_indicator(&state, &write.caller, id).await?;
     require_if_match(&headers, current.version)?;
-    let to = county_of(&state, &write.caller, &write.body.0.to_county, "to_county").await?;
     let (who, now, reason) = (actor(&write.caller), write.now, &write.body.0.reason);
     let moved = offsets::transfer(&mut write.tx, id, to, amounts, who, reason.as_str(), now).await?;
     if moved.from.version != current.version + 1 {
