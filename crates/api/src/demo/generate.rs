@@ -114,6 +114,10 @@ pub struct PlannedCase {
     pub age_days: u32,
     /// A leader grants the green channel (for a project not on a key list).
     pub green_grant: bool,
+    /// Its parcels lie inside a provincial development zone (the `development_zone` layer is
+    /// drawn around them), so its land is supplied as standard land.
+    #[serde(default)]
+    pub in_development_zone: bool,
     /// The file's own key (`P0001-1`).
     pub key: String,
     /// Left to sit after its last step, so its limits run out.
@@ -143,7 +147,7 @@ pub struct DemoPlan {
 }
 
 /// The control-layer files, by layer-kind code, in the order they are loaded.
-pub const LAYER_FILES: [&str; 13] = [
+pub const LAYER_FILES: [&str; 14] = [
     "permanent_farmland",
     "cultivated_land",
     "urban_boundary",
@@ -157,6 +161,7 @@ pub const LAYER_FILES: [&str; 13] = [
     "mineral_deposit",
     "mineral_whitelist",
     "construction_land",
+    "development_zone",
 ];
 
 /// What `generate` wrote.
@@ -732,6 +737,100 @@ fn project_name(rng: &mut ChaCha8Rng, county: &str, category: &str, sector: &str
     format!("{county}{what}")
 }
 
+/// The ages, in days before the load, of the approved cases in turn (`None`: a recent case,
+/// days old). Each is opened that long ago and takes its steps within its first days, so its
+/// conversion was approved then: over five years, two to five years, one to two and under a
+/// year, the age buckets of 批而未供, with room for the demo's supplies dated after them.
+const APPROVAL_AGES: [Option<u32>; 8] = [
+    Some(2_250),
+    Some(1_460),
+    None,
+    Some(940),
+    Some(600),
+    Some(2_050),
+    Some(480),
+    Some(200),
+];
+
+impl PlannedCase {
+    /// Whether the case was opened over a year before the load: an approval of past years,
+    /// which took its steps within its first days.
+    pub fn historic(&self) -> bool {
+        self.age_days > 365
+    }
+}
+
+/// The provincial development zones (省级以上开发区): one drawn around the parcels of each of
+/// the first two approved cases of industrial projects (of any project when there are not two),
+/// which are marked [`PlannedCase::in_development_zone`], so the demo supplies standard land
+/// inside a zone as well as outside.
+fn development_zones(
+    projects: &[PlannedProject],
+    cases: &mut [PlannedCase],
+    parcels: &[Feature],
+) -> Vec<Feature> {
+    const NAMES: [&str; 2] = ["安康高新技术产业开发区（示例）", "省级经济开发区（示例）"];
+    let industrial = |case: &PlannedCase| {
+        projects
+            .iter()
+            .any(|p| p.key == case.project && p.category == "industry")
+    };
+    let eligible = |case: &PlannedCase| {
+        matches!(case.plan, Plan::Supply | Plan::Registration | Plan::Completed)
+            && !case.overdue
+            && case.outside_boundary_use.is_none()
+    };
+    let mut chosen: Vec<usize> = (0..cases.len())
+        .filter(|&i| eligible(&cases[i]) && industrial(&cases[i]))
+        .take(NAMES.len())
+        .collect();
+    let others: Vec<usize> = (0..cases.len())
+        .filter(|&i| eligible(&cases[i]) && !chosen.contains(&i))
+        .take(NAMES.len() - chosen.len())
+        .collect();
+    chosen.extend(others);
+    let mut zones = Vec::new();
+    for (name, &i) in NAMES.iter().zip(&chosen) {
+        let key = Prop::from(cases[i].key.clone());
+        let points: Vec<(f64, f64)> = parcels
+            .iter()
+            .filter(|f| f.properties.get("case") == Some(&key))
+            .filter_map(|f| match &f.shape {
+                Shape::Polygon(rings) => rings.first().cloned(),
+                Shape::Point(_) => None,
+            })
+            .flatten()
+            .collect();
+        let Some(first) = points.first() else {
+            continue;
+        };
+        let (mut west, mut south, mut east, mut north) = (first.0, first.1, first.0, first.1);
+        for &(x, y) in &points {
+            (west, south, east, north) = (west.min(x), south.min(y), east.max(x), north.max(y));
+        }
+        // About 500 m around the parcels, corners cut: a zone, not the case's own outline.
+        let (dx, dy) = (0.006, 0.0045);
+        let (w, s, e, n) = (west - dx, south - dy, east + dx, north + dy);
+        let ring = vec![
+            (w + dx, s),
+            (e - dx, s),
+            (e, s + dy),
+            (e, n - dy),
+            (e - dx, n),
+            (w + dx, n),
+            (w, n - dy),
+            (w, s + dy),
+            (w + dx, s),
+        ];
+        cases[i].in_development_zone = true;
+        zones.push(Feature::new(
+            Shape::Polygon(vec![ring]),
+            [("KFQMC", Prop::from(*name)), ("KFQJB", Prop::from("省级"))],
+        ));
+    }
+    zones
+}
+
 #[allow(clippy::too_many_lines)] // one project after another, then its cases and their parcels
 fn projects_and_cases(
     rng: &mut ChaCha8Rng,
@@ -746,6 +845,8 @@ fn projects_and_cases(
     let mut granted = false;
     // Whether a case of linear works outside the towns was made yet; the first eligible one is.
     let mut linear_made = false;
+    // How many cases planned to be approved (and not left to sit) were made so far.
+    let mut approved_made = 0_usize;
     let total: u32 = Plan::WEIGHTS.iter().sum();
     for i in 0..sizes.projects as usize {
         let c = if i < COUNTIES.len() {
@@ -866,14 +967,25 @@ fn projects_and_cases(
             }
             let green_grant = !on_key_list && (rng.random_bool(0.1) || !granted);
             granted |= green_grant;
+            let drawn_age = if overdue {
+                rng.random_range(45..75)
+            } else {
+                rng.random_range(1..12)
+            };
+            // Approved land ages: the approved cases were approved over the past years, in turn
+            // (see APPROVAL_AGES), so the land-supply reports have approvals of every age.
+            let approved = matches!(plan, Plan::Supply | Plan::Registration | Plan::Completed) && !overdue;
+            let age_days = if approved {
+                approved_made += 1;
+                APPROVAL_AGES[(approved_made - 1) % APPROVAL_AGES.len()].unwrap_or(drawn_age)
+            } else {
+                drawn_age
+            };
             cases.push(PlannedCase {
                 outside_boundary_use: linear.then(|| "linear_infrastructure".to_owned()),
-                age_days: if overdue {
-                    rng.random_range(45..75)
-                } else {
-                    rng.random_range(1..12)
-                },
+                age_days,
                 green_grant,
+                in_development_zone: false,
                 key: case_key,
                 overdue,
                 plan,
@@ -896,8 +1008,12 @@ pub fn generate(seed: u64, sizes: &Sizes, out: &Path) -> Result<GenerateReport, 
         urban: COUNTIES.iter().map(|_| rng.random_range(0.03..0.045)).collect(),
     };
     let (mut layers, sites) = layers(&mut rng, sizes, &region)?;
-    let (projects, cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &sites);
+    let (projects, mut cases, parcels) = projects_and_cases(&mut rng, sizes, &region, &sites);
     layers.push(("construction_land", construction_land(&mut rng, &parcels)));
+    layers.push((
+        "development_zone",
+        development_zones(&projects, &mut cases, &parcels),
+    ));
 
     let layer_dir = out.join("layers");
     std::fs::create_dir_all(&layer_dir)

@@ -13,9 +13,9 @@ use std::{
 };
 
 use axum::{body::Body, http::Request, Router};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use landuse_domain::{check::LayerKind, county::CountyCode};
+use landuse_domain::{calendar::bureau_date, check::LayerKind, county::CountyCode};
 use landuse_spatial::store::{self as layer_store, ImportOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 use super::{
-    generate::{DemoPlan, Plan, PlannedCase, LAYER_FILES},
+    generate::{DemoPlan, Plan, PlannedCase, PlannedProject, LAYER_FILES},
     tokens, DemoError, COUNTIES,
 };
 use crate::{
@@ -544,12 +544,17 @@ async fn drive_case(
 ) -> Result<(String, bool), DemoError> {
     let officer = format!("officer:{county}");
     let plan_steps = steps(case.plan);
-    driver
-        .clock
-        .set(load_time - TimeDelta::days(i64::from(case.age_days)));
-    // A case left to sit takes its steps within its first days; the others spread them over
-    // their age, so the last one is recent.
-    let span_minutes = if case.overdue {
+    let opened = load_time - TimeDelta::days(i64::from(case.age_days));
+    driver.clock.set(opened);
+    // An approval of past years holds that year's quota and carries its numbers.
+    let year = if case.historic() {
+        bureau_date(opened).year()
+    } else {
+        year
+    };
+    // A case left to sit, or approved years ago, takes its steps within its first days; the
+    // others spread them over their age, so the last one is recent.
+    let span_minutes = if case.overdue || case.historic() {
         3 * 24 * 60
     } else {
         i64::from(case.age_days) * 24 * 60
@@ -586,6 +591,7 @@ async fn drive_case(
 /// One supply part the demo records, with what follows it; days are counted back from the
 /// load's date, so each part stands where it is meant to on the day the demo is loaded (and
 /// moves on with time, as real land does).
+#[derive(Debug, Clone)]
 struct DemoSupply {
     /// Which parcels of the case (by position) the part covers.
     parcels: std::ops::Range<usize>,
@@ -599,121 +605,265 @@ struct DemoSupply {
     certificate: bool,
     /// The start, days before the load.
     started: Option<i64>,
+    /// The completion, days before the load, with the indicators achieved when industrial.
+    completed: Option<i64>,
+    /// Industrial land, and whether supplied as standard land (with agreed indicators).
+    industrial: Option<Standard>,
 }
 
-/// The parts recorded for the first approved cases, in order: the first case is supplied in
-/// part (its first parcel) and that part lies idle, its agreed start 400 days back; the second
-/// case's first parcel was to start 800 days back (reclaimable) and the rest started on time;
-/// the third was handed over 120 days late (a government-caused delay, marked and not idle);
-/// the fourth is due to start within the month's warning (due soon).
-fn demo_supplies(parcels: usize, nth: usize) -> Vec<DemoSupply> {
-    let part = |parcels, decided, agreed_start, handed_over: Option<i64>, certificate, started| DemoSupply {
-        parcels,
-        decided,
-        agreed_handover: agreed_start + 20,
-        agreed_start,
-        handed_over,
-        certificate,
-        started,
-    };
-    match nth {
-        0 => vec![part(0..1, 430, 400, Some(420), true, None)],
-        1 if parcels > 1 => vec![
-            part(0..1, 830, 800, Some(820), false, None),
-            part(1..parcels, 200, 170, Some(190), true, Some(175)),
-        ],
-        1 => vec![part(0..1, 830, 800, Some(820), false, None)],
-        2 => vec![part(0..parcels, 430, 400, Some(300), true, None)],
-        3 => vec![part(0..parcels, 370, 350, Some(370), true, None)],
-        _ => Vec::new(),
+/// Whether industrial land was supplied as standard land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standard {
+    /// With its indicators agreed.
+    Yes,
+    /// Without.
+    No,
+}
+
+impl DemoSupply {
+    /// A part of land for other uses.
+    fn part(
+        parcels: std::ops::Range<usize>,
+        decided: i64,
+        agreed_start: i64,
+        handed_over: Option<i64>,
+        certificate: bool,
+        started: Option<i64>,
+    ) -> Self {
+        Self {
+            parcels,
+            decided,
+            agreed_handover: agreed_start + 20,
+            agreed_start,
+            handed_over,
+            certificate,
+            started,
+            completed: None,
+            industrial: None,
+        }
+    }
+
+    /// An industrial part decided `decided` days back, handed over with its certificate that
+    /// day, to start a month later (and started then when that day has come).
+    fn industrial(decided: i64, standard: Standard) -> Self {
+        let start = decided - 30;
+        Self {
+            parcels: 0..usize::MAX,
+            decided,
+            agreed_handover: decided,
+            agreed_start: start,
+            handed_over: Some(decided),
+            certificate: true,
+            started: (start >= 0).then_some(start),
+            completed: None,
+            industrial: Some(standard),
+        }
     }
 }
 
-/// Records supply parts for the first approved cases through the supply endpoints, as the
-/// reviewer would (see [`demo_supplies`]): the first case with more than one parcel is supplied
-/// in part, so the demo has an approval partly supplied as well as idle land of each kind.
+/// Which approved case a [`DemoSupply`] goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wants {
+    /// A case with more than one parcel (the part covers some of them).
+    SeveralParcels,
+    /// Any case outside the development zones.
+    Any,
+    /// A case inside a development zone.
+    InZone,
+}
+
+/// The parts the demo records, each for the youngest approved case old enough for it (its
+/// approval on or before the decision) that [`Wants`] allows, in this order:
+/// - an approval partly supplied (its first parcel) whose land lies idle, its agreed start 400
+///   days back;
+/// - an approval whose first parcel was to start 800 days back (reclaimable) and whose other
+///   parcels started on time;
+/// - land handed over 120 days late (a government-caused delay, marked and not idle);
+/// - land due to start within the month's warning (due soon);
+/// - land supplied in the approval's first year, over five years back, built and accepted;
+/// - this year's industrial land: standard land inside a development zone, and elsewhere one
+///   part as standard land and one not, so the standard-land report has both goals' lines.
+///
+/// `into_year` is how many days of the load's year have passed before the load's day.
+fn demo_supplies(into_year: i64) -> Vec<(Wants, Vec<DemoSupply>)> {
+    let part = DemoSupply::part;
+    let built = DemoSupply {
+        completed: Some(1_200),
+        industrial: Some(Standard::Yes),
+        ..part(0..usize::MAX, 1_900, 1_800, Some(1_820), true, Some(1_790))
+    };
+    vec![
+        (
+            Wants::SeveralParcels,
+            vec![part(0..1, 430, 400, Some(420), true, None)],
+        ),
+        (
+            Wants::SeveralParcels,
+            vec![
+                part(0..1, 830, 800, Some(820), false, None),
+                part(1..usize::MAX, 200, 170, Some(190), true, Some(175)),
+            ],
+        ),
+        (
+            Wants::Any,
+            vec![part(0..usize::MAX, 430, 400, Some(300), true, None)],
+        ),
+        (
+            Wants::Any,
+            vec![part(0..usize::MAX, 370, 350, Some(370), true, None)],
+        ),
+        (Wants::Any, vec![built]),
+        (
+            Wants::InZone,
+            vec![DemoSupply::industrial(into_year / 2, Standard::Yes)],
+        ),
+        (
+            Wants::Any,
+            vec![DemoSupply::industrial(into_year / 3, Standard::Yes)],
+        ),
+        (
+            Wants::Any,
+            vec![DemoSupply::industrial(into_year / 4, Standard::No)],
+        ),
+    ]
+}
+
+/// The standard-land indicators the demo agrees, and those it finds achieved (all met but the
+/// tax per mu, a little short).
+fn demo_indicators(achieved: bool) -> Value {
+    json!({
+        "investment_intensity": { "value": 320.0, "unit": "万元/亩" },
+        "floor_area_ratio": { "value": 1.2, "unit": "1" },
+        "tax_per_mu": { "value": if achieved { 18.5 } else { 20.0 }, "unit": "万元/亩·年" },
+        "energy_per_output": { "value": 0.045, "unit": "tce/万元" },
+        "land_use_standard_met": true
+    })
+}
+
+/// Records supply parts for approved cases through the supply endpoints, as the reviewer would
+/// (see [`demo_supplies`]); how many parts.
 async fn record_supplies(
     driver: &Driver,
     pool: &PgPool,
-    approved: Vec<(String, Vec<Value>)>,
+    approved: Vec<ApprovedCase>,
     today: chrono::NaiveDate,
 ) -> Result<usize, DemoError> {
-    let mut ordered = approved;
-    // The partly supplied one first: it needs a parcel left over.
-    if let Some(at) = ordered.iter().position(|(_, parcels)| parcels.len() > 1) {
-        let first = ordered.remove(at);
-        ordered.insert(0, first);
-    }
-    let day = |back: i64| today - TimeDelta::days(back);
-    let mut recorded = 0;
-    for (nth, (case_id, parcels)) in ordered.iter().enumerate().take(4) {
-        let mut conn = pool.acquire().await.doing("connecting")?;
-        let id = uuid::Uuid::parse_str(case_id).map_err(|e| DemoError::Json {
+    let mut conn = pool.acquire().await.doing("connecting")?;
+    // Each approved case with its approval's date, youngest first.
+    let mut candidates = Vec::new();
+    for case in approved {
+        let id = uuid::Uuid::parse_str(&case.id).map_err(|e| DemoError::Json {
             doing: "reading a case id",
             message: e.to_string(),
         })?;
-        if store::supply::batch_of(&mut conn, id).await?.is_none() {
-            continue;
+        if let Some(batch) = store::supply::batch_of(&mut conn, id).await? {
+            candidates.push((batch.approved_on, case));
         }
-        drop(conn);
-        for (seq, supply) in (1..).zip(demo_supplies(parcels.len(), nth)) {
-            let polygons: Vec<Value> = parcels[supply.parcels.clone()]
-                .iter()
-                .map(|f| match f["geometry"]["type"].as_str() {
-                    Some("MultiPolygon") => f["geometry"]["coordinates"].clone(),
-                    _ => Value::Array(vec![f["geometry"]["coordinates"].clone()]),
-                })
-                .flat_map(|c| c.as_array().cloned().unwrap_or_default())
-                .collect();
-            let year = day(supply.decided).format("%Y");
-            let body = json!({
-                "method": "transfer_listing",
-                "document_number": format!("安自然资出让〔{year}〕{}{seq}号", nth + 1),
-                "decided_on": day(supply.decided),
-                "price_wan_yuan": 600.0 * f64::from(seq),
-                "industrial": false,
-                "agreed_handover_on": day(supply.agreed_handover),
-                "agreed_start_on": day(supply.agreed_start),
-                "agreed_completion_on": day(supply.agreed_start - 720),
-                "geometry": { "type": "MultiPolygon", "coordinates": polygons },
-            });
-            let recorded_part = driver
-                .call(
-                    201,
-                    "POST",
-                    &format!("/api/v1/cases/{case_id}/supply-parts"),
-                    "reviewer",
-                    Some(&body),
-                    None,
-                )
-                .await?;
-            let part = recorded_part.json["id"].as_str().unwrap_or_default().to_owned();
-            let mut follow_ups = Vec::new();
-            if let Some(handed_over) = supply.handed_over {
-                follow_ups.push(("handover", json!({ "handed_over_on": day(handed_over) })));
-                if supply.certificate {
-                    let number = format!("陕（{year}）安康市不动产权第9{}{seq:02}号", nth + 1);
-                    follow_ups.push((
-                        "certificate",
-                        json!({ "number": number, "issued_on": day(handed_over) }),
-                    ));
+    }
+    drop(conn);
+    candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
+    let day = |back: i64| today - TimeDelta::days(back);
+    let into_year = i64::from(today.ordinal0());
+    let mut recorded = 0;
+    for (nth, (wants, parts)) in demo_supplies(into_year).into_iter().enumerate() {
+        let first_decided = parts.iter().map(|p| p.decided).max().unwrap_or(0);
+        let fits = |(approved_on, case): &(chrono::NaiveDate, ApprovedCase)| {
+            *approved_on <= day(first_decided)
+                && match wants {
+                    Wants::SeveralParcels => case.parcels.len() > 1 && !case.in_zone,
+                    Wants::Any => !case.in_zone,
+                    Wants::InZone => case.in_zone,
                 }
-                if let Some(started) = supply.started {
-                    follow_ups.push(("start", json!({ "started_on": day(started) })));
-                }
-            }
-            let mut etag = recorded_part.etag;
-            for (tail, body) in follow_ups {
-                let path = format!("/api/v1/supply-parts/{part}/{tail}");
-                etag = driver
-                    .call(200, "POST", &path, "reviewer", Some(&body), Some(&etag))
-                    .await?
-                    .etag;
-            }
+        };
+        let Some(at) = candidates.iter().position(fits) else {
+            tracing::warn!(nth, ?wants, "no approved case fits a demo supply");
+            continue;
+        };
+        let (_, case) = candidates.remove(at);
+        for (seq, supply) in (1..).zip(parts) {
+            record_supply(driver, &case, nth, seq, &supply, today).await?;
             recorded += 1;
         }
     }
     Ok(recorded)
+}
+
+/// Records one [`DemoSupply`] of `case` and what followed it.
+async fn record_supply(
+    driver: &Driver,
+    case: &ApprovedCase,
+    nth: usize,
+    seq: u32,
+    supply: &DemoSupply,
+    today: chrono::NaiveDate,
+) -> Result<(), DemoError> {
+    let day = |back: i64| today - TimeDelta::days(back);
+    let end = supply.parcels.end.min(case.parcels.len());
+    let polygons: Vec<Value> = case.parcels[supply.parcels.start..end]
+        .iter()
+        .map(|f| match f["geometry"]["type"].as_str() {
+            Some("MultiPolygon") => f["geometry"]["coordinates"].clone(),
+            _ => Value::Array(vec![f["geometry"]["coordinates"].clone()]),
+        })
+        .flat_map(|c| c.as_array().cloned().unwrap_or_default())
+        .collect();
+    let year = day(supply.decided).format("%Y");
+    let mut body = json!({
+        "method": if supply.industrial.is_some() { "transfer_auction" } else { "transfer_listing" },
+        "document_number": format!("安自然资出让〔{year}〕{}{seq}号", nth + 1),
+        "decided_on": day(supply.decided),
+        "price_wan_yuan": 600.0 * f64::from(seq),
+        "industrial": supply.industrial.is_some(),
+        "agreed_handover_on": day(supply.agreed_handover),
+        "agreed_start_on": day(supply.agreed_start),
+        "agreed_completion_on": day(supply.agreed_start - 720),
+        "geometry": { "type": "MultiPolygon", "coordinates": polygons },
+    });
+    if supply.industrial == Some(Standard::Yes) {
+        body["agreed_investment_wan_yuan"] = json!(12_000.0);
+        body["agreed_indicators"] = demo_indicators(false);
+    }
+    let recorded_part = driver
+        .call(
+            201,
+            "POST",
+            &format!("/api/v1/cases/{}/supply-parts", case.id),
+            "reviewer",
+            Some(&body),
+            None,
+        )
+        .await?;
+    let part = recorded_part.json["id"].as_str().unwrap_or_default().to_owned();
+    let mut follow_ups = Vec::new();
+    if let Some(handed_over) = supply.handed_over {
+        follow_ups.push(("handover", json!({ "handed_over_on": day(handed_over) })));
+        if supply.certificate {
+            let number = format!("陕（{year}）安康市不动产权第9{}{seq:02}号", nth + 1);
+            follow_ups.push((
+                "certificate",
+                json!({ "number": number, "issued_on": day(handed_over) }),
+            ));
+        }
+        if let Some(started) = supply.started {
+            follow_ups.push(("start", json!({ "started_on": day(started) })));
+            if let Some(completed) = supply.completed {
+                let mut completion = json!({ "completed_on": day(completed) });
+                if supply.industrial == Some(Standard::Yes) {
+                    completion["achieved_indicators"] = demo_indicators(true);
+                }
+                follow_ups.push(("completion", completion));
+            }
+        }
+    }
+    let mut etag = recorded_part.etag;
+    for (tail, body) in follow_ups {
+        let path = format!("/api/v1/supply-parts/{part}/{tail}");
+        etag = driver
+            .call(200, "POST", &path, "reviewer", Some(&body), Some(&etag))
+            .await?
+            .etag;
+    }
+    Ok(())
 }
 
 /// A case the demo drove to an approval, as [`record_supplies`] needs it.
@@ -724,6 +874,8 @@ struct ApprovedCase {
     id: String,
     /// Its parcels as uploaded (GeoJSON features).
     parcels: Vec<Value>,
+    /// Whether they lie inside a development zone.
+    in_zone: bool,
 }
 
 /// Drives every worker's share of the cases side by side; how many stopped short of their plan,
@@ -741,12 +893,17 @@ async fn drive_all(
             let mut approved = Vec::new();
             for (case, project_id, county, parcels) in cases {
                 let kept = matches!(case.plan, Plan::Supply | Plan::Registration | Plan::Completed)
-                    .then(|| (case.key.clone(), parcels.clone()));
+                    .then(|| (case.key.clone(), parcels.clone(), case.in_development_zone));
                 let (id, as_planned) =
                     drive_case(driver, case, &project_id, &county, year, parcels, load_time).await?;
                 stopped += usize::from(!as_planned);
-                if let (true, Some((key, parcels))) = (as_planned, kept) {
-                    approved.push(ApprovedCase { key, id, parcels });
+                if let (true, Some((key, parcels, in_zone))) = (as_planned, kept) {
+                    approved.push(ApprovedCase {
+                        key,
+                        id,
+                        parcels,
+                        in_zone,
+                    });
                 }
             }
             Ok::<_, DemoError>((stopped, approved))
@@ -865,19 +1022,23 @@ async fn import_layers(pool: &PgPool, dir: &Path) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Gives each county its yearly construction quota and two offset indicators.
-async fn open_ledgers(driver: &Driver, year: i32) -> Result<(), DemoError> {
+/// Gives each county its yearly construction quota for each of `years` and two offset
+/// indicators; the offsets' numbers are of the year before the last of `years`.
+async fn open_ledgers(driver: &Driver, years: std::ops::RangeInclusive<i32>) -> Result<(), DemoError> {
+    let year = *years.end();
     for county in &COUNTIES {
-        driver
-            .call(
-                200,
-                "PUT",
-                &format!("/api/v1/quotas/{year}/{}", county.code),
-                "admin",
-                Some(&json!({ "granted_mu": COUNTY_QUOTA_MU, "reason": format!("{year}年度新增建设用地计划指标") })),
-                None,
-            )
-            .await?;
+        for year in years.clone() {
+            driver
+                .call(
+                    200,
+                    "PUT",
+                    &format!("/api/v1/quotas/{year}/{}", county.code),
+                    "admin",
+                    Some(&json!({ "granted_mu": COUNTY_QUOTA_MU, "reason": format!("{year}年度新增建设用地计划指标") })),
+                    None,
+                )
+                .await?;
+        }
         for (n, (area, paddy)) in [(400_000.0, 150_000.0), (250_000.0, 60_000.0)]
             .into_iter()
             .enumerate()
@@ -908,69 +1069,103 @@ async fn open_ledgers(driver: &Driver, year: i32) -> Result<(), DemoError> {
 /// Registers the projects as their counties' officers, each key project proposed for the
 /// list, and has the leader designate the key projects (level, sector, list document,
 /// responsible leader, reason), as the bureau's rules have it; their ids and counties by key.
+///
+/// A project with a case approved years ago is registered before it, one at a time with the
+/// clock set back; the others side by side, 120 days before the load.
 async fn make_projects(
     driver: &Driver,
     plan: &DemoPlan,
+    load_time: DateTime<Utc>,
 ) -> Result<HashMap<String, (String, String)>, DemoError> {
-    let made: Vec<(String, (String, String))> = futures_util::stream::iter(plan.projects.iter().enumerate())
-        .map(|(n, project)| async move {
-            let mut body = json!({
-                "name": project.name,
-                "county_code": project.county_code,
-                "category": project.category,
-                "year": project.year,
-                "planned_start": project.planned_start,
-            });
-            if project.on_key_list {
-                body["proposal"] = json!({
-                    "level": project.level,
-                    "sector": project.sector,
-                    "new_start": project.new_start,
-                });
-            }
-            let reply = driver
-                .call(
-                    201,
-                    "POST",
-                    "/api/v1/projects",
-                    &format!("officer:{}", project.county_code),
-                    Some(&body),
-                    None,
-                )
-                .await?;
-            let id = reply.json["id"].as_str().unwrap_or_default().to_owned();
-            if project.on_key_list {
-                let document = if project.level == "provincial" {
-                    format!("陕发改重点〔{}〕{}号", project.year, n + 1)
-                } else {
-                    format!("安政发〔{}〕{}号", project.year, n + 1)
-                };
-                let designation = json!({
-                    "on_key_list": true,
-                    "level": project.level,
-                    "sector": project.sector,
-                    "new_start": project.new_start,
-                    "list_document": document,
-                    "responsible_leader": project.responsible_leader,
-                    "reason": format!("列入{}年{}重点项目名单", project.year, if project.level == "provincial" { "省级" } else { "市级" }),
-                });
-                driver
-                    .call(
-                        200,
-                        "PUT",
-                        &format!("/api/v1/projects/{id}/designation"),
-                        "leader",
-                        Some(&designation),
-                        Some(&reply.etag),
-                    )
-                    .await?;
-            }
-            Ok::<_, DemoError>((project.key.clone(), (id, project.county_code.clone())))
-        })
+    let oldest_case = |project: &PlannedProject| {
+        plan.cases
+            .iter()
+            .filter(|c| c.project == project.key && c.historic())
+            .map(|c| c.age_days)
+            .max()
+    };
+    let mut made = HashMap::new();
+    for (n, project) in plan.projects.iter().enumerate() {
+        if let Some(age) = oldest_case(project) {
+            driver.clock.set(load_time - TimeDelta::days(i64::from(age) + 10));
+            let (key, made_as) = register_project(driver, n, project).await?;
+            made.insert(key, made_as);
+        }
+    }
+    driver.clock.set(load_time - TimeDelta::days(120));
+    let recent = plan
+        .projects
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| oldest_case(p).is_none());
+    let registered: Vec<(String, (String, String))> = futures_util::stream::iter(recent)
+        .map(|(n, project)| register_project(driver, n, project))
         .buffered(WORKERS)
         .try_collect()
         .await?;
-    Ok(made.into_iter().collect())
+    made.extend(registered);
+    Ok(made)
+}
+
+/// Registers the `n`th project of the plan (and designates it when it is a key project); its
+/// key, id and county.
+async fn register_project(
+    driver: &Driver,
+    n: usize,
+    project: &PlannedProject,
+) -> Result<(String, (String, String)), DemoError> {
+    let mut body = json!({
+        "name": project.name,
+        "county_code": project.county_code,
+        "category": project.category,
+        "year": project.year,
+        "planned_start": project.planned_start,
+    });
+    if project.on_key_list {
+        body["proposal"] = json!({
+            "level": project.level,
+            "sector": project.sector,
+            "new_start": project.new_start,
+        });
+    }
+    let reply = driver
+        .call(
+            201,
+            "POST",
+            "/api/v1/projects",
+            &format!("officer:{}", project.county_code),
+            Some(&body),
+            None,
+        )
+        .await?;
+    let id = reply.json["id"].as_str().unwrap_or_default().to_owned();
+    if project.on_key_list {
+        let document = if project.level == "provincial" {
+            format!("陕发改重点〔{}〕{}号", project.year, n + 1)
+        } else {
+            format!("安政发〔{}〕{}号", project.year, n + 1)
+        };
+        let designation = json!({
+            "on_key_list": true,
+            "level": project.level,
+            "sector": project.sector,
+            "new_start": project.new_start,
+            "list_document": document,
+            "responsible_leader": project.responsible_leader,
+            "reason": format!("列入{}年{}重点项目名单", project.year, if project.level == "provincial" { "省级" } else { "市级" }),
+        });
+        driver
+            .call(
+                200,
+                "PUT",
+                &format!("/api/v1/projects/{id}/designation"),
+                "leader",
+                Some(&designation),
+                Some(&reply.etag),
+            )
+            .await?;
+    }
+    Ok((project.key.clone(), (id, project.county_code.clone())))
 }
 
 /// Loads the demo in `dir` (as `generate` wrote it) into the database behind `pool`.
@@ -1026,9 +1221,14 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
         .collect();
     let driver = &drivers[0];
     let year = plan.sizes.year;
-    open_ledgers(driver, year).await?;
+    // The ledgers open before the oldest approval, with a quota for each year since.
+    let oldest = plan.cases.iter().map(|c| c.age_days).max().unwrap_or(0);
+    let opened = load_time - TimeDelta::days(i64::from(oldest) + 30);
+    driver.clock.set(opened);
+    let last = year.max(bureau_date(load_time).year());
+    open_ledgers(driver, bureau_date(opened).year()..=last).await?;
 
-    let project_ids = make_projects(driver, &plan).await?;
+    let project_ids = make_projects(driver, &plan, load_time).await?;
     let mut work: Vec<Share<'_>> = vec![Vec::new(); WORKERS];
     for (n, case) in plan.cases.iter().enumerate() {
         let Some((project_id, county)) = project_ids.get(&case.project) else {
@@ -1042,13 +1242,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
     }
     let (stopped, approved) = drive_all(&drivers, work, year, load_time).await?;
     driver.clock.set(load_time);
-    let supplied = record_supplies(
-        driver,
-        pool,
-        approved.into_iter().map(|a| (a.id, a.parcels)).collect(),
-        landuse_domain::calendar::bureau_date(load_time),
-    )
-    .await?;
+    let supplied = record_supplies(driver, pool, approved, bureau_date(load_time)).await?;
     tracing::info!(parts = supplied, "demo land supply recorded");
 
     let mut conn = pool.acquire().await.doing("revoking the loader's tokens")?;

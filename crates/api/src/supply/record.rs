@@ -323,7 +323,7 @@ fn refused_part(refusal: &PartRefusal, earlier: &[(Uuid, i32)]) -> ApiError {
 
 /// `POST /api/v1/cases/{id}/supply-parts`: record one supplied part of an approved case
 /// (reviewers). Refused when the case's conversion is not approved (409), when the record is
-/// out of order (422 naming the field), when the geometry lies outside the approved parcels
+/// out of order or dated before the approval (422 naming the field), when the geometry lies outside the approved parcels
 /// (422) or overlaps an earlier part (409), the last two naming the area in m² and mu.
 #[utoipa::path(post, path = "/cases/{id}/supply-parts", tag = "supply", params(("id" = Uuid, Path, description = "The case id")), request_body = SupplyPartBody, responses((status = 201, description = "The part as recorded", body = SupplyPartView, headers(("ETag" = String, description = "The part's version"), ("Location" = String, description = "The part")))))]
 #[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
@@ -342,12 +342,13 @@ pub async fn record_part(
 
     let case = load_case(&mut write.tx, &write.caller, id, true).await?;
     let stage = case.state()?.stage();
-    if store::supply::batch_of(&mut write.tx, id).await?.is_none() {
+    let Some(batch) = store::supply::batch_of(&mut write.tx, id).await? else {
         return Err(ApiError::conflict(
             "case-not-approved",
             format!("the conversion of this case is not approved (it is in {stage}): only approved land is supplied"),
         ));
-    }
+    };
+    rules::supplied_after_approval(supply.decided_on, batch.approved_on).map_err(|e| refused_record(&e))?;
     let approved = store::parcels::of_case(&mut write.tx, id)
         .await?
         .iter()

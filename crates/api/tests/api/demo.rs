@@ -55,7 +55,7 @@ fn the_same_seed_writes_the_same_bytes_and_another_seed_writes_others() {
     generate(7, &sizes, &b).unwrap();
     generate(8, &sizes, &c).unwrap();
     let (fa, fb, fc) = (files(&a), files(&b), files(&c));
-    assert_eq!(fa.len(), 15, "13 layers, parcels and projects");
+    assert_eq!(fa.len(), 16, "14 layers, parcels and projects");
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&fa), names(&fc));
     for ((name, x), (_, y)) in fa.iter().zip(&fb) {
@@ -194,7 +194,7 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
         designated, planned_key,
         "each key project designated by the leader"
     );
-    assert_eq!(counts.layers.len(), 13, "every layer kind has a current version");
+    assert_eq!(counts.layers.len(), 14, "every layer kind has a current version");
     // Village plots and roads under some parcels: those cases hold less quota than their area.
     let on_construction_land = scalar(
         &pool,
@@ -491,7 +491,12 @@ fn statuses(report: &serde_json::Value) -> std::collections::BTreeMap<String, us
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_demo_supplies_land_so_every_land_supply_report_and_collection_has_rows(pool: PgPool) {
     let dir = temp_dir("supply");
-    generate(3, &Sizes::small(), &dir).unwrap();
+    // Enough projects for a dozen approvals, as the supplies and every age bucket need.
+    let sizes = Sizes {
+        projects: 120,
+        ..Sizes::small()
+    };
+    generate(3, &sizes, &dir).unwrap();
     let config = Arc::new(common::test_config("postgres://unused/none"));
     load(&pool, config, &dir).await.unwrap();
     let app = common::TestApp::new(pool.clone()).await;
@@ -504,9 +509,33 @@ async fn the_demo_supplies_land_so_every_land_supply_report_and_collection_has_r
         }
     };
 
-    // Four approvals supplied through the supply endpoints, with what followed.
+    // Eight approvals supplied through the supply endpoints (one in two parts), with what
+    // followed, every part dated on or after its approval.
     let parts = scalar(&pool, "select count(*) from supply_parts").await;
-    assert!((4..=5).contains(&parts), "{parts} parts");
+    let approvals: Vec<(String, String, i64)> = sqlx::query_as(
+        "select b.approved_on::text, c.stage, (select count(*) from parcels a where a.case_id = b.case_id)
+           from approval_batches b join cases c on c.id = b.case_id order by b.approved_on",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        parts, 9,
+        "every planned supply found an approved case old enough; approvals (date, stage, parcels): {approvals:?}"
+    );
+    let before_approval = scalar(
+        &pool,
+        "select count(*) from supply_parts p join approval_batches b using (case_id)
+          where p.decided_on < b.approved_on",
+    )
+    .await;
+    assert_eq!(before_approval, 0, "no land supplied before its approval");
+    let years = scalar(
+        &pool,
+        "select count(distinct extract(year from decided_on)) from supply_parts",
+    )
+    .await;
+    assert!(years >= 4, "supplies spread over the years: {years}");
     let certificates = scalar(
         &pool,
         "select count(*) from supply_parts where certificate_issued_on is not null",
@@ -556,6 +585,40 @@ async fn the_demo_supplies_land_so_every_land_supply_report_and_collection_has_r
     let percent = line["supply_percent"].as_f64().unwrap();
     assert!(percent > 0.0 && percent < 100.0, "partly supplied: {line}");
     assert!(supply["total"]["all_batches"]["supplied_mu"].as_f64().unwrap() > 0.0);
+    // Approved land waits in every age bucket, over five years included.
+    for age in supply["total"]["by_age"].as_array().unwrap() {
+        assert!(
+            age["batches"].as_u64().unwrap() > 0 && age["unsupplied_mu"].as_f64().unwrap() > 0.0,
+            "approved land unsupplied in every age bucket: {age}"
+        );
+    }
+    assert_eq!(supply["total"]["by_age"].as_array().unwrap().len(), 4);
+
+    // Standard land: this year's industrial land inside a development zone all standard (goal
+    // met), and elsewhere one part standard and one not; a part built years ago compared with
+    // what it achieved.
+    let standard = get("/api/v1/reports/standard-land").await;
+    let total = &standard["report"]["total"];
+    assert_eq!(total["development_zone"]["goal_met"], true, "{standard}");
+    assert!(
+        total["development_zone"]["industrial_mu"].as_f64().unwrap() > 0.0,
+        "{standard}"
+    );
+    let elsewhere = &total["elsewhere"];
+    let (industrial, standard_mu) = (
+        elsewhere["industrial_mu"].as_f64().unwrap(),
+        elsewhere["standard_mu"].as_f64().unwrap(),
+    );
+    assert!(standard_mu > 0.0 && standard_mu < industrial, "{standard}");
+    assert_eq!(total["not_standard"].as_array().unwrap().len(), 1, "{standard}");
+    let acceptance = standard["acceptance"].as_array().unwrap();
+    assert_eq!(acceptance.len(), 1, "{standard}");
+    assert!(acceptance[0].to_string().contains("tax_per_mu"), "{standard}");
+    let zones = app
+        .send("GET", "/ogc/collections/development_zone/items", "gis", None, &[])
+        .await;
+    assert_eq!(zones.status, 200, "{}", zones.text);
+    assert_eq!(zones.json["numberMatched"], 2, "{}", zones.text);
 
     // Idle land of each kind, the government-caused delay marked and not counted.
     let counted = statuses(&idle);

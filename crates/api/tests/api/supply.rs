@@ -311,7 +311,32 @@ async fn bad_records_are_refused_naming_the_field_and_store_nothing(pool: PgPool
     not_industrial["industrial"] = json!(false);
     let answer = record(&app, case, not_industrial).await;
     assert_eq!(answer.json["field"], "agreed_indicators", "{}", answer.text);
+    // Land is supplied only once approved: a decision dated the day before the approval is
+    // refused, one dated the day of it is not.
+    let mut before_approval = part_body(&strip(0.0, 0.3));
+    before_approval["decided_on"] = json!("2025-01-09");
+    before_approval["agreed_handover_on"] = json!("2025-01-20");
+    let answer = record(&app, case, before_approval.clone()).await;
+    assert_eq!(
+        (answer.status, answer.json["field"].as_str()),
+        (422, Some("decided_on")),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("before approved_on (2025-01-10)"),
+        "{}",
+        answer.text
+    );
     assert_eq!(parts_stored(&pool).await, 0);
+    before_approval["decided_on"] = json!("2025-01-10");
+    let answer = record(&app, case, before_approval).await;
+    assert_eq!(
+        answer.status, 201,
+        "the day of the approval is accepted: {}",
+        answer.text
+    );
+    assert_eq!(parts_stored(&pool).await, 1);
 }
 
 /// The stored development columns of a part, to compare before and after a refusal.

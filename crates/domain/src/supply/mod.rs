@@ -26,7 +26,7 @@
 //!
 //! # Validation
 //! [`validate`] checks a record before it is stored: dates in their order (decision, handover,
-//! start, completion), nothing recorded that needs an earlier step missing (a certificate or a
+//! start, completion; the decision not before the approval, [`supplied_after_approval`]), nothing recorded that needs an earlier step missing (a certificate or a
 //! start without a handover), nothing dated after the day it is recorded, and each indicator in
 //! its unit and not negative ([`IndicatorKind::parse_value`]). Each refusal names the field, so
 //! the API answers 422 with it.
@@ -443,6 +443,29 @@ pub fn validate(
         }
     }
     Ok(())
+}
+
+/// Checks that a supply is dated on or after the approval of the land it supplies (`approved_on`,
+/// the day the conversion was approved): land is supplied only once it is approved, so a
+/// decision or contract dated earlier is a mistyped date, not a record to keep.
+///
+/// # Errors
+/// [`SupplyRecordError::OutOfOrder`] naming `decided_on` and the approval's date.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use landuse_domain::supply::{supplied_after_approval, SupplyRecordError};
+/// let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+/// assert!(supplied_after_approval(d(3, 1), d(3, 1)).is_ok());
+/// let refused = supplied_after_approval(d(2, 28), d(3, 1)).unwrap_err();
+/// assert_eq!(refused.field(), "decided_on");
+/// assert_eq!(refused.to_string(), "decided_on (2025-02-28) is before approved_on (2025-03-01)");
+/// ```
+pub fn supplied_after_approval(
+    decided_on: NaiveDate,
+    approved_on: NaiveDate,
+) -> Result<(), SupplyRecordError> {
+    in_order("decided_on", decided_on, "approved_on", approved_on)
 }
 
 /// The last day of a period of `years` years that starts after `start`: the day of `start`'s
