@@ -488,6 +488,9 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
     }
 
+    /// A change to a valid body that makes one field wrong.
+    type Change = fn(&mut NewApproval);
+
     fn new_approval(kind: ApprovalKind, hits: &[&CheckHit]) -> NewApproval {
         NewApproval {
             kind,
@@ -625,7 +628,10 @@ mod tests {
         let ql7 = hit(1, LayerKind::QinlingKey, "QL-7", LayerResult::NeedsReview);
         let review = record(1, ApprovalKind::ReviewOpinion, &[&ql7]);
         let now_ok = hit(2, LayerKind::QinlingKey, "QL-7", LayerResult::Ok);
-        assert_eq!(recheck(&[review.clone()], &[now_ok]).lapsed, vec![review.id]);
+        assert_eq!(
+            recheck(std::slice::from_ref(&review), &[now_ok]).lapsed,
+            vec![review.id]
+        );
     }
 
     #[test]
@@ -646,7 +652,7 @@ mod tests {
         let ql7 = hit(1, LayerKind::QinlingKey, "QL-7", LayerResult::NeedsReview);
         let mut new = new_approval(ApprovalKind::ReviewOpinion, &[&ql7]);
         new.decided_on = day(2026, 12, 7);
-        assert!(validate(&new, &[ql7.clone()], day(2026, 12, 7)).is_ok());
+        assert!(validate(&new, std::slice::from_ref(&ql7), day(2026, 12, 7)).is_ok());
         new.decided_on = day(2026, 12, 8);
         let e = validate(&new, &[ql7], day(2026, 12, 7)).err();
         assert_eq!(e.as_ref().map(ApprovalError::field), Some("decided_on"));
@@ -658,7 +664,7 @@ mod tests {
         let hits = [dz3.clone()];
         let today = day(2026, 12, 7);
         let base = new_approval(ApprovalKind::GeohazardAssessment, &[&dz3]);
-        let cases: [(fn(&mut NewApproval), &str); 4] = [
+        let cases: [(Change, &str); 4] = [
             (|n| n.document_number = " \t".to_owned(), "document_number"),
             (|n| n.authority = String::new(), "authority"),
             (|n| n.conclusion = None, "conclusion"),
