@@ -148,6 +148,8 @@ def main() -> None:
         ("POST /api/v1/cases/{id}/parcels", {}),
         ("POST /api/v1/cases/{id}/facts", {"path.id": "cases"}),
         ("POST /api/v1/cases/{id}/green-channel", {"path.id": "cases"}),
+        ("GET /api/v1/cases/{id}/approvals", {"path.id": "cases"}),
+        ("POST /api/v1/cases/{id}/approvals", {"path.id": "cases"}),
         ("POST /api/v1/cases/{id}/checks", {"path.id": "with_parcels"}),
         ("POST /api/v1/cases/{id}/checks/{check_id}/confirm", {}),
         ("POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss", {}),

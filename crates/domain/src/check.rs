@@ -123,6 +123,11 @@ impl fmt::Display for LayerKind {
     }
 }
 
+/// The text is not one of the layer result codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown layer result {0:?}")]
+pub struct UnknownLayerResult(pub String);
+
 /// The result of one layer, or of a whole case. Ordered by severity (see the
 /// module docs); `max` is the worst-of combination.
 #[derive(
@@ -165,6 +170,14 @@ pub enum LayerResult {
 }
 
 impl LayerResult {
+    /// Parses a result code.
+    ///
+    /// # Errors
+    /// [`UnknownLayerResult`] when `code` is not exactly one of the codes.
+    pub fn parse(code: &str) -> Result<Self, UnknownLayerResult> {
+        crate::code::parse(code).ok_or_else(|| UnknownLayerResult(code.to_owned()))
+    }
+
     /// Every result, least severe first.
     pub const ALL: &'static [LayerResult] = <LayerResult as strum::VariantArray>::VARIANTS;
 

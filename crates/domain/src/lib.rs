@@ -23,6 +23,7 @@
 //! | [`dispatch`] | the weekly dispatch: when it is taken, its table per county and stage |
 //! | [`green`] | the green channel, queue order and advance use |
 //! | [`check`] | spatial-check verdicts from overlap figures |
+//! | [`approval`] | the approval records a check's results call for, before which transition |
 //! | [`project`] | project attributes the rules depend on |
 //! | [`designation`] | who decides a project's key-list status, level and sector, and how |
 //! | [`reason`] | the non-empty reason some decisions require |
@@ -32,6 +33,7 @@
 //! | [`ledger`] | the quota and farmland-offset ledgers: needs, positions, lock plans, who acts when |
 
 pub mod alerts;
+pub mod approval;
 pub mod calendar;
 pub mod check;
 pub mod clearing;

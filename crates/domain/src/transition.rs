@@ -17,6 +17,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::approval::MissingApproval;
 use crate::check::{CheckVerdict, LayerKind, LayerResult};
 use crate::ledger::{Amount, OffsetPosition, QuotaPosition, Shortfall};
 use crate::reason::Reason;
@@ -118,6 +119,9 @@ pub enum Precondition {
     SupplyDecisionRecorded,
     /// The real-estate certificate number is recorded.
     CertificateRecorded,
+    /// Every record the latest confirmed check calls for before this transition is recorded
+    /// ([`crate::approval`]).
+    ApprovalsRecorded,
 }
 
 impl Precondition {
@@ -126,8 +130,21 @@ impl Precondition {
         self.into()
     }
 
-    fn check(self, facts: &CaseFacts) -> Result<(), TransitionError> {
+    fn check(self, facts: &CaseFacts, from: Stage) -> Result<(), TransitionError> {
         match self {
+            Precondition::ApprovalsRecorded => {
+                let missing: Vec<MissingApproval> = facts
+                    .approvals_missing
+                    .iter()
+                    .filter(|m| m.before_from == from)
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(TransitionError::ApprovalMissing { missing })
+                }
+            }
             Precondition::CheckPassed => facts.check.passed(),
             Precondition::OpinionIssued => present(
                 facts.pre_review_opinion.as_deref(),
@@ -217,8 +234,8 @@ const fn rule(
 static RULES: [Rule; 21] = {
     use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
     use Precondition::{
-        CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated, OpinionIssued,
-        QuotaAllocated, SupplyDecisionRecorded,
+        ApprovalsRecorded, CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated,
+        OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
     };
     use Role::{Officer, Reviewer};
     use Stage::{
@@ -236,7 +253,7 @@ static RULES: [Rule; 21] = {
             To(Conversion),
             Reviewer,
             false,
-            &[CheckPassed, OpinionIssued],
+            &[CheckPassed, ApprovalsRecorded, OpinionIssued],
         ),
         // The check is asked for again: a parcel changed during conversion makes
         // it stale, and the offset depends on the cultivated land it found.
@@ -248,6 +265,7 @@ static RULES: [Rule; 21] = {
             false,
             &[
                 CheckPassed,
+                ApprovalsRecorded,
                 QuotaAllocated,
                 OffsetLockedIfCultivated,
                 ConversionApproved,
@@ -416,6 +434,10 @@ pub struct CaseFacts {
     /// The real-estate certificate number, once recorded.
     #[serde(default)]
     pub certificate_number: Option<String>,
+    /// The approval records the latest confirmed check calls for and that are not recorded
+    /// ([`crate::approval::missing`]), each with the transition it blocks.
+    #[serde(default)]
+    pub approvals_missing: Vec<MissingApproval>,
 }
 
 /// Why a transition was refused. Each variant names the rule.
@@ -509,6 +531,20 @@ pub enum TransitionError {
     /// No certificate number is recorded.
     #[error("no real-estate certificate number is recorded")]
     CertificateMissing,
+    /// A record the confirmed check calls for is missing.
+    #[error("approval records missing: {}", join_missing(missing))]
+    ApprovalMissing {
+        /// Each record missing, for which hit.
+        missing: Vec<MissingApproval>,
+    },
+}
+
+fn join_missing(missing: &[MissingApproval]) -> String {
+    missing
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn join_shortfalls(shortfalls: &[Shortfall]) -> String {
@@ -557,6 +593,7 @@ impl TransitionError {
             TransitionError::SupplyDecisionMissing => "supply-decision-missing",
             TransitionError::StandardLandIndicatorsMissing => "standard-land-indicators-missing",
             TransitionError::CertificateMissing => "certificate-missing",
+            TransitionError::ApprovalMissing { .. } => "approval-missing",
         }
     }
 
@@ -651,7 +688,7 @@ pub fn decide(
         return Err(TransitionError::ReasonRequired { action });
     }
     for precondition in row.requires {
-        precondition.check(facts)?;
+        precondition.check(facts, stage)?;
     }
     let state_after = match row.to {
         Target::Stage(Stage::Correction) => CaseState::in_correction(stage),

@@ -144,8 +144,9 @@ impl fmt::Display for Counts {
 pub struct LoadReport {
     /// What the database holds now.
     pub counts: Counts,
-    /// Cases whose check found something that stops them (a red line, a core zone) where their
-    /// plan meant them to go further: they wait in pre-review, as a real one would.
+    /// Cases whose check found something that stops them (a red line, a core zone), or that
+    /// wait for an approval their check calls for, where their plan meant them to go further:
+    /// they wait in pre-review (or in conversion for the State Council), as a real one would.
     pub stopped_short: usize,
     /// Seconds the load took.
     pub seconds: f64,
@@ -155,7 +156,7 @@ impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "demo loaded in {:.1} s: {}; {} cases stopped in pre-review by their check",
+            "demo loaded in {:.1} s: {}; {} cases stopped by their check or waiting for its approvals",
             self.seconds, self.counts, self.stopped_short
         )
     }
@@ -368,6 +369,47 @@ fn facts_of(step: Step, year: i32, number: &str) -> Value {
     }
 }
 
+/// The document an approval of `kind` cites in the demo, numbered after the case: its number,
+/// authority, conclusion, and who records it.
+fn approval_document(
+    kind: &str,
+    year: i32,
+    number: &str,
+) -> (String, &'static str, &'static str, &'static str) {
+    match kind {
+        "state_council_approval" => (
+            format!("国函〔{year}〕{number}号"),
+            "国务院",
+            "同意占用永久基本农田",
+            "reviewer",
+        ),
+        "authority_opinion" => (
+            format!("陕林护函〔{year}〕{number}号"),
+            "陕西省林业局",
+            "同意在生态保护红线内开展该活动",
+            "reviewer",
+        ),
+        "review_opinion" => (
+            format!("陕秦岭办审〔{year}〕{number}号"),
+            "陕西省秦岭生态环境保护委员会办公室",
+            "论证通过",
+            "reviewer",
+        ),
+        "outside_boundary_use" => (
+            format!("陕自然资函〔{year}〕{number}号"),
+            "陕西省自然资源厅",
+            "同意城镇开发边界外选址",
+            "reviewer",
+        ),
+        _ => (
+            format!("安地灾评〔{year}〕{number}号"),
+            "陕西省地质调查院",
+            "地质灾害危险性小，适宜建设",
+            "planner",
+        ),
+    }
+}
+
 /// One case as the demo drives it: its id, officer, check and last answer (whose ETag the next
 /// step sends).
 struct CaseRun<'a> {
@@ -378,6 +420,9 @@ struct CaseRun<'a> {
     number: String,
     check: Value,
     last: Reply,
+    /// Whether the case may be left waiting for the approvals its check calls for: only cases
+    /// planned to end in conversion, so every later stage keeps its cases.
+    may_wait: bool,
 }
 
 impl CaseRun<'_> {
@@ -385,7 +430,8 @@ impl CaseRun<'_> {
         format!("/api/v1/cases/{}{tail}", self.id)
     }
 
-    /// Takes one step; `false` when the case's check stops it short of its plan.
+    /// Takes one step; `false` when the case's check, or an approval it waits for, stops it
+    /// short of its plan.
     async fn step(&mut self, step: Step, goes_on: bool) -> Result<bool, DemoError> {
         let etag = Some(self.last.etag.clone());
         let reply = match step {
@@ -428,6 +474,17 @@ impl CaseRun<'_> {
                     .await?
             }
             _ => {
+                let leaving = match step {
+                    Step::ToConversion => Some("pre_review"),
+                    Step::ToSupply => Some("conversion"),
+                    _ => None,
+                };
+                if let Some(from) = leaving {
+                    if !self.approvals_before(from).await? {
+                        return Ok(false);
+                    }
+                }
+                let etag = Some(self.last.etag.clone());
                 let (actor, action, reason) = transition_of(step);
                 let who = match actor {
                     Actor::Officer => self.officer.as_str(),
@@ -447,6 +504,55 @@ impl CaseRun<'_> {
             }
         };
         self.last = reply;
+        Ok(true)
+    }
+
+    /// Records the approvals the case's confirmed check calls for before it leaves `from`, one
+    /// record of each kind answering all its hits, as the reviewer (the planner for a geohazard
+    /// assessment) does once the documents arrive; `false`, recording nothing, for about half
+    /// the cases planned to end in conversion, which the demo leaves waiting for them.
+    async fn approvals_before(&mut self, from: &str) -> Result<bool, DemoError> {
+        let mut by_kind: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for missing in self.last.json["approvals"]["missing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if missing["before_from"] == from {
+                let kind = missing["kind"].as_str().unwrap_or_default().to_owned();
+                by_kind.entry(kind).or_default().push(missing["hit_id"].clone());
+            }
+        }
+        if by_kind.is_empty() {
+            return Ok(true);
+        }
+        if self.may_wait && self.number.bytes().map(u64::from).sum::<u64>() % 2 == 0 {
+            return Ok(false);
+        }
+        let today = bureau_date(self.driver.clock.now());
+        for (kind, hits) in by_kind {
+            let (document, authority, conclusion, who) = approval_document(&kind, self.year, &self.number);
+            let body = json!({
+                "kind": kind,
+                "document_number": document,
+                "authority": authority,
+                "decided_on": today,
+                "conclusion": conclusion,
+                "hits": hits,
+            });
+            let etag = self.last.etag.clone();
+            self.last = self
+                .driver
+                .call(
+                    201,
+                    "POST",
+                    &self.path("/approvals"),
+                    who,
+                    Some(&body),
+                    Some(&etag),
+                )
+                .await?;
+        }
         Ok(true)
     }
 
@@ -577,6 +683,7 @@ async fn drive_case(
         number: case.key.trim_start_matches('P').replace('-', ""),
         check: Value::Null,
         last,
+        may_wait: case.plan == Plan::Conversion,
     };
     let goes_on = plan_steps.contains(&Step::ToConversion);
     for step in plan_steps {

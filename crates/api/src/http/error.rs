@@ -204,9 +204,19 @@ impl IntoResponse for ApiError {
             Self::Conflict { slug, detail } => {
                 Problem::new(status, slug, "Conflict").with_detail(detail.clone())
             }
-            Self::Transition(e) => Problem::new(status, e.code(), "Transition refused")
-                .with_detail(e.to_string())
-                .with("rule", e.code()),
+            Self::Transition(e) => {
+                let p = Problem::new(status, e.code(), "Transition refused")
+                    .with_detail(e.to_string())
+                    .with("rule", e.code());
+                match e {
+                    // Which record is missing for which hit, for a client to act on.
+                    TransitionError::ApprovalMissing { missing } => match serde_json::to_value(missing) {
+                        Ok(missing) => p.with("missing", missing),
+                        Err(_) => p,
+                    },
+                    _ => p,
+                }
+            }
             Self::PreconditionFailed { current } => Problem::new(status, "stale-etag", "Precondition failed")
                 .with_detail(self.to_string())
                 .with("current_etag", current.clone()),

@@ -16,6 +16,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod approvals;
 pub mod auth;
 pub mod calendar;
 pub mod cases;

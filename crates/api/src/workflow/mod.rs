@@ -32,6 +32,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::view::get_case))
         .routes(routes!(cases::transition::transition))
         .routes(routes!(cases::documents::record_facts))
+        .routes(routes!(
+            cases::approvals::list_approvals,
+            cases::approvals::record_approval
+        ))
         .routes(routes!(cases::green::green_channel))
         .routes(routes!(cases::history::history))
         .routes(routes!(

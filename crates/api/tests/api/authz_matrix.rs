@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 /// Every table a refused request must leave untouched.
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -23,6 +23,7 @@ const TABLES: [&str; 19] = [
     "parcels",
     "checks",
     "check_hits",
+    "case_approvals",
     "ledger_items",
     "quota_accounts",
     "quota_requests",
@@ -118,6 +119,7 @@ async fn every_county_scoped_endpoint_answers_each_caller_rightly_and_refusals_c
         Probe::new("GET", c(&format!("/checks/{nobody}")), None, "officer", "gis"),
         Probe::new("GET", c("/quota"), None, "officer", "gis"),
         Probe::new("GET", c("/offset"), None, "officer", "gis"),
+        Probe::new("GET", c("/approvals"), None, "officer", "gis"),
         Probe::new("PUT", c("/parcels"), Some(parcels.clone()), "officer", "planner"),
         Probe::new(
             "POST",
@@ -185,6 +187,16 @@ async fn every_county_scoped_endpoint_answers_each_caller_rightly_and_refusals_c
             "officer",
         ),
         Probe::new("POST", c("/facts"), Some(json!({})), "reviewer", "officer"),
+        Probe::new(
+            "POST",
+            c("/approvals"),
+            Some(json!({
+                "kind": "review_opinion", "document_number": "陕林审〔2026〕12号", "authority": "陕西省林业局",
+                "decided_on": "2026-11-30", "hits": [nobody]
+            })),
+            "reviewer",
+            "officer",
+        ),
         Probe::new(
             "POST",
             c("/green-channel"),

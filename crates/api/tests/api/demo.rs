@@ -251,6 +251,16 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
     )
     .await;
     assert!(linear > 0, "some cases are linear works outside the towns");
+    // Cases past pre-review whose check called for approvals have them recorded.
+    let kinds: Vec<String> = sqlx::query_scalar("select distinct kind from case_approvals order by kind")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        !kinds.is_empty(),
+        "the demo records the approvals its checks call for"
+    );
+    assert!(report.stopped_short > 0, "{report}");
     let unlocked = scalar(
         &pool,
         "select count(*) from cases c where c.stage in ('supply', 'registration', 'completed')

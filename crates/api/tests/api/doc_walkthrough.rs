@@ -55,6 +55,16 @@ async fn the_walkthrough_in_docs_api_md_runs_from_project_to_certificate(
         )],
     )
     .await;
+    // A geohazard site inside the parcel: its assessment must be recorded before conversion.
+    import_layer(
+        &pool,
+        "geohazard",
+        vec![(
+            json!({ "type": "Point", "coordinates": [109.0295, 32.6845] }),
+            json!({ "name": "滑坡隐患点" }),
+        )],
+    )
+    .await;
     let url = url_of(&options);
     let server = TestServer::spawn(&url, &[]);
 
@@ -82,6 +92,17 @@ async fn the_walkthrough_in_docs_api_md_runs_from_project_to_certificate(
     // What a reader is told to expect.
     assert!(stdout.contains("\"needs_offset\""), "{stdout}");
     assert!(stdout.contains("\"completed\""), "{stdout}");
+    // Step 4: the geohazard assessment missing, then recorded.
+    assert!(
+        stdout.contains(
+            r#"{"kind":"geohazard_assessment","layer":"geohazard","before":"pre_review → conversion"}"#
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"{"missing":[],"recorded":[{"kind":"geohazard_assessment","document_number":"安地灾评〔2026〕7号"}]}"#),
+        "{stdout}"
+    );
     // Step 8: the seeded 2026 read at version 1 and loaded again as version 2.
     assert!(
         stdout.contains(r#"{"year":2026,"version":2,"covered_until":"2026-12-31","deadlines":0,"alerts":0}"#),

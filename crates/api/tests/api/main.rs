@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod approvals;
 mod audit;
 mod authz_matrix;
 mod calendar;

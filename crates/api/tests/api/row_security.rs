@@ -20,7 +20,7 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator or alert.
-const COUNTY_TABLES: [&str; 23] = [
+const COUNTY_TABLES: [&str; 24] = [
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -30,6 +30,7 @@ const COUNTY_TABLES: [&str; 23] = [
     "parcels",
     "checks",
     "check_hits",
+    "case_approvals",
     "ledger_items",
     "quota_accounts",
     "quota_requests",

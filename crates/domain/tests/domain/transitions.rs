@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::local;
+use landuse_domain::approval::{self, CheckHit, FeatureRef, MissingApproval};
 use landuse_domain::check::{LayerKind, LayerResult};
 use landuse_domain::ledger::{Amount, OffsetPosition, Quantities, Quantity, QuotaPosition, Shortfall};
 use landuse_domain::role::{Actor, Role};
@@ -91,6 +92,7 @@ fn complete_facts() -> CaseFacts {
             standard_land_indicators_present: true,
         }),
         certificate_number: Some("陕(2026)安康市不动产权第0001234号".into()),
+        approvals_missing: vec![],
     }
 }
 
@@ -566,6 +568,72 @@ fn the_stage_is_checked_before_the_reason_and_the_preconditions() {
     );
 }
 
+/// What a hit of `result` on `layer` calls for, as the API loads it into the facts.
+fn missing_for(result: LayerResult, layer: LayerKind) -> Vec<MissingApproval> {
+    let hit = CheckHit {
+        hit_id: Uuid::from_u128(7),
+        feature: FeatureRef {
+            layer,
+            feature: "F-1".into(),
+        },
+        result,
+        dismissed: false,
+    };
+    approval::missing(&[hit], &[])
+}
+
+#[test]
+fn a_missing_approval_blocks_only_the_transition_it_is_needed_before() {
+    let cases = [
+        (LayerResult::NeedsReview, LayerKind::QinlingKey, PreReview),
+        (
+            LayerResult::NeedsApproval,
+            LayerKind::EcologicalRedline,
+            PreReview,
+        ),
+        (LayerResult::OutsideBoundary, LayerKind::UrbanBoundary, PreReview),
+        (LayerResult::Warning, LayerKind::Geohazard, PreReview),
+        (
+            LayerResult::NeedsStateCouncilApproval,
+            LayerKind::PermanentFarmland,
+            Conversion,
+        ),
+    ];
+    for (result, layer, blocked) in cases {
+        let facts = CaseFacts {
+            approvals_missing: missing_for(result, layer),
+            ..complete_facts()
+        };
+        for stage in [PreReview, Conversion] {
+            let outcome = advance_with(stage, &facts);
+            if stage == blocked {
+                match outcome {
+                    Err(TransitionError::ApprovalMissing { missing }) => {
+                        assert_eq!(missing.len(), 1);
+                        assert_eq!(missing[0].feature.layer, layer);
+                    }
+                    other => panic!("{result:?} from {stage:?}: {other:?}"),
+                }
+            } else {
+                assert_eq!(outcome, Ok(()), "{result:?} does not block {stage:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_refusal_names_the_kind_the_layer_and_the_feature_missing() {
+    let facts = CaseFacts {
+        approvals_missing: missing_for(LayerResult::Warning, LayerKind::Geohazard),
+        ..complete_facts()
+    };
+    let refused = advance_with(PreReview, &facts).unwrap_err();
+    assert_eq!(refused.code(), "approval-missing");
+    assert_eq!(refused.refusal(), Refusal::Conflict);
+    let text = refused.to_string();
+    assert!(text.contains("geohazard_assessment for geohazard F-1"), "{text}");
+}
+
 #[test]
 fn every_refusal_has_a_distinct_stable_code() {
     let errors = [
@@ -597,6 +665,7 @@ fn every_refusal_has_a_distinct_stable_code() {
         TransitionError::SupplyDecisionMissing,
         TransitionError::StandardLandIndicatorsMissing,
         TransitionError::CertificateMissing,
+        TransitionError::ApprovalMissing { missing: vec![] },
     ];
     let mut codes: Vec<&str> = errors.iter().map(TransitionError::code).collect();
     codes.sort_unstable();

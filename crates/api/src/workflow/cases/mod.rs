@@ -8,6 +8,7 @@
 //! | [`list`] | `GET /cases`: the queue, green first, then nearest deadline |
 //! | [`transition`] | `POST /cases/{id}/transitions`: the stage rules, decided by the domain |
 //! | [`documents`] | `POST /cases/{id}/facts`: approval documents |
+//! | [`approvals`] | `POST /cases/{id}/approvals`: the approvals a check calls for |
 //! | [`green`] | `POST /cases/{id}/green-channel`: a leader's grant or revocation |
 //! | [`history`] | `GET /cases/{id}/history` |
 //! | [`ledger`] | `GET /ledger`: the items with their clearing status |
@@ -15,6 +16,7 @@
 //!
 //! The SQL is in `crate::store::cases`; this module reads what a stored row means.
 
+pub mod approvals;
 pub mod create;
 pub mod documents;
 pub mod green;

@@ -52,7 +52,8 @@ pub struct TransitionRequest {
 }
 
 /// Everything the transition rules need to know about a case: its recorded documents, where
-/// its latest check stands, and its quota and offset positions.
+/// its latest check stands, its quota and offset positions, and the approval records its
+/// confirmed check calls for that are missing.
 ///
 /// # Errors
 /// Database failures; a corrupt stored check summary or documents.
@@ -68,6 +69,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         ),
     };
     let positions = guarantees::positions(conn, case.id).await?;
+    let approvals_missing = super::approvals::missing_for_case(conn, case.id).await?;
     Ok(CaseFacts {
         check,
         pre_review_opinion: recorded.pre_review_opinion,
@@ -76,6 +78,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         conversion_approval: recorded.conversion_approval,
         supply_decision: recorded.supply_decision,
         certificate_number: recorded.certificate_number,
+        approvals_missing,
     })
 }
 

@@ -23,6 +23,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
+    approvals::{approvals_view, ApprovalsView},
     create::Declarations,
     ledger::{ledger_view, pauses_by_case, LedgerView},
     load_case, load_rules, CaseRow, RecordedFacts, Rules,
@@ -68,6 +69,9 @@ pub struct CaseView {
     /// Construction quota: what the latest confirmed check says the case needs, what it holds
     /// and has consumed, and the shortfall its conversion approval would be refused for.
     pub quota: QuotaView,
+    /// The approval records the case's check calls for (the State Council's approval, opinions,
+    /// the geohazard assessment), each marked lapsed or not, and what is still missing.
+    pub approvals: ApprovalsView,
     /// The approval documents recorded, as stored: a record an older version wrote stays
     /// readable here, while a write that must read it refuses it (500) rather than lose it.
     #[schema(value_type = RecordedFacts)]
@@ -157,16 +161,17 @@ impl From<Grant> for GrantView {
 }
 
 /// What a case's view needs besides its row: the pauses since its stage began, its open
-/// ledger item, its latest check and its quota (held, consumed).
+/// ledger item, its latest check, its quota (held, consumed) and its approvals.
 #[derive(Debug, Default)]
 struct ViewParts {
     pauses: Vec<Pause>,
     ledger: Option<LedgerItemRow>,
     check: Option<CheckBrief>,
     quota: (Amount, Amount),
+    approvals: ApprovalsView,
 }
 
-/// The view parts of `cases`, in four statements however many cases there are.
+/// The view parts of `cases`, in six statements however many cases there are.
 async fn view_parts(
     conn: &mut PgConnection,
     cases: &[CaseRow],
@@ -191,6 +196,9 @@ async fn view_parts(
             Amount::from_hundredths(totals.consumed_hundredths),
         );
     }
+    for (case_id, (hits, records)) in super::approvals::load_for(conn, &ids).await? {
+        parts.entry(case_id).or_default().approvals = approvals_view(&hits, &records)?;
+    }
     Ok(parts)
 }
 
@@ -210,7 +218,7 @@ pub async fn case_view(
         .ok_or_else(|| ApiError::internal("building the case view", anyhow::anyhow!("no view was built")))
 }
 
-/// Builds the views of `cases` at `now`, in their order, with four statements for them all.
+/// Builds the views of `cases` at `now`, in their order, with six statements for them all.
 ///
 /// # Errors
 /// Database failures; a corrupt row.
@@ -284,6 +292,7 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
     Ok(CaseView {
         deadline: deadline_view(rules, state, green.is_active(), &clock, now),
         quota: quota_view(parts.check.as_ref(), parts.quota),
+        approvals: parts.approvals,
         latest_check: parts.check.as_ref().map(CheckLink::of),
         green_grant: green.grant.clone().map(GrantView::from),
         green: green.is_active(),
