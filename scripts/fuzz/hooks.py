@@ -20,7 +20,8 @@ generated, so the service's refusals are still tested.
   county officer registers projects in the county it serves; a yearly quota is set with the
   ETag of the account read just before, once the account exists.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
-  JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
+  JSON cannot be a valid polygon, and the document cannot say "a simple closed ring"), or, sent as
+  text/plain, parcels of the county as the coordinate file the service itself writes.
 - A transition is sent on a case where its action is allowed, as the role whose action it is
   (an officer submits, withdraws and answers a correction; a reviewer advances, asks for a
   correction and rejects), with a reason where the action needs one.
@@ -463,6 +464,9 @@ def before_call(context, case, kwargs):
         "application/json",
     ):
         case.body = square()
+    elif label.endswith("/parcels") and case.method in ("PUT", "POST") and case.media_type == "text/plain":
+        if STATE.get("coordinate_file"):
+            case.body = STATE["coordinate_file"]
 
 
 @schemathesis.deserializer("application/pdf")

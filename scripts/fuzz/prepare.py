@@ -191,6 +191,18 @@ def main() -> None:
     )
     approve_one(database_url, base, tokens)
     supply = supply_fixture(database_url, base, tokens)
+    # A case's parcels as a boundary-point coordinate file, as the service writes one, for
+    # uploads sent as text/plain.
+    coordinate_file = None
+    for case in column(
+        database_url,
+        f"select c.id from cases c where c.county_code = '{OWN}' and exists (select 1 from parcels p where p.case_id = c.id) "
+        "order by c.id limit 1",
+    ):
+        shown = requests.get(f"{base}/api/v1/cases/{case}/parcels?format=txt", timeout=30,
+                             headers={"Authorization": f"Bearer {tokens[f'officer:{OWN}']}"})
+        if shown.ok:
+            coordinate_file = shown.content.decode("gbk")
     state = {
         "base": base,
         "database_url": database_url,
@@ -202,6 +214,7 @@ def main() -> None:
         "hit_case": hit_case[0] if hit_case else None,
         "cultivated": [float(v) for v in cultivated[0]] if cultivated else None,
         "supply": supply,
+        "coordinate_file": coordinate_file,
     }
     (out / "state.json").write_text(json.dumps(state, indent=1))
 
