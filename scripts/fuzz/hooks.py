@@ -15,7 +15,8 @@ generated, so the service's refusals are still tested.
   replaced by a client that read it).
 - Rules across fields, which the document states in words but a schema cannot carry, are kept
   as a client that read it would: a quota transfer moves between a county and the municipal pool;
-  an allocation gives year and mu together or neither; an offset indicator's paddy area is part
+  an allocation gives year and mu together or neither; a quota request asks for at least the
+  case's need; an offset indicator's paddy area is part
   of its area; an indicator is transferred in a small part to another county; a
   county officer registers projects in the county it serves; a yearly quota is set with the
   ETag of the account read just before, once the account exists.
@@ -268,6 +269,17 @@ def _year_with_mu(case, kwargs) -> None:
         body.pop("mu", None)
 
 
+def _covers_need(case, kwargs) -> None:
+    """A quota request asks for at least what the case's confirmed check says it needs."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("mu"), (int, float)):
+        return
+    shown = _call("GET", f"/api/v1/cases/{body.get('case_id')}/quota", "reviewer")
+    needed = ((shown.json().get("position") or {}).get("needed_mu") if shown.ok else None)
+    if isinstance(needed, (int, float)) and body["mu"] < needed:
+        body["mu"] = needed
+
+
 def _via_pool(case, kwargs) -> None:
     body = case.body
     if not isinstance(body, dict):
@@ -425,6 +437,7 @@ def _completion(case, kwargs) -> None:
 # Requests made valid across fields, after FRESH has given them their objects.
 ACROSS = {
     "POST /api/v1/quotas/transfers": _via_pool,
+    "POST /api/v1/quotas/requests": _covers_need,
     "POST /api/v1/quotas/allocations": _year_with_mu,
     "POST /api/v1/offsets": _paddy_within_area,
     "POST /api/v1/offsets/{id}/transfers": _to_another_county,
