@@ -7,12 +7,15 @@
 # different counties stay schemathesis "peers" for the county reads, so its
 # object_level_authorization check replays each one's reads as the other. Valid requests get
 # what a real client has: `If-Match: *`, a fresh object for operations that use one up, a valid
-# footprint for parcel uploads (scripts/fuzz/hooks.py). Every check schemathesis has runs and
+# footprint for parcel uploads, each transition on a case where its action is allowed and as the
+# role whose action it is, and for land supply an approved case with land left to supply and a
+# part to follow, every date the bureau's today (scripts/fuzz/hooks.py). Every check schemathesis has runs and
 # fails the run, but one: ensure_resource_availability follows links across identities (a
 # planner's check on any county's case, then an officer's read of it, which is rightly 404).
 # scripts/fuzz/reach.py prints how many operations answered 2xx, those that never did and the
-# warnings; with LANDUSE_FUZZ_STRICT=1 those fail the run too (issue 16's goal, not yet met:
-# see docs/reliability.md).
+# warnings; those fail the run too (issue 16's goal: every operation reaches its 2xx, no
+# warning), unless LANDUSE_FUZZ_STRICT=0. Run of 2026-12-07 17:02 UTC: 5,491 cases, 0 failures,
+# 63 of 63 operations reached 2xx, 0 warnings (docs/reliability.md).
 #
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,7 +55,7 @@ status=0
   --workers 1 --request-timeout 30 \
   --seed 7 --no-color --report har,json --report-dir "$work/report") || status=$?
 "$venv/bin/python" "$root/scripts/fuzz/reach.py" "$work/openapi.json" "$work/report/"har-*.json "$work/report/"json-*.json ||
-  [[ ${LANDUSE_FUZZ_STRICT:-0} == 0 ]] || status=1
+  [[ ${LANDUSE_FUZZ_STRICT:-1} == 0 ]] || status=1
 # The reports outlive the scratch folder, for reading after a failed run.
 rm -rf "$root/.data/api-fuzz" && cp -r "$work/report" "$root/.data/api-fuzz" && cp "$work/schemathesis.toml" "$root/.data/api-fuzz/"
 scratch_errors || status=1

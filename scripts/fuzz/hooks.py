@@ -15,12 +15,23 @@ generated, so the service's refusals are still tested.
   replaced by a client that read it).
 - Rules across fields, which the document states in words but a schema cannot carry, are kept
   as a client that read it would: a quota transfer moves between a county and the municipal pool;
-  an allocation gives year and mu together or neither; an offset indicator's paddy area is part
+  an allocation gives year and mu together or neither; a quota request asks for at least the
+  case's need; an offset indicator's paddy area is part
   of its area; an indicator is transferred in a small part to another county; a
   county officer registers projects in the county it serves; a yearly quota is set with the
   ETag of the account read just before, once the account exists.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
-  JSON cannot be a valid polygon, and the document cannot say "a simple closed ring").
+  JSON cannot be a valid polygon, and the document cannot say "a simple closed ring"), or, sent as
+  text/plain, parcels of the county as the coordinate file the service itself writes.
+- A transition is sent on a case where its action is allowed, as the role whose action it is
+  (an officer submits, withdraws and answers a correction; a reviewer advances, asks for a
+  correction and rejects), with a reason where the action needs one.
+- Land supply (prepare.py's `supply_fixture`: an approved case and a part of it followed to its
+  completion): a part is recorded on a square of the approval no earlier part covers, given as
+  GeoJSON, with its indicators on industrial land only; every date of a record and of what
+  follows it is the bureau's today, which is after the approval and not after today, and in
+  order; a part is brought to the step before the one recorded (handed over before its
+  certificate and its start, started before its completion), and developed within its area.
 """
 
 import json
@@ -28,6 +39,7 @@ import os
 import random
 import subprocess
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import requests
 import schemathesis
@@ -161,7 +173,6 @@ def _positive(case) -> bool:
 
 
 FRESH = {
-    "POST /api/v1/cases/{id}/transitions": lambda case: case.path_parameters.update(id=fresh_case()),
     "PUT /api/v1/cases/{id}/parcels": lambda case: case.path_parameters.update(id=fresh_case(False)),
     "POST /api/v1/cases/{id}/parcels": lambda case: case.path_parameters.update(id=fresh_case(False)),
     "POST /api/v1/cases/{id}/quota/cancel": lambda case: case.path_parameters.update(id=requested_case()),
@@ -258,6 +269,17 @@ def _year_with_mu(case, kwargs) -> None:
         body.pop("mu", None)
 
 
+def _covers_need(case, kwargs) -> None:
+    """A quota request asks for at least what the case's confirmed check says it needs."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("mu"), (int, float)):
+        return
+    shown = _call("GET", f"/api/v1/cases/{body.get('case_id')}/quota", "reviewer")
+    needed = ((shown.json().get("position") or {}).get("needed_mu") if shown.ok else None)
+    if isinstance(needed, (int, float)) and body["mu"] < needed:
+        body["mu"] = needed
+
+
 def _via_pool(case, kwargs) -> None:
     body = case.body
     if not isinstance(body, dict):
@@ -282,14 +304,151 @@ def _read_first(case, kwargs) -> None:
 
 
 FRESH["PUT /api/v1/calendar/{year}"] = _calendar
+
+
+def _as(case, role: str) -> None:
+    """Sends the request with `role`'s token instead of the one the fuzzer picked."""
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    headers["Authorization"] = f"Bearer {STATE['tokens'][role]}"
+    case.headers = headers
+
+
+def _corrected_case() -> str:
+    """A submitted case the reviewer sent back for correction."""
+    case = submitted_case()
+    done = _call("POST", f"/api/v1/cases/{case}/transitions", "reviewer",
+                 {"action": "request_correction", "reason": "fuzz: 材料不全"}, **{"If-Match": "*"})
+    done.raise_for_status()
+    return case
+
+
+# Each action of the transition table: the case it is allowed on (made fresh), whose it is, and
+# whether it needs a reason.
+ACTIONS = {
+    "submit": (fresh_case, "officer", False),
+    "withdraw": (fresh_case, "officer", True),
+    "answer_correction": (_corrected_case, "officer", False),
+    "advance": (submitted_case, "reviewer", False),
+    "request_correction": (submitted_case, "reviewer", True),
+    "reject": (submitted_case, "reviewer", True),
+}
+
+
+def _transition(case, kwargs) -> None:
+    body = case.body
+    if not isinstance(body, dict) or body.get("action") not in ACTIONS:
+        return
+    make, role, needs_reason = ACTIONS[body["action"]]
+    reason = body.get("reason")
+    if needs_reason and not (isinstance(reason, str) and reason.strip()):
+        body["reason"] = "fuzz: 理由"
+    _as(case, _officer() if role == "officer" else role)
+    try:
+        case.path_parameters.update(id=make())
+    except requests.HTTPError:
+        pass
+
+
+def _bureau_today() -> str:
+    """The bureau's date (UTC+8): the service's today, for every date of a supply record."""
+    return datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+
+
+CELLS = list((STATE.get("supply") or {}).get("cells") or [])
+
+
+def _free_square() -> dict:
+    """A square of the fixture's approval that no part covers yet, as a GeoJSON Polygon."""
+    side = STATE["supply"]["cell"]
+    x, y = CELLS.pop() if CELLS else (0.0, 0.0)
+    ring = [[x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _supply_record(case, kwargs) -> None:
+    body = case.body
+    if not isinstance(body, dict) or not STATE.get("supply"):
+        return
+    # An approved case with land left to supply: a link may name a case still in its workflow.
+    case.path_parameters.update(id=STATE["supply"]["case"])
+    today = _bureau_today()
+    for field in ("decided_on", "agreed_handover_on", "agreed_start_on", "agreed_completion_on"):
+        body[field] = today
+    body.pop("coordinate_file", None)
+    body["geometry"] = _free_square()
+    if body.get("agreed_indicators") is not None:
+        body["industrial"] = True
+
+
+def _part_at(case, steps: tuple) -> None:
+    """Brings the part of the path through `steps` (each recorded today) when it has not been,
+    or sends the request to the fixture's part, which has them all, when the path names no part
+    the reviewer sees."""
+    part = case.path_parameters.get("id")
+    shown = _call("GET", f"/api/v1/supply-parts/{part}", "reviewer")
+    if not shown.ok:
+        if STATE.get("supply"):
+            case.path_parameters.update(id=STATE["supply"]["part"])
+        return
+    found, etag, today = shown.json(), shown.headers.get("ETag", "*"), _bureau_today()
+    for step, field, body in (
+        ("handover", "handed_over_on", {"handed_over_on": today}),
+        ("start", "started_on", {"started_on": today}),
+    ):
+        if step in steps and not found.get(field):
+            done = _call("POST", f"/api/v1/supply-parts/{part}/{step}", "reviewer", body, **{"If-Match": etag})
+            if not done.ok:
+                return
+            etag = done.headers.get("ETag", "*")
+
+
+def _handover(case, kwargs) -> None:
+    if isinstance(case.body, dict):
+        _part_at(case, ())
+        case.body["handed_over_on"] = _bureau_today()
+
+
+def _certificate(case, kwargs) -> None:
+    if isinstance(case.body, dict):
+        _part_at(case, ("handover",))
+        case.body["issued_on"] = _bureau_today()
+        if not str(case.body.get("number", "")).strip():
+            case.body["number"] = "陕（fuzz）不动产权第2号"
+
+
+def _start(case, kwargs) -> None:
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    _part_at(case, ("handover",))
+    body["started_on"] = _bureau_today()
+    if body.get("halted_since") is not None:
+        body["halted_since"] = body["started_on"]
+    if isinstance(body.get("developed_mu"), (int, float)) and STATE.get("supply"):
+        shown = _call("GET", f"/api/v1/supply-parts/{case.path_parameters.get('id')}", "reviewer")
+        area = shown.json().get("area_mu", 0) if shown.ok else STATE["supply"]["part_mu"]
+        body["developed_mu"] = min(body["developed_mu"], area)
+
+
+def _completion(case, kwargs) -> None:
+    if isinstance(case.body, dict):
+        _part_at(case, ("handover", "start"))
+        case.body["completed_on"] = _bureau_today()
 # Requests made valid across fields, after FRESH has given them their objects.
 ACROSS = {
     "POST /api/v1/quotas/transfers": _via_pool,
+    "POST /api/v1/quotas/requests": _covers_need,
     "POST /api/v1/quotas/allocations": _year_with_mu,
     "POST /api/v1/offsets": _paddy_within_area,
     "POST /api/v1/offsets/{id}/transfers": _to_another_county,
     "POST /api/v1/projects": _own_county,
     "PUT /api/v1/quotas/{year}/{holder}": _read_first,
+    "POST /api/v1/cases/{id}/transitions": _transition,
+    "POST /api/v1/cases/{id}/supply-parts": _supply_record,
+    "POST /api/v1/supply-parts/{id}/handover": _handover,
+    "POST /api/v1/supply-parts/{id}/certificate": _certificate,
+    "POST /api/v1/supply-parts/{id}/start": _start,
+    "POST /api/v1/supply-parts/{id}/completion": _completion,
 }
 
 
@@ -318,6 +477,9 @@ def before_call(context, case, kwargs):
         "application/json",
     ):
         case.body = square()
+    elif label.endswith("/parcels") and case.method in ("PUT", "POST") and case.media_type == "text/plain":
+        if STATE.get("coordinate_file"):
+            case.body = STATE["coordinate_file"]
 
 
 @schemathesis.deserializer("application/pdf")

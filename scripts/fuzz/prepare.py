@@ -13,7 +13,10 @@ Writes OUT_DIR/schemathesis.toml, OUT_DIR/auth.json and OUT_DIR/state.json (read
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+import requests
 
 OWN, OTHER = "610902", "610921"
 
@@ -32,6 +35,104 @@ def column(database_url: str, sql: str) -> list[str]:
 
 def toml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+# The bureau's day (UTC+8): what the service calls today.
+BUREAU = timezone(timedelta(hours=8))
+# The side, in degrees, of the squares supplied parts are cut from: about 9 m by 11 m.
+CELL = 0.0001
+
+
+def approve_one(database_url: str, base: str, tokens: dict) -> None:
+    """Takes the first officer's case waiting in conversion on to its approval through the API, as
+    the reviewer would (the approval's number, the quota its check needs, the offset when the
+    check found cultivated land, then `advance`). When the region holds none, or a ledger
+    refuses it, a case of the county with parcels is approved as a record imported from the
+    bureau's older system is (its stage, number and approval event written in the database), as
+    the tests' fixture does."""
+    if column(database_url, f"select case_id from approval_batches where county_code = '{OWN}' limit 1"):
+        return
+    reviewer = {"Authorization": f"Bearer {tokens['reviewer']}", "If-Match": "*"}
+
+    def post(path: str, body: dict) -> requests.Response:
+        return requests.post(f"{base}/api/v1{path}", headers=reviewer, json=body, timeout=30)
+
+    waiting = column(database_url, f"select id from cases where county_code = '{OWN}' and stage = 'conversion' order by id")
+    for case in waiting[:1]:
+        post(f"/cases/{case}/facts", {"conversion_approval": "陕政土批〔fuzz〕1号"})
+        post("/quotas/allocations", {"case_id": case, "year": datetime.now(BUREAU).year})
+        check = rows(
+            database_url,
+            "select coalesce((summary ->> 'cultivated_land_found')::boolean, false), coalesce((select sum((l -> 'counted' ->> 'm2')::float) "
+            "from jsonb_array_elements(report -> 'layers') l where l ->> 'kind' = 'cultivated_land'), 0) "
+            f"from checks where case_id = '{case}' order by run_at desc limit 1",
+        )
+        if check and check[0][0] == "t":
+            post(f"/cases/{case}/offset/lock", {"capacity_kg": round(float(check[0][1]) * 0.45)})
+        if post(f"/cases/{case}/transitions", {"action": "advance"}).ok:
+            return
+    with_parcels = column(
+        database_url,
+        f"select c.id from cases c where c.county_code = '{OWN}' and c.stage not in ('supply', 'registration', 'completed') "
+        "and exists (select 1 from parcels p where p.case_id = c.id) order by c.stage = 'conversion' desc, c.id limit 1",
+    )
+    for case in with_parcels:
+        subprocess.run(["psql", "-XAtq", database_url, "-c", f"""
+            update cases set stage = 'supply', facts = coalesce(facts, '{{}}'::jsonb) || jsonb_build_object('conversion_approval', '陕政土批〔fuzz〕2号')
+             where id = '{case}';
+            insert into case_events (case_id, at, actor_role, kind, from_stage, to_stage)
+            values ('{case}', now() - interval '1 day', 'reviewer', 'advance', 'conversion', 'supply')"""], check=True)
+
+
+def supply_fixture(database_url: str, base: str, tokens: dict) -> dict | None:
+    """An approved case of the first officer's county, the free part of its approval (no demo
+    part on it) cut into squares for parts to be recorded on, and one part recorded through the
+    API as the reviewer and followed to its completion, every date today's: what the land-supply
+    operations need (the record refuses a part outside the approval or over an earlier one, and
+    each step after it needs the one before)."""
+    found = rows(
+        database_url,
+        f"""with free as (
+              select b.case_id,
+                     st_buffer(st_difference(
+                         (select st_union(p.geom) from parcels p where p.case_id = b.case_id),
+                         coalesce((select st_union(st_buffer(s.geom, {CELL / 4})) from supply_parts s
+                                    where s.case_id = b.case_id),
+                                  st_setsrid('POLYGON EMPTY'::geometry, 4490))), -{CELL / 10}) as geom
+                from approval_batches b where b.county_code = '{OWN}'),
+            cells as (
+              select f.case_id, st_xmin(g.geom) as x, st_ymin(g.geom) as y
+                from free f, st_squaregrid({CELL}, f.geom) g
+               where st_within(g.geom, f.geom))
+            select case_id, json_agg(json_build_array(x, y) order by x, y)::text
+              from cells group by case_id order by count(*) desc limit 1""",
+    )
+    if not found:
+        return None
+    case, cells = found[0][0], json.loads(found[0][1])
+    today = datetime.now(BUREAU).date().isoformat()
+    headers = {"Authorization": f"Bearer {tokens['reviewer']}", "Content-Type": "application/json"}
+    x, y = cells.pop()
+    ring = [[x, y], [x + CELL, y], [x + CELL, y + CELL], [x, y + CELL], [x, y]]
+    made = requests.post(f"{base}/api/v1/cases/{case}/supply-parts", headers=headers, timeout=30, json={
+        "method": "transfer_listing", "document_number": "安出让〔fuzz〕1号", "decided_on": today,
+        "price_wan_yuan": 10.0, "industrial": False, "agreed_handover_on": today,
+        "agreed_start_on": today, "agreed_completion_on": today,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    })
+    made.raise_for_status()
+    part, etag = made.json()["id"], made.headers["ETag"]
+    for step, body in [
+        ("handover", {"handed_over_on": today}),
+        ("certificate", {"number": "陕（fuzz）不动产权第1号", "issued_on": today}),
+        ("start", {"started_on": today}),
+        ("completion", {"completed_on": today}),
+    ]:
+        done = requests.post(f"{base}/api/v1/supply-parts/{part}/{step}", timeout=30, json=body,
+                             headers={**headers, "If-Match": etag})
+        done.raise_for_status()
+        etag = done.headers["ETag"]
+    return {"case": case, "part": part, "part_mu": made.json()["area_mu"], "cell": CELL, "cells": cells}
 
 
 def main() -> None:
@@ -88,6 +189,20 @@ def main() -> None:
         "and st_area(f.geom::geography) > 5000 order by f.geom <-> (select st_centroid(p.geom) "
         f"from parcels p join cases c on c.id = p.case_id where c.county_code = '{OWN}' limit 1) limit 1) x",
     )
+    approve_one(database_url, base, tokens)
+    supply = supply_fixture(database_url, base, tokens)
+    # A case's parcels as a boundary-point coordinate file, as the service writes one, for
+    # uploads sent as text/plain.
+    coordinate_file = None
+    for case in column(
+        database_url,
+        f"select c.id from cases c where c.county_code = '{OWN}' and exists (select 1 from parcels p where p.case_id = c.id) "
+        "order by c.id limit 1",
+    ):
+        shown = requests.get(f"{base}/api/v1/cases/{case}/parcels?format=txt", timeout=30,
+                             headers={"Authorization": f"Bearer {tokens[f'officer:{OWN}']}"})
+        if shown.ok:
+            coordinate_file = shown.content.decode("gbk")
     state = {
         "base": base,
         "database_url": database_url,
@@ -98,6 +213,8 @@ def main() -> None:
         "position": [float(v) for v in position[0]] if position else None,
         "hit_case": hit_case[0] if hit_case else None,
         "cultivated": [float(v) for v in cultivated[0]] if cultivated else None,
+        "supply": supply,
+        "coordinate_file": coordinate_file,
     }
     (out / "state.json").write_text(json.dumps(state, indent=1))
 
@@ -109,7 +226,10 @@ def main() -> None:
         "indicators": indicators or ["00000000-0000-0000-0000-000000000000"],
         "alert_since": alert_since,
         "snapshots": snapshots or ["00000000-0000-0000-0000-000000000000"],
-        "supply_parts": supply_parts or ["00000000-0000-0000-0000-000000000000"],
+        "supply_parts": supply_parts + ([supply["part"]] if supply else []) or ["00000000-0000-0000-0000-000000000000"],
+        # The fixture's approved case and its part, followed to completion (supply_fixture).
+        "supply_case": [supply["case"]] if supply else ["00000000-0000-0000-0000-000000000000"],
+        "supply_part": [supply["part"]] if supply else ["00000000-0000-0000-0000-000000000000"],
         "years": years,
         "calendar_years": calendar_years or [2026],
         # A notice may replace a loaded year or add the one after the last: the years must stay
@@ -179,11 +299,11 @@ def main() -> None:
         ("GET /api/v1/dispatch/{id}", {"path.id": "snapshots"}),
         ("GET /api/v1/supply-parts/{id}", {"path.id": "supply_parts"}),
         ("GET /api/v1/cases/{id}/supply-parts", {"path.id": "cases"}),
-        ("POST /api/v1/cases/{id}/supply-parts", {"path.id": "cases"}),
-        ("POST /api/v1/supply-parts/{id}/handover", {"path.id": "supply_parts"}),
-        ("POST /api/v1/supply-parts/{id}/certificate", {"path.id": "supply_parts"}),
-        ("POST /api/v1/supply-parts/{id}/start", {"path.id": "supply_parts"}),
-        ("POST /api/v1/supply-parts/{id}/completion", {"path.id": "supply_parts"}),
+        ("POST /api/v1/cases/{id}/supply-parts", {"path.id": "supply_case"}),
+        ("POST /api/v1/supply-parts/{id}/handover", {"path.id": "supply_part"}),
+        ("POST /api/v1/supply-parts/{id}/certificate", {"path.id": "supply_part"}),
+        ("POST /api/v1/supply-parts/{id}/start", {"path.id": "supply_part"}),
+        ("POST /api/v1/supply-parts/{id}/completion", {"path.id": "supply_part"}),
     ]
 
     # Schemathesis tries these identities in order for each operation and keeps the first one

@@ -19,7 +19,7 @@ use landuse_domain::{
     calendar::bureau_date,
     ledger::Amount,
     role::Role,
-    supply::{self as rules, Certificate, Development},
+    supply::{self as rules, Certificate, Development, SupplyRecordError},
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -55,7 +55,8 @@ pub struct HandoverBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateBody {
-    /// The real-estate certificate's number.
+    /// The real-estate certificate's number: not blank.
+    #[schema(pattern = "\\S")]
     pub number: String,
     /// The day it was issued, not after today; the land must have been handed over.
     pub issued_on: NaiveDate,
@@ -159,6 +160,13 @@ pub async fn record_certificate(
     write: Write<Body<CertificateBody>>,
 ) -> Result<Response, ApiError> {
     let number = write.body.0.number.trim().to_owned();
+    // A blank number is refused as the schema states it, whatever the part's ETag: the body is
+    // checked before the precondition.
+    if number.is_empty() {
+        return Err(refused_record(&SupplyRecordError::Blank {
+            field: "certificate.number",
+        }));
+    }
     let issued_on = write.body.0.issued_on;
     follow(id, &headers, write, "supply_certificate_issued", |d| {
         let details = json!({ "certificate": number, "issued_on": issued_on });

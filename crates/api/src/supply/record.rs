@@ -188,7 +188,8 @@ impl IndicatorsBody {
 pub struct SupplyPartBody {
     /// How the land is supplied.
     pub method: SupplyMethod,
-    /// The allocation decision's or the contract's number.
+    /// The allocation decision's or the contract's number: not blank.
+    #[schema(pattern = "\\S")]
     pub document_number: String,
     /// Its date, not after today.
     pub decided_on: chrono::NaiveDate,

@@ -414,6 +414,20 @@ async fn handover_certificate_start_and_completion_are_recorded_in_order_under_i
     )
     .await;
     assert_eq!(stale.status, 412, "{}", stale.text);
+    // A blank certificate number is what the schema refuses (`pattern`): 422 naming it, before
+    // the precondition is looked at.
+    let blank = send(
+        "certificate",
+        json!({ "number": "  ", "issued_on": "2025-04-01" }),
+        "\"v0\"".to_owned(),
+    )
+    .await;
+    assert_eq!(
+        (blank.status, blank.json["field"].as_str()),
+        (422, Some("certificate.number")),
+        "{}",
+        blank.text
+    );
     let officer = app_ref
         .send(
             "POST",
