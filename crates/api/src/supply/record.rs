@@ -324,8 +324,9 @@ fn refused_part(refusal: &PartRefusal, earlier: &[(Uuid, i32)]) -> ApiError {
 
 /// `POST /api/v1/cases/{id}/supply-parts`: record one supplied part of an approved case
 /// (reviewers). Refused when the case's conversion is not approved (409), when the record is
-/// out of order or dated before the approval (422 naming the field), when the geometry lies outside the approved parcels
-/// (422) or overlaps an earlier part (409), the last two naming the area in m² and mu.
+/// out of order or dated before the approval (422 naming the field), when the geometry lies
+/// outside the approved parcels (422) or overlaps an earlier part (409), the last two naming
+/// the area in m² and mu.
 #[utoipa::path(post, path = "/cases/{id}/supply-parts", tag = "supply", params(("id" = Uuid, Path, description = "The case id")), request_body = SupplyPartBody, responses((status = 201, description = "The part as recorded", body = SupplyPartView, headers(("ETag" = String, description = "The part's version"), ("Location" = String, description = "The part")))))]
 #[tracing::instrument(skip_all, fields(user = %write.caller.name, case = %id))]
 pub async fn record_part(
