@@ -32,6 +32,9 @@ generated, so the service's refusals are still tested.
   follows it is the bureau's today, which is after the approval and not after today, and in
   order; a part is brought to the step before the one recorded (handed over before its
   certificate and its start, started before its completion), and developed within its area.
+- An approval record (prepare.py's `approval_fixture`: a case whose confirmed check calls for one)
+  answers that case's hit with the kind it calls for, as the reviewer, decided today, with the
+  geohazard assessment's conclusion.
 """
 
 import json
@@ -434,8 +437,27 @@ def _completion(case, kwargs) -> None:
     if isinstance(case.body, dict):
         _part_at(case, ("handover", "start"))
         case.body["completed_on"] = _bureau_today()
+def _approval(case, kwargs) -> None:
+    """An approval record answers a hit of the case's latest confirmed check with the kind the
+    hit calls for (prepare.py's `approval_fixture`), decided not after today; the geohazard
+    assessment states its conclusion."""
+    body = case.body
+    fixture = STATE.get("approval")
+    if not isinstance(body, dict) or not fixture:
+        return
+    case.path_parameters.update(id=fixture["case"])
+    _as(case, "reviewer")
+    body.update(kind=fixture["kind"], hits=[fixture["hit"]], decided_on=_bureau_today())
+    for field, text in (("document_number", "陕自然资函〔fuzz〕1号"), ("authority", "陕西省自然资源厅")):
+        if not (isinstance(body.get(field), str) and body[field].strip()):
+            body[field] = text
+    if fixture["kind"] == "geohazard_assessment" and not (body.get("conclusion") or "").strip():
+        body["conclusion"] = "fuzz: 危险性小，适宜建设"
+
+
 # Requests made valid across fields, after FRESH has given them their objects.
 ACROSS = {
+    "POST /api/v1/cases/{id}/approvals": _approval,
     "POST /api/v1/quotas/transfers": _via_pool,
     "POST /api/v1/quotas/requests": _covers_need,
     "POST /api/v1/quotas/allocations": _year_with_mu,

@@ -135,6 +135,24 @@ def supply_fixture(database_url: str, base: str, tokens: dict) -> dict | None:
     return {"case": case, "part": part, "part_mu": made.json()["area_mu"], "cell": CELL, "cells": cells}
 
 
+def approval_fixture(database_url: str, base: str, tokens: dict) -> dict | None:
+    """A case whose latest confirmed check calls for an approval record, with one hit and the
+    kind it calls for (as the case view lists what is missing): what an approval record needs
+    (the record must answer a hit of that check, with the kind the hit calls for). The demo
+    leaves cases waiting in pre-review on such records; the first the reviewer sees is taken."""
+    headers = {"Authorization": f"Bearer {tokens['reviewer']}"}
+    for case in column(
+        database_url,
+        "select c.id from cases c join latest_checks l on l.case_id = c.id "
+        "where l.confirmed_at is not null and not l.stale and c.stage in ('pre_review', 'conversion') order by c.id",
+    ):
+        shown = requests.get(f"{base}/api/v1/cases/{case}", headers=headers, timeout=30)
+        missing = (shown.json().get("approvals") or {}).get("missing") or [] if shown.ok else []
+        if missing:
+            return {"case": case, "kind": missing[0]["kind"], "hit": missing[0]["hit_id"]}
+    return None
+
+
 def main() -> None:
     tokens_path, database_url, base, out_dir = sys.argv[1:5]
     tokens = json.loads(Path(tokens_path).read_text())
@@ -191,6 +209,7 @@ def main() -> None:
     )
     approve_one(database_url, base, tokens)
     supply = supply_fixture(database_url, base, tokens)
+    approval = approval_fixture(database_url, base, tokens)
     # A case's parcels as a boundary-point coordinate file, as the service writes one, for
     # uploads sent as text/plain.
     coordinate_file = None
@@ -214,6 +233,7 @@ def main() -> None:
         "hit_case": hit_case[0] if hit_case else None,
         "cultivated": [float(v) for v in cultivated[0]] if cultivated else None,
         "supply": supply,
+        "approval": approval,
         "coordinate_file": coordinate_file,
     }
     (out / "state.json").write_text(json.dumps(state, indent=1))
