@@ -322,6 +322,61 @@ fn refused_part(refusal: &PartRefusal, earlier: &[(Uuid, i32)]) -> ApiError {
     }
 }
 
+/// Checks that `geometry` lies within the approved parcels of case `id` and clear of its
+/// earlier parts (the sliver rule forgiving float noise), naming the area when it does not.
+async fn check_placement(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    geometry: &MultiPolygon,
+) -> Result<(), ApiError> {
+    let approved = store::parcels::of_case(conn, id)
+        .await?
+        .iter()
+        .map(parcel_geometry)
+        .collect::<Result<Vec<_>, _>>()?;
+    let earlier_rows = store::supply::of_case(conn, id).await?;
+    let earlier = earlier_rows
+        .iter()
+        .map(|r| {
+            wkb_io::from_wkb(&r.wkb)
+                .map(wkb_io::polygons_of)
+                .map_err(|e| ApiError::internal("decoding a supplied part", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let measure = supply::place_part(&approved, &earlier, geometry);
+    let named: Vec<(Uuid, i32)> = earlier_rows.iter().map(|r| (r.id, r.seq)).collect();
+    check_part(&measure, &SliverRule::DEFAULT).map_err(|e| refused_part(&e, &named))
+}
+
+/// The row of a new part `part_id` of case `case_id` with the checked `supply` terms.
+fn new_part<'a>(
+    part_id: Uuid,
+    case_id: Uuid,
+    supply: &'a Supply,
+    wkb: &'a [u8],
+    area: SquareMetres,
+    source: &'static str,
+) -> NewSupplyPart<'a> {
+    NewSupplyPart {
+        id: part_id,
+        case_id,
+        method: supply.method.code(),
+        document_number: &supply.document_number,
+        decided_on: supply.decided_on,
+        price_hundredths: supply.price_wan_yuan.map(Amount::hundredths),
+        wkb,
+        area_m2: area.value(),
+        area_hundredths: supply.area_mu.hundredths(),
+        source,
+        industrial: supply.industrial,
+        agreed_handover_on: supply.agreed_handover_on,
+        agreed_start_on: supply.agreed_start_on,
+        agreed_completion_on: supply.agreed_completion_on,
+        agreed_investment_hundredths: supply.agreed_investment_wan_yuan.map(Amount::hundredths),
+        agreed_indicators: supply.agreed_indicators.as_ref().map(columns_of),
+    }
+}
+
 /// `POST /api/v1/cases/{id}/supply-parts`: record one supplied part of an approved case
 /// (reviewers). Refused when the case's conversion is not approved (409), when the record is
 /// out of order or dated before the approval (422 naming the field), when the geometry lies
@@ -351,45 +406,12 @@ pub async fn record_part(
         ));
     };
     rules::supplied_after_approval(supply.decided_on, batch.approved_on).map_err(|e| refused_record(&e))?;
-    let approved = store::parcels::of_case(&mut write.tx, id)
-        .await?
-        .iter()
-        .map(parcel_geometry)
-        .collect::<Result<Vec<_>, _>>()?;
-    let earlier_rows = store::supply::of_case(&mut write.tx, id).await?;
-    let earlier = earlier_rows
-        .iter()
-        .map(|r| {
-            wkb_io::from_wkb(&r.wkb)
-                .map(wkb_io::polygons_of)
-                .map_err(|e| ApiError::internal("decoding a supplied part", e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let measure = supply::place_part(&approved, &earlier, &geometry);
-    let named: Vec<(Uuid, i32)> = earlier_rows.iter().map(|r| (r.id, r.seq)).collect();
-    check_part(&measure, &SliverRule::DEFAULT).map_err(|e| refused_part(&e, &named))?;
+    check_placement(&mut write.tx, id, &geometry).await?;
 
     let wkb = wkb_io::multi_polygon_to_wkb(&geometry)
         .map_err(|e| ApiError::internal("encoding a supplied part", e))?;
     let part_id = Uuid::now_v7();
-    let new = NewSupplyPart {
-        id: part_id,
-        case_id: id,
-        method: supply.method.code(),
-        document_number: &supply.document_number,
-        decided_on: supply.decided_on,
-        price_hundredths: supply.price_wan_yuan.map(Amount::hundredths),
-        wkb: &wkb,
-        area_m2: area.value(),
-        area_hundredths: supply.area_mu.hundredths(),
-        source,
-        industrial: supply.industrial,
-        agreed_handover_on: supply.agreed_handover_on,
-        agreed_start_on: supply.agreed_start_on,
-        agreed_completion_on: supply.agreed_completion_on,
-        agreed_investment_hundredths: supply.agreed_investment_wan_yuan.map(Amount::hundredths),
-        agreed_indicators: supply.agreed_indicators.as_ref().map(columns_of),
-    };
+    let new = new_part(part_id, id, &supply, &wkb, area, source);
     store::supply::insert(&mut write.tx, &new, write.now).await?;
     let details = json!({ "supply_part": part_id, "document_number": supply.document_number, "area_mu": supply.area_mu });
     record(
