@@ -24,6 +24,10 @@ pub struct Report {
     pub rules: Vec<RuleRow>,
     /// Documents recorded on the case (opinion, approval, supply decision, certificate).
     pub approvals: Vec<ApprovalRow>,
+    /// The approval records the case's checks called for (审批意见), in the order recorded.
+    pub records: Vec<RecordRow>,
+    /// The records the latest confirmed check still calls for and nobody has recorded.
+    pub missing: Vec<MissingRow>,
     /// Every layer version the check used.
     pub versions: Vec<VersionRow>,
     /// The map's legend: one entry per rule drawn, in drawing order.
@@ -150,6 +154,40 @@ pub struct ApprovalRow {
     pub by: String,
     /// When, Asia/Shanghai.
     pub at: String,
+}
+
+/// An approval record a check called for (the State Council's approval, an authority's or a
+/// review opinion, the use outside the urban boundary, the geohazard assessment).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordRow {
+    /// Its kind, in Chinese.
+    pub kind: String,
+    /// The document's number (文号).
+    pub document_number: String,
+    /// The authority that decided.
+    pub authority: String,
+    /// The day of the decision, `2026-12-01`.
+    pub decided_on: String,
+    /// What it concluded, or a dash.
+    pub conclusion: String,
+    /// The features it answers: layer name and feature, joined.
+    pub answers: String,
+    /// 有效 / 已失效 (the latest check no longer hits what it answers), or a dash without a
+    /// current check.
+    pub status: String,
+}
+
+/// A record a hit of the latest confirmed check calls for and no record answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingRow {
+    /// The kind missing, in Chinese.
+    pub kind: String,
+    /// The layer hit, in Chinese.
+    pub layer: String,
+    /// The feature hit.
+    pub feature: String,
+    /// The transition it blocks, in Chinese: `用地预审 → 农转用`.
+    pub blocks: String,
 }
 
 /// A layer version the check used.

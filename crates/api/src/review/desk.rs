@@ -23,6 +23,7 @@ use crate::{
     auth::Caller,
     http::error::ApiError,
     store::review::{self as store, CaseHeader, CheckBrief, CheckRow, HitRow, ParcelRow, QueueRow},
+    workflow::cases::approvals::{self, ApprovalsView},
 };
 
 /// An instant as the bureau reads it: `2026-03-02 14:05`.
@@ -200,6 +201,9 @@ pub struct Desk {
     pub check: Option<CheckDesk>,
     /// Layer names by code.
     pub names: BTreeMap<String, String>,
+    /// The approval records the case's checks called for, and those still missing: the case
+    /// view's `approvals` block, decided by the same function.
+    pub approvals: ApprovalsView,
 }
 
 /// A check, decided again with its dismissals.
@@ -309,6 +313,9 @@ impl Desk {
             .into_iter()
             .map(|n| (n.code, n.name_zh))
             .collect();
+        let mut loaded = approvals::load_for(conn, &[id]).await?;
+        let (hits, records) = loaded.remove(&id).unwrap_or_default();
+        let approvals = approvals::approvals_view(&hits, &records)?;
         Ok(Self {
             case,
             state,
@@ -318,6 +325,7 @@ impl Desk {
             checks,
             check,
             names,
+            approvals,
         })
     }
 

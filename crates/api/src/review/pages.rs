@@ -10,11 +10,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use landuse_domain::role::Role;
+use landuse_report::model::{MissingRow, RecordRow};
 use serde_json::{json, Value};
 
 use super::{
     assets,
     desk::{self, Desk},
+    report,
 };
 use crate::{
     app::AppState,
@@ -380,6 +382,8 @@ struct CasePage {
     check: Option<CheckLine>,
     earlier_checks: usize,
     rules: Vec<RuleLine>,
+    records: Vec<RecordRow>,
+    missing: Vec<MissingRow>,
     planner: bool,
     read_only_reason: &'static str,
     data: String,
@@ -433,6 +437,8 @@ pub async fn case(
         earlier_checks: desk.checks.len().saturating_sub(1),
         check,
         rules: rule_lines,
+        records: report::record_rows(&desk),
+        missing: report::missing_rows(&desk),
         planner,
         read_only_reason: if planner {
             ""

@@ -20,7 +20,10 @@ use geo_types::{Geometry, MultiPolygon};
 use landuse_domain::check::LayerResult;
 use landuse_report::{
     map::{MapInput, Shape},
-    model::{ApprovalRow, Area, CaseInfo, CheckInfo, HitRow, LegendEntry, ReportTime, RuleRow, VersionRow},
+    model::{
+        ApprovalRow, Area, CaseInfo, CheckInfo, HitRow, LegendEntry, MissingRow, RecordRow, ReportTime,
+        RuleRow, VersionRow,
+    },
     Renderer, Report,
 };
 use landuse_spatial::{
@@ -429,6 +432,8 @@ fn words(
         case_area: area(&desk.area()),
         rules,
         approvals: approvals(documents),
+        records: record_rows(desk),
+        missing: missing_rows(desk),
         versions: versions
             .iter()
             .map(|v| VersionRow {
@@ -474,6 +479,47 @@ fn rule_rows(desk: &Desk) -> Vec<RuleRow> {
                     }),
                 })
                 .collect(),
+        })
+        .collect()
+}
+
+/// The approval records the case's checks called for, in words, in the order recorded.
+pub fn record_rows(desk: &Desk) -> Vec<RecordRow> {
+    desk.approvals
+        .records
+        .iter()
+        .map(|r| RecordRow {
+            kind: r.kind.name_zh().to_owned(),
+            document_number: r.document_number.clone(),
+            authority: r.authority.clone(),
+            decided_on: r.decided_on.to_string(),
+            conclusion: r.conclusion.clone().unwrap_or_else(|| "—".to_owned()),
+            answers: r
+                .answers
+                .iter()
+                .map(|f| format!("{} {}", desk.name_of(f.layer.code()), f.feature))
+                .collect::<Vec<_>>()
+                .join("、"),
+            status: match r.lapsed {
+                Some(true) => "已失效",
+                Some(false) => "有效",
+                None => "—",
+            }
+            .to_owned(),
+        })
+        .collect()
+}
+
+/// The records the latest confirmed check still calls for, in words.
+pub fn missing_rows(desk: &Desk) -> Vec<MissingRow> {
+    desk.approvals
+        .missing
+        .iter()
+        .map(|m| MissingRow {
+            kind: m.kind.name_zh().to_owned(),
+            layer: desk.name_of(m.feature.layer.code()),
+            feature: m.feature.feature.clone(),
+            blocks: format!("{} → {}", m.before_from.name_zh(), m.before_to.name_zh()),
         })
         .collect()
 }

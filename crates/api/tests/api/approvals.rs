@@ -10,12 +10,17 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 /// The parcel every case here has: a square of 0.001° at (109.0, 32.7).
-const LON: f64 = 109.0;
-const LAT: f64 = 32.7;
+pub(crate) const LON: f64 = 109.0;
+pub(crate) const LAT: f64 = 32.7;
 
 /// Opens a case (on a key project when `key`) with `declarations`, gives it the parcel at
 /// (`lon`, `lat`) and takes it to pre-review; returns its id and ETag.
-async fn case_in_pre_review(app: &TestApp, key: bool, declarations: Value, lon: f64) -> (String, String) {
+pub(crate) async fn case_in_pre_review(
+    app: &TestApp,
+    key: bool,
+    declarations: Value,
+    lon: f64,
+) -> (String, String) {
     let project = app.project(key).await;
     let created = app
         .send(
@@ -58,7 +63,7 @@ async fn put_parcel(app: &TestApp, case: &str, lon: f64, etag: &str) -> Answer {
 
 /// Runs a check of `case` and has the planner confirm it; returns the confirmed check and the
 /// case's ETag after it.
-async fn checked(app: &TestApp, case: &str) -> (Value, String) {
+pub(crate) async fn checked(app: &TestApp, case: &str) -> (Value, String) {
     let run = app
         .send(
             "POST",
@@ -87,7 +92,7 @@ async fn checked(app: &TestApp, case: &str) -> (Value, String) {
 }
 
 /// The ids of the hits of `kind` in a check's answer.
-fn hits_of(check: &Value, kind: &str) -> Vec<String> {
+pub(crate) fn hits_of(check: &Value, kind: &str) -> Vec<String> {
     check["report"]["layers"]
         .as_array()
         .unwrap()
@@ -98,7 +103,7 @@ fn hits_of(check: &Value, kind: &str) -> Vec<String> {
         .collect()
 }
 
-async fn record(app: &TestApp, who: &str, case: &str, etag: &str, body: Value) -> Answer {
+pub(crate) async fn record(app: &TestApp, who: &str, case: &str, etag: &str, body: Value) -> Answer {
     app.send(
         "POST",
         &format!("/api/v1/cases/{case}/approvals"),
@@ -112,7 +117,7 @@ async fn record(app: &TestApp, who: &str, case: &str, etag: &str, body: Value) -
     .await
 }
 
-fn approval(kind: &str, hits: &[String]) -> Value {
+pub(crate) fn approval(kind: &str, hits: &[String]) -> Value {
     json!({
         "kind": kind,
         "document_number": "陕林审〔2026〕12号",
@@ -137,7 +142,7 @@ async fn issue_opinion(app: &TestApp, case: &str, etag: &str) -> String {
     facts.etag()
 }
 
-async fn records_of(app: &TestApp, case: &str) -> Value {
+pub(crate) async fn records_of(app: &TestApp, case: &str) -> Value {
     let list = app
         .send(
             "GET",

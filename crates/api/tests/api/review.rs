@@ -684,3 +684,73 @@ async fn two_hundred_reports_in_a_row_keep_the_servers_memory_flat(
         "RSS grew from {before} KiB to {after} KiB over 200 reports"
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_report_and_the_page_list_the_approval_records_and_the_ones_still_missing(pool: PgPool) {
+    use crate::approvals::{approval, case_in_pre_review, checked, hits_of, record, LAT, LON};
+    let app = TestApp::new(pool.clone()).await;
+    import_every_layer_far_away(&pool).await;
+    // The Qinling key zone over the parcel calls for a review opinion, the geohazard point in
+    // it for an assessment: the opinion is recorded, the assessment is not.
+    common::import_layer(
+        &pool,
+        "qinling_key",
+        vec![(
+            common::square(LON + 0.0002, LAT + 0.0002, 0.0004),
+            serde_json::json!({ "name": "秦岭重点" }),
+        )],
+    )
+    .await;
+    common::import_layer(
+        &pool,
+        "geohazard",
+        vec![(
+            serde_json::json!({ "type": "Point", "coordinates": [LON + 0.0005, LAT + 0.0005] }),
+            serde_json::json!({ "name": "隐患点" }),
+        )],
+    )
+    .await;
+    let (case, _) = case_in_pre_review(&app, false, serde_json::json!({}), LON).await;
+    let (check, etag) = checked(&app, &case).await;
+    let check_id = check["id"].as_str().unwrap().to_owned();
+    let hits = hits_of(&check, "qinling_key");
+    assert_eq!(hits.len(), 1, "{check}");
+    let recorded = record(&app, "reviewer", &case, &etag, approval("review_opinion", &hits)).await;
+    assert_eq!(recorded.status, 201, "{}", recorded.text);
+
+    let pdf = app
+        .get_bytes(
+            &format!("/api/v1/cases/{case}/checks/{check_id}/report.pdf"),
+            "planner",
+        )
+        .await;
+    // Cells wrap; read without the layout, joined up.
+    let text: String = String::from_utf8(poppler("pdftotext", &[], &pdf))
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    for words in [
+        "审查结果要求的审批意见",
+        "论证审查意见",
+        "陕林审〔2026〕12号",
+        "陕西省林业局",
+        "2026-11-30",
+        "有效",
+        "尚缺的审批意见",
+        "地质灾害危险性评估报告",
+        "地质灾害隐患点",
+    ] {
+        assert!(text.contains(words), "the report says {words}:\n{text}");
+    }
+
+    let page = app
+        .send("GET", &format!("/review/cases/{case}"), "planner", None, &[])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("陕林审〔2026〕12号") && page.text.contains("地质灾害危险性评估报告"),
+        "{}",
+        page.text
+    );
+}

@@ -70,6 +70,8 @@ fn sample(check_id: &str) -> Report {
             }],
         }],
         approvals: Vec::new(),
+        records: Vec::new(),
+        missing: Vec::new(),
         versions: vec![VersionRow {
             layer: "永久基本农田".to_owned(),
             jurisdiction: "610900".to_owned(),
