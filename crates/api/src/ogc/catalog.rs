@@ -166,7 +166,8 @@ fn fixed(list: &[(&str, PropertyType, &str, bool)]) -> Vec<Property> {
         .collect()
 }
 
-/// The properties of parcel features (written by `sql/parcel_filtered.sql`).
+/// The properties of parcel features (written by `sql/parcel_filtered.sql`, but for
+/// `approvals_awaited`, which the domain's approval rules decide as the page is read).
 pub fn parcel_properties() -> Vec<Property> {
     use PropertyType as T;
     fixed(&[
@@ -204,6 +205,12 @@ pub fn parcel_properties() -> Vec<Property> {
         ),
         ("source", T::String, "来源 geojson or coordinate_file", true),
         ("created_at", T::DateTime, "上传时间 when uploaded", false),
+        (
+            "approvals_awaited",
+            T::String,
+            "待补审批意见 the approval kinds the case's confirmed check still awaits, comma-separated codes; empty when none",
+            false,
+        ),
     ])
 }
 

@@ -6,7 +6,7 @@
 //! the response body as they arrive, in chunks of [`CHUNK`] bytes: a 10,000-feature page is
 //! never held whole in memory.
 
-use std::fmt::Write as _;
+use std::{collections::HashMap, fmt::Write as _};
 
 use axum::{
     body::{Body, Bytes},
@@ -35,6 +35,7 @@ use crate::{
         ogc::{self as store, BboxFilter, FigureFeatures, PageRow, PageSpec, PropertyFilter, Selection},
         DbError,
     },
+    workflow::cases::approvals,
 };
 use futures_util::StreamExt as _;
 
@@ -530,7 +531,7 @@ impl PageWriter {
 
     /// Appends one row; returns what is ready to send (empty until a chunk fills or the
     /// document ends).
-    fn write(&mut self, row: Result<PageRow, DbError>) -> Result<Bytes, BoxError> {
+    fn write(&mut self, row: Result<PageRow, BoxError>) -> Result<Bytes, BoxError> {
         let row = row.map_err(|e| {
             tracing::error!(error = %e, "a feature page broke off");
             e
@@ -574,6 +575,55 @@ impl PageWriter {
     }
 }
 
+/// The `approvals_awaited` property of each case of a parcel page, keyed by case: the kinds of
+/// record its confirmed check still calls for (the case view's `missing`), comma-separated
+/// codes. `None` for other collections.
+async fn awaited_of_page(
+    conn: &mut PgConnection,
+    selection: &Selection,
+    spec: &PageSpec,
+) -> Result<Option<HashMap<Uuid, String>>, ApiError> {
+    if !matches!(selection.properties, PropertyFilter::Parcel { .. }) {
+        return Ok(None);
+    }
+    let cases = store::parcel_page_cases(conn, selection, spec).await?;
+    let awaited = approvals::awaited_for(conn, &cases).await?;
+    Ok(Some(
+        awaited
+            .into_iter()
+            .map(|(case, kinds)| {
+                let codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
+                (case, codes.join(","))
+            })
+            .collect(),
+    ))
+}
+
+/// A parcel row with its case's `approvals_awaited` added as the last property (an empty text
+/// when the case waits for nothing); other rows as they are. The statement's properties are a
+/// JSON object, which is extended in place so its other keys keep their order.
+fn with_awaited(mut row: PageRow, awaited: Option<&HashMap<Uuid, String>>) -> PageRow {
+    #[derive(serde::Deserialize)]
+    struct OfCase {
+        case_id: Uuid,
+    }
+    let Some(awaited) = awaited else {
+        return row;
+    };
+    let Some(properties) = row.properties.as_mut() else {
+        return row;
+    };
+    let Ok(OfCase { case_id }) = serde_json::from_str::<OfCase>(properties) else {
+        return row;
+    };
+    let value = Value::String(awaited.get(&case_id).cloned().unwrap_or_default());
+    if properties.ends_with('}') {
+        properties.pop();
+        let _ = write!(properties, ", \"approvals_awaited\": {value}}}");
+    }
+    row
+}
+
 /// The response body of a page: the statement's rows, written as they arrive.
 pub fn page_body(
     reads: &ReadNodes,
@@ -587,25 +637,35 @@ pub fn page_body(
     // The rows come from a transaction scoped to the caller's counties (row-level security),
     // which the body stream cannot borrow: a task owns it and hands rows over a short queue,
     // so the client's reading still paces the database's sending and memory stays bounded.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PageRow, DbError>>(ROW_QUEUE);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<PageRow, BoxError>>(ROW_QUEUE);
     let reads = reads.clone();
     let read = async move {
         let mut tx = match reads.begin(&scope, &hint).await {
             Ok(tx) => tx,
             Err(source) => {
                 let doing = "starting a feature page";
-                let _ = sender.send(Err(DbError { doing, source })).await;
+                let _ = sender.send(Err(DbError { doing, source }.into())).await;
+                return;
+            }
+        };
+        let awaited = match awaited_of_page(&mut tx, &selection, &spec).await {
+            Ok(awaited) => awaited,
+            Err(e) => {
+                let _ = sender.send(Err(e.into())).await;
                 return;
             }
         };
         let mut rows = match store::page_rows(&mut tx, &selection, &spec) {
             Ok(rows) => rows,
             Err(e) => {
-                let _ = sender.send(Err(e)).await;
+                let _ = sender.send(Err(e.into())).await;
                 return;
             }
         };
         while let Some(row) = rows.next().await {
+            let row = row
+                .map(|row| with_awaited(row, awaited.as_ref()))
+                .map_err(BoxError::from);
             if sender.send(row).await.is_err() {
                 // The client went away; dropping the transaction ends the statement.
                 return;
@@ -645,8 +705,15 @@ pub async fn single_feature(
     today: NaiveDate,
 ) -> Result<Option<String>, OgcError> {
     let filters = Filters::single(conn, collection, caller, key, today).await?;
-    let rows = store::page(conn, &filters.selection, &page_spec(None, 1, crs)).await?;
-    let Some(row) = rows.first().filter(|row| row.rn == 1) else {
+    let spec = page_spec(None, 1, crs);
+    let awaited = awaited_of_page(conn, &filters.selection, &spec).await?;
+    let rows = store::page(conn, &filters.selection, &spec).await?;
+    let Some(row) = rows
+        .into_iter()
+        .next()
+        .filter(|row| row.rn == 1)
+        .map(|row| with_awaited(row, awaited.as_ref()))
+    else {
         return Ok(None);
     };
     let Some(key) = row.key() else {

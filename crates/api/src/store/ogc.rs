@@ -395,6 +395,19 @@ const PARCEL_PAGE: &str = page_sql!(
     "19"
 );
 const PARCEL_COUNT: &str = count_sql!("sql/ogc_parcel_filtered.sql");
+/// The cases of a parcel page's features (and of the probe row after them): the same filter,
+/// cursor and size as `PARCEL_PAGE`, without rendering anything.
+const PARCEL_PAGE_CASES: &str = concat!(
+    "with filtered as (\n",
+    include_str!("sql/ogc_parcel_filtered.sql"),
+    "),\npage as (\n",
+    "    select f.properties from filtered f\n",
+    "    where ($15::uuid is null or f.id > $15)\n",
+    "    order by f.id\n",
+    "    limit $16\n",
+    ")\n",
+    "select distinct (p.properties ->> 'case_id')::uuid from page p\n"
+);
 const OVERLAP_PAGE: &str = page_sql!(
     "sql/ogc_overlap_filtered.sql",
     "uuid",
@@ -580,6 +593,32 @@ fn page_arguments(selection: &Selection, page: &PageSpec) -> Result<PgArguments,
         .bind(page.srid)
         .bind(page.decimals)
         .finish("binding a feature page")
+}
+
+/// The cases whose parcels a page of a parcel selection holds, so that what they still wait
+/// for is loaded before the page streams.
+///
+/// # Errors
+/// Database failures.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn parcel_page_cases(
+    conn: &mut PgConnection,
+    selection: &Selection,
+    page: &PageSpec,
+) -> Result<Vec<Uuid>, DbError> {
+    let after = match page.after {
+        Some(FeatureKey::Uuid(id)) => Some(id),
+        _ => None,
+    };
+    let arguments = bind_selection(selection)
+        .bind(after)
+        .bind(page.limit + 1)
+        .finish("binding a parcel page's cases")?;
+    sqlx::query_scalar_with(PARCEL_PAGE_CASES, arguments)
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .doing("loading the cases of a parcel page")
 }
 
 /// How many features the selection holds.

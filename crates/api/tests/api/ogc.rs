@@ -1436,3 +1436,73 @@ async fn the_land_supply_collections_map_the_reports_figures_and_an_officer_sees
         "age",
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_parcel_carries_the_approvals_its_case_awaits_until_they_are_recorded(pool: PgPool) {
+    use crate::approvals::{approval, case_in_pre_review, checked, hits_of, record, LAT, LON};
+    let app = TestApp::new(pool.clone()).await;
+    common::import_every_layer_far_away(&pool).await;
+    // The Qinling key zone over the parcel calls for a review opinion.
+    common::import_layer(
+        &pool,
+        "qinling_key",
+        vec![(
+            common::square(LON + 0.0002, LAT + 0.0002, 0.0004),
+            json!({ "name": "秦岭重点" }),
+        )],
+    )
+    .await;
+    let (case, _) = case_in_pre_review(&app, false, json!({}), LON).await;
+    let items = format!("/ogc/collections/parcels/items?case_id={case}");
+    let before = get(&app, &items, "gis").await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert_eq!(
+        before.json["features"][0]["properties"]["approvals_awaited"], "",
+        "no confirmed check, nothing awaited: {}",
+        before.text
+    );
+
+    let (check, etag) = checked(&app, &case).await;
+    let awaiting = get(&app, &items, "gis").await;
+    let feature = &awaiting.json["features"][0];
+    assert_eq!(
+        feature["properties"]["approvals_awaited"], "review_opinion",
+        "{}",
+        awaiting.text
+    );
+    assert_eq!(
+        feature["properties"]["case_id"],
+        case.as_str(),
+        "the other properties stay"
+    );
+    let one = get(
+        &app,
+        &format!(
+            "/ogc/collections/parcels/items/{}",
+            feature["id"].as_str().unwrap()
+        ),
+        "gis",
+    )
+    .await;
+    assert_eq!(
+        one.json["properties"]["approvals_awaited"], "review_opinion",
+        "{}",
+        one.text
+    );
+    let schema = get(&app, "/ogc/collections/parcels/schema", "gis").await;
+    assert_eq!(
+        schema.json["properties"]["properties"]["properties"]["approvals_awaited"]["type"], "string",
+        "{}",
+        schema.text
+    );
+
+    let hits = hits_of(&check, "qinling_key");
+    let recorded = record(&app, "reviewer", &case, &etag, approval("review_opinion", &hits)).await;
+    assert_eq!(recorded.status, 201, "{}", recorded.text);
+    let answered = get(&app, &items, "gis").await;
+    assert_eq!(
+        answered.json["features"][0]["properties"]["approvals_awaited"], "",
+        "{}",
+        answered.text
+    );
+}
