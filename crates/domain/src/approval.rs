@@ -245,6 +245,16 @@ impl fmt::Display for MissingApproval {
     }
 }
 
+/// The kinds of record `missing` waits for, each once, in [`ApprovalKind::ALL`]'s order: what a
+/// case is "awaiting" on the map.
+pub fn kinds_awaited(missing: &[MissingApproval]) -> Vec<ApprovalKind> {
+    ApprovalKind::ALL
+        .iter()
+        .copied()
+        .filter(|kind| missing.iter().any(|m| m.kind == *kind))
+        .collect()
+}
+
 /// For each hit of `hits` that calls for a record, in the hits' order, the record missing: none
 /// of `records` of its kind names its feature.
 pub fn missing(hits: &[CheckHit], records: &[ApprovalRecord]) -> Vec<MissingApproval> {

@@ -245,8 +245,8 @@ pub async fn missing_for_case(
     missing_of(&hits, &rows)
 }
 
-/// The kinds of record each of `case_ids` still waits for, in the domain's order, each once:
-/// the kinds of the case view's `missing` ([`missing_of`]), for the OGC parcels collection. A
+/// The kinds of record each of `case_ids` still waits for ([`approval::kinds_awaited`] of the
+/// case view's `missing`, [`missing_of`]), for the OGC parcels collection. A
 /// case without a confirmed, current check waits for none.
 ///
 /// # Errors
@@ -257,13 +257,7 @@ pub async fn awaited_for(
 ) -> Result<HashMap<Uuid, Vec<ApprovalKind>>, ApiError> {
     let mut out = HashMap::new();
     for (case_id, (hits, rows)) in load_for(conn, case_ids).await? {
-        let missing = missing_of(&hits, &rows)?;
-        let kinds = ApprovalKind::ALL
-            .iter()
-            .copied()
-            .filter(|kind| missing.iter().any(|m| m.kind == *kind))
-            .collect();
-        out.insert(case_id, kinds);
+        out.insert(case_id, approval::kinds_awaited(&missing_of(&hits, &rows)?));
     }
     Ok(out)
 }
