@@ -130,6 +130,13 @@ pub struct PlannedCase {
     pub project: String,
     /// Title.
     pub title: String,
+    /// It declares an activity on the allowed list of the red-line and core zones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allowed_activity: bool,
+    /// The approval kind it is left waiting for, every other record its check calls for being
+    /// recorded ([`super::waiting`]); generated cases name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_for: Option<String>,
 }
 
 /// `projects.json`: what was generated and with which settings.
@@ -991,6 +998,8 @@ fn projects_and_cases(
                 plan,
                 project: key.clone(),
                 title,
+                allowed_activity: false,
+                waits_for: None,
             });
         }
     }

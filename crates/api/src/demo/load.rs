@@ -5,10 +5,10 @@
 //! age and its steps are spread over that time; a case left to sit runs past its limits.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     fmt,
     path::Path,
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     time::Instant,
 };
 
@@ -24,7 +24,7 @@ use tower::ServiceExt;
 
 use super::{
     generate::{DemoPlan, Plan, PlannedCase, PlannedProject, LAYER_FILES},
-    tokens, DemoError, COUNTIES,
+    tokens, waiting, DemoError, COUNTIES,
 };
 use crate::{
     admin,
@@ -180,10 +180,12 @@ pub async fn loaded(pool: &PgPool) -> Result<Option<Loaded>, DemoError> {
 }
 
 /// The router as a client, acting as the demo users.
-struct Driver {
+pub(super) struct Driver {
     router: Router,
-    clock: Clock,
+    pub(super) clock: Clock,
     tokens: BTreeMap<String, String>,
+    /// The approval kinds some case was left waiting for.
+    left_waiting: Mutex<BTreeSet<String>>,
 }
 
 /// One answer, read whole.
@@ -195,6 +197,14 @@ struct Reply {
 }
 
 impl Driver {
+    /// Whether some case was left waiting for the approval `kind`.
+    pub(super) fn left_waiting(&self, kind: &str) -> bool {
+        self.left_waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(kind)
+    }
+
     /// Sends a JSON body (or none) as `who`, and insists on `expected`.
     async fn call(
         &self,
@@ -423,6 +433,8 @@ struct CaseRun<'a> {
     /// Whether the case may be left waiting for the approvals its check calls for: only cases
     /// planned to end in conversion, so every later stage keeps its cases.
     may_wait: bool,
+    /// The approval kind it is left waiting for, all others recorded.
+    waits_for: Option<String>,
 }
 
 impl CaseRun<'_> {
@@ -510,7 +522,8 @@ impl CaseRun<'_> {
     /// Records the approvals the case's confirmed check calls for before it leaves `from`, one
     /// record of each kind answering all its hits, as the reviewer (the planner for a geohazard
     /// assessment) does once the documents arrive; `false`, recording nothing, for about half
-    /// the cases planned to end in conversion, which the demo leaves waiting for them.
+    /// the cases planned to end in conversion, which the demo leaves waiting for them, and
+    /// `false` with every other kind recorded for a case planned to wait for one kind.
     async fn approvals_before(&mut self, from: &str) -> Result<bool, DemoError> {
         let mut by_kind: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for missing in self.last.json["approvals"]["missing"]
@@ -526,9 +539,26 @@ impl CaseRun<'_> {
         if by_kind.is_empty() {
             return Ok(true);
         }
-        if self.may_wait && self.number.bytes().map(u64::from).sum::<u64>() % 2 == 0 {
+        let mut left = self
+            .driver
+            .left_waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.waits_for.is_none()
+            && self.may_wait
+            && self.number.bytes().map(u64::from).sum::<u64>() % 2 == 0
+        {
+            left.extend(by_kind.into_keys());
             return Ok(false);
         }
+        let waits = self
+            .waits_for
+            .as_ref()
+            .and_then(|kind| by_kind.remove_entry(kind));
+        if let Some((kind, _)) = &waits {
+            left.insert(kind.clone());
+        }
+        drop(left);
         let today = bureau_date(self.driver.clock.now());
         for (kind, hits) in by_kind {
             let (document, authority, conclusion, who) = approval_document(&kind, self.year, &self.number);
@@ -553,7 +583,7 @@ impl CaseRun<'_> {
                 )
                 .await?;
         }
-        Ok(true)
+        Ok(waits.is_none())
     }
 
     /// Allocates the quota the confirmed check says the case needs (its area less the existing
@@ -597,6 +627,18 @@ impl CaseRun<'_> {
     }
 }
 
+/// What the case declares for the verdict rules.
+fn declarations(case: &PlannedCase) -> Value {
+    let mut declared = json!({});
+    if case.allowed_activity {
+        declared["allowed_activity"] = json!(true);
+    }
+    if let Some(used) = &case.outside_boundary_use {
+        declared["outside_boundary_use"] = json!(used);
+    }
+    declared
+}
+
 /// Opens the case as its county's officer and uploads its parcels; the answer to the upload.
 async fn open_case(
     driver: &Driver,
@@ -608,10 +650,7 @@ async fn open_case(
     let body = json!({
         "project_id": project_id,
         "title": case.title,
-        "declarations": match &case.outside_boundary_use {
-            Some(used) => json!({ "outside_boundary_use": used }),
-            None => json!({}),
-        },
+        "declarations": declarations(case),
     });
     let created = driver
         .call(201, "POST", "/api/v1/cases", officer, Some(&body), None)
@@ -639,7 +678,7 @@ async fn open_case(
 
 /// Drives one case from its opening to where its plan ends; its id, and `false` when its check
 /// stopped it short of the plan.
-async fn drive_case(
+pub(super) async fn drive_case(
     driver: &Driver,
     case: &PlannedCase,
     project_id: &str,
@@ -684,6 +723,7 @@ async fn drive_case(
         check: Value::Null,
         last,
         may_wait: case.plan == Plan::Conversion,
+        waits_for: case.waits_for.clone(),
     };
     let goes_on = plan_steps.contains(&Step::ToConversion);
     for step in plan_steps {
@@ -1216,7 +1256,7 @@ async fn make_projects(
 
 /// Registers the `n`th project of the plan (and designates it when it is a key project); its
 /// key, id and county.
-async fn register_project(
+pub(super) async fn register_project(
     driver: &Driver,
     n: usize,
     project: &PlannedProject,
@@ -1323,6 +1363,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
                 router: crate::app::app(state),
                 clock,
                 tokens: tokens.clone(),
+                left_waiting: Mutex::default(),
             }
         })
         .collect();
@@ -1351,6 +1392,18 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
     driver.clock.set(load_time);
     let supplied = record_supplies(driver, pool, approved, bureau_date(load_time)).await?;
     tracing::info!(parts = supplied, "demo land supply recorded");
+    let left: BTreeSet<String> = drivers
+        .iter()
+        .flat_map(|d| {
+            d.left_waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
+        .collect();
+    let planned = plan.projects.len();
+    let waiting = waiting::leave_one_of_each(driver, pool, &left, planned, year, load_time).await?;
+    driver.clock.set(load_time);
 
     let mut conn = pool.acquire().await.doing("revoking the loader's tokens")?;
     store::auth::revoke_labelled(&mut conn, LOADER_LABEL).await?;
@@ -1370,7 +1423,7 @@ pub async fn load(pool: &PgPool, config: Arc<Config>, dir: &Path) -> Result<Load
     store::admin::update_setting(&mut conn, LOADED_KEY, &record).await?;
     Ok(LoadReport {
         counts,
-        stopped_short: stopped,
+        stopped_short: stopped + waiting,
         seconds: began.elapsed().as_secs_f64(),
     })
 }

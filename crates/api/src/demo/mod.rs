@@ -11,6 +11,7 @@ pub mod generate;
 pub mod load;
 pub mod shapes;
 pub mod tokens;
+mod waiting;
 
 use std::{path::Path, sync::Arc};
 

@@ -95,3 +95,24 @@ pub async fn totals(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Total
     .await
     .doing("counting the demo")
 }
+
+/// A place on a feature of the current `kind` layer (a point on its surface, the feature of
+/// lowest id first) with no feature of the `avoid` kinds within about 200 m, and, when
+/// `outside_towns`, no urban boundary within that distance either; `None` when there is none.
+///
+/// # Errors
+/// Database failures.
+pub async fn spot_on(
+    conn: &mut PgConnection,
+    kind: &str,
+    avoid: &[&str],
+    outside_towns: bool,
+) -> Result<Option<(f64, f64)>, DbError> {
+    sqlx::query_as(include_str!("sql/demo_spot_on.sql"))
+        .bind(kind)
+        .bind(avoid)
+        .bind(outside_towns)
+        .fetch_optional(conn)
+        .await
+        .doing("finding a place on a layer")
+}
