@@ -15,8 +15,8 @@ generated, so the service's refusals are still tested.
   replaced by a client that read it).
 - Rules across fields, which the document states in words but a schema cannot carry, are kept
   as a client that read it would: a quota transfer moves between a county and the municipal pool;
-  an allocation gives year and mu together or neither; a quota request asks for at least the
-  case's need; an offset indicator's paddy area is part
+  an allocation gives year and mu together or neither; a quota request is for a case just
+  submitted (one request per case), in the bureau's year, for at least the case's need; an offset indicator's paddy area is part
   of its area; an indicator is transferred in a small part to another county; a
   county officer registers projects in the county it serves; a yearly quota is set with the
   ETag of the account read just before, once the account exists.
@@ -124,14 +124,14 @@ def submitted_case(at=None) -> str:
 
 def requested_case(mu: float = 1.0) -> str:
     case = submitted_case()
-    asked = _call("POST", "/api/v1/quotas/requests", _officer(), {"case_id": case, "year": 2026, "mu": mu})
+    asked = _call("POST", "/api/v1/quotas/requests", _officer(), {"case_id": case, "year": _bureau_year(), "mu": mu})
     asked.raise_for_status()
     return case
 
 
 def allocated_case() -> str:
     case = requested_case()
-    given = _call("POST", "/api/v1/quotas/allocations", "reviewer", {"case_id": case, "year": 2026, "mu": 1.0})
+    given = _call("POST", "/api/v1/quotas/allocations", "reviewer", {"case_id": case, "year": _bureau_year(), "mu": 1.0})
     given.raise_for_status()
     return case
 
@@ -273,10 +273,18 @@ def _year_with_mu(case, kwargs) -> None:
 
 
 def _covers_need(case, kwargs) -> None:
-    """A quota request asks for at least what the case's confirmed check says it needs."""
+    """A quota request is made as a client would: for a case just submitted in the officer's
+    county, with no request of its own yet (a demo case may hold one already, or sit in a stage
+    that asks for none), in the bureau's year, for at least what the case needs."""
     body = case.body
     if not isinstance(body, dict) or not isinstance(body.get("mu"), (int, float)):
         return
+    try:
+        body["case_id"] = submitted_case()
+    except requests.HTTPError:
+        return
+    body["year"] = _bureau_year()
+    _as(case, _officer())
     shown = _call("GET", f"/api/v1/cases/{body.get('case_id')}/quota", "reviewer")
     needed = ((shown.json().get("position") or {}).get("needed_mu") if shown.ok else None)
     if isinstance(needed, (int, float)) and body["mu"] < needed:
@@ -350,6 +358,11 @@ def _transition(case, kwargs) -> None:
         case.path_parameters.update(id=make())
     except requests.HTTPError:
         pass
+
+
+def _bureau_year() -> int:
+    """The bureau's year (UTC+8): the year a new quota request is made in."""
+    return datetime.now(timezone(timedelta(hours=8))).year
 
 
 def _bureau_today() -> str:
