@@ -68,7 +68,7 @@ const MAX_DOCUMENT_CHARS: usize = 200;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceUseBody {
-    /// The parcels as a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection
+    /// The parcels as a GeoJSON `Polygon`, `MultiPolygon`, `Feature` or `FeatureCollection`
     /// (RFC 7946, CGCS2000 longitude and latitude).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
