@@ -35,6 +35,10 @@ generated, so the service's refusals are still tested.
 - An approval record (prepare.py's `approval_fixture`: a case whose confirmed check calls for one)
   answers that case's hit with the kind it calls for, as the reviewer, decided today, with the
   geohazard assessment's conclusion.
+- Advance use (prepare.py's `advance_fixture`: a key project with a pre-reviewed case): a request
+  is asked by the county's officer for a small square inside the case's parcel, given as GeoJSON,
+  for schedule-controlling works with a reason; a decision is taken by the leader on a request
+  made just before, with a document number when it approves.
 """
 
 import json
@@ -468,9 +472,49 @@ def _approval(case, kwargs) -> None:
         body["conclusion"] = "fuzz: 危险性小，适宜建设"
 
 
+def _advance_request(case, kwargs) -> None:
+    body = case.body
+    fixture = STATE.get("advance")
+    if not isinstance(body, dict) or not fixture:
+        return
+    case.path_parameters.update(id=fixture["project"])
+    _as(case, _officer())
+    body.pop("coordinate_file", None)
+    body.update(parcels=fixture["parcel"], controls_schedule=True)
+    if not (isinstance(body.get("reason"), str) and body["reason"].strip()):
+        body["reason"] = "fuzz: 控制性工程先行施工"
+
+
+def _pending_request(case) -> None:
+    """A request for advance use made just before, pending, to decide."""
+    fixture = STATE.get("advance")
+    if not fixture:
+        return
+    asked = _call("POST", f"/api/v1/projects/{fixture['project']}/advance-use", _officer(),
+                  {"parcels": fixture["parcel"], "controls_schedule": True, "reason": "fuzz"})
+    asked.raise_for_status()
+    case.path_parameters.update(id=fixture["project"], request_id=asked.json()["request"]["id"])
+
+
+def _advance_decision(case, kwargs) -> None:
+    body = case.body
+    if not isinstance(body, dict) or not STATE.get("advance"):
+        return
+    _as(case, "leader")
+    if body.get("decision") == "approve" and not (isinstance(body.get("document_number"), str) and body["document_number"].strip()):
+        body["document_number"] = "安政先用〔fuzz〕1号"
+    if not (isinstance(body.get("reason"), str) and body["reason"].strip()):
+        body["reason"] = "fuzz: 同意"
+
+
+FRESH["POST /api/v1/projects/{id}/advance-use/{request_id}/decision"] = _pending_request
+
+
 # Requests made valid across fields, after FRESH has given them their objects.
 ACROSS = {
     "POST /api/v1/cases/{id}/approvals": _approval,
+    "POST /api/v1/projects/{id}/advance-use": _advance_request,
+    "POST /api/v1/projects/{id}/advance-use/{request_id}/decision": _advance_decision,
     "POST /api/v1/quotas/transfers": _via_pool,
     "POST /api/v1/quotas/requests": _covers_need,
     "POST /api/v1/quotas/allocations": _year_with_mu,

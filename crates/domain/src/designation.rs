@@ -69,6 +69,9 @@ pub enum ProjectField {
     ResponsibleLeader,
     /// The actual start (recorded through the start endpoint).
     StartedOn,
+    /// A request for advance use: its status, area and document (recorded through the
+    /// advance-use endpoints).
+    AdvanceUse,
 }
 
 impl ProjectField {

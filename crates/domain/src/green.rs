@@ -299,10 +299,20 @@ impl From<AdvanceUseRules> for AdvanceUseRulesRepr {
     }
 }
 
-/// A request for advance use (先行用地).
+/// A request for advance use (先行用地), with the project's figures it is judged against.
+///
+/// Areas are ellipsoidal (CGCS2000), as every area of the service. The project's advance-use
+/// area is the union of the parcels of all its requests that are not refused, so parcels that
+/// overlap an earlier request do not count twice. Its pre-reviewed area is the union of the
+/// parcels of its live cases (not rejected or withdrawn) that passed pre-review: the pre-review
+/// and site-selection opinion is recorded and the case is at `pre_review` or later (a case in
+/// correction counts by the stage it left).
+///
+/// The project is on the green channel when it is on a key-project list, or when a leader's
+/// grant is in force on one of its live cases.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdvanceUseRequest {
-    /// Whether the case is on the green channel.
+    /// Whether the project is on the green channel.
     pub green: bool,
     /// The project's level.
     pub project_level: ProjectLevel,
@@ -310,9 +320,13 @@ pub struct AdvanceUseRequest {
     pub project_sector: ProjectSector,
     /// Whether the works asked for control the project's schedule (控制性工程).
     pub controls_schedule: bool,
-    /// The area asked for.
+    /// The area of this request's own parcels.
     pub requested_area: SquareMetres,
-    /// The area that passed pre-review.
+    /// The project's advance-use area before this request.
+    pub used_area: SquareMetres,
+    /// The project's advance-use area with this request: the union of both.
+    pub area_with_request: SquareMetres,
+    /// The project's pre-reviewed area.
     pub pre_reviewed_area: SquareMetres,
 }
 
@@ -320,7 +334,7 @@ pub struct AdvanceUseRequest {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum AdvanceUseError {
     /// Advance use is a green-channel effect.
-    #[error("advance use is only for cases on the green channel")]
+    #[error("advance use is only for projects on the green channel")]
     NotOnGreenChannel,
     /// Only national or provincial projects qualify.
     #[error("advance use is only for national or provincial projects, not {0}")]
@@ -332,13 +346,22 @@ pub enum AdvanceUseError {
     #[error("advance use is only for works that control the project's schedule")]
     NotScheduleControlling,
     /// There is no pre-reviewed area to take a share of.
-    #[error("the case has no pre-reviewed area")]
+    #[error("the project has no pre-reviewed area")]
     NotPreReviewed,
-    /// The requested area is over the allowed share of the pre-reviewed area.
-    #[error("advance use of {requested} exceeds {max_share_percent}% of the pre-reviewed area ({allowed})")]
+    /// The project's advance-use area with this request is over the allowed share of its
+    /// pre-reviewed area.
+    #[error(
+        "advance use would reach {:.2} m² ({:.2} mu), over {max_share_percent}% of the pre-reviewed area ({:.2} m²): {:.2} m² ({:.2} mu) used, {:.2} m² ({:.2} mu) remaining, {:.2} m² requested",
+        with_request.value(), with_request.mu_rounded(), allowed.value(), used.value(), used.mu_rounded(),
+        self.remaining().value(), self.remaining().mu_rounded(), requested.value()
+    )]
     AreaOverShare {
-        /// The area asked for.
+        /// The area of the request's own parcels.
         requested: SquareMetres,
+        /// The project's advance-use area before the request.
+        used: SquareMetres,
+        /// The project's advance-use area had the request passed.
+        with_request: SquareMetres,
         /// The most allowed.
         allowed: SquareMetres,
         /// The share rule, in percent.
@@ -358,13 +381,38 @@ impl AdvanceUseError {
             AdvanceUseError::AreaOverShare { .. } => "advance-use-area-over-share",
         }
     }
+
+    /// For [`AdvanceUseError::AreaOverShare`], what the project may still use: the allowed
+    /// area less the used one, never below zero; zero otherwise.
+    pub fn remaining(&self) -> SquareMetres {
+        match self {
+            AdvanceUseError::AreaOverShare { used, allowed, .. } => remaining(*allowed, *used),
+            _ => SquareMetres::ZERO,
+        }
+    }
 }
 
-/// Tolerance on the area comparison, in m²: below any survey's precision, it
-/// keeps floating-point rounding from refusing a request of exactly the share.
-const AREA_TOLERANCE_M2: f64 = 1e-6;
+/// The allowed area less the used one, never below zero.
+pub fn remaining(allowed: SquareMetres, used: SquareMetres) -> SquareMetres {
+    SquareMetres::new(allowed.value() - used.value()).unwrap_or(SquareMetres::ZERO)
+}
 
-/// Whether `request` qualifies for advance use under `rules`.
+/// An area in hundredths of a square metre, the precision areas are compared at: below any
+/// survey's precision, and coarse enough that floating-point rounding never refuses a request
+/// of exactly the share while 0.01 m² more is refused.
+pub fn centi_m2(area: SquareMetres) -> i64 {
+    // Areas of a city's parcels are far below i64's range in hundredths of a m².
+    (area.value() * 100.0).round() as i64
+}
+
+/// The most a project may use for advance use: the share of `pre_reviewed` that `rules` allow.
+pub fn allowed_area(pre_reviewed: SquareMetres, rules: &AdvanceUseRules) -> SquareMetres {
+    SquareMetres::new(pre_reviewed.value() * f64::from(rules.max_share_percent) / 100.0)
+        .unwrap_or(SquareMetres::ZERO)
+}
+
+/// Whether `request` qualifies for advance use under `rules`. The area is compared in
+/// hundredths of a square metre ([`centi_m2`]): exactly the share passes, 0.01 m² more does not.
 ///
 /// # Errors
 /// The first [`AdvanceUseError`] that applies, in the order of its variants.
@@ -384,16 +432,186 @@ pub fn advance_use(request: &AdvanceUseRequest, rules: &AdvanceUseRules) -> Resu
     if !request.controls_schedule {
         return Err(AdvanceUseError::NotScheduleControlling);
     }
-    if request.pre_reviewed_area.value() <= 0.0 {
+    if centi_m2(request.pre_reviewed_area) <= 0 {
         return Err(AdvanceUseError::NotPreReviewed);
     }
-    let allowed = request.pre_reviewed_area.value() * f64::from(rules.max_share_percent) / 100.0;
-    if request.requested_area.value() > allowed + AREA_TOLERANCE_M2 {
+    let allowed = allowed_area(request.pre_reviewed_area, rules);
+    if centi_m2(request.area_with_request) > centi_m2(allowed) {
         return Err(AdvanceUseError::AreaOverShare {
             requested: request.requested_area,
-            allowed: SquareMetres::new(allowed).unwrap_or(SquareMetres::ZERO),
+            used: request.used_area,
+            with_request: request.area_with_request,
+            allowed,
             max_share_percent: rules.max_share_percent,
         });
     }
     Ok(())
+}
+
+/// Where a request for advance use stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AdvanceUseStatus {
+    /// Waiting for a leader; its parcels count in the project's advance-use area.
+    Pending,
+    /// A leader approved it; the formal case must cover its parcels before conversion.
+    Approved,
+    /// A leader refused it; its parcels no longer count.
+    Refused,
+}
+
+impl AdvanceUseStatus {
+    /// The stable code stored and shown.
+    pub fn code(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a stored code.
+    ///
+    /// # Errors
+    /// [`crate::project::UnknownCode`] when `code` is not one of the codes.
+    pub fn parse(code: &str) -> Result<Self, crate::project::UnknownCode> {
+        crate::code::parse(code).ok_or_else(|| {
+            crate::project::UnknownCode::new("advance-use status", code, &crate::code::codes::<Self>())
+        })
+    }
+}
+
+impl std::fmt::Display for AdvanceUseStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// What a leader decides on a request for advance use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AdvanceUseVerdict {
+    /// Approve it, under a document number.
+    Approve,
+    /// Refuse it.
+    Refuse,
+}
+
+/// A leader's decision on a request, to store on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvanceUseDecision {
+    /// The request's status after it.
+    pub status: AdvanceUseStatus,
+    /// The approval's document number (文号); `None` for a refusal.
+    pub document_number: Option<String>,
+    /// Why.
+    pub reason: Reason,
+    /// The leader.
+    pub by: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Why a decision on a request for advance use was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdvanceUseDecisionError {
+    /// Only a leader decides on advance use.
+    #[error("a {0} may not decide on advance use; only a leader may")]
+    RoleMayNot(Role),
+    /// The reason is blank or too long.
+    #[error(transparent)]
+    Reason(#[from] ReasonError),
+    /// An approval names its document.
+    #[error("an approval needs its document number")]
+    DocumentNumberRequired,
+    /// The request was decided already.
+    #[error("the request is already {0}")]
+    AlreadyDecided(AdvanceUseStatus),
+}
+
+impl AdvanceUseDecisionError {
+    /// A stable code for problem types.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::RoleMayNot(_) => "role-may-not",
+            Self::Reason(ReasonError::Blank) => "reason-required",
+            Self::Reason(ReasonError::TooLong(_)) => "reason-too-long",
+            Self::DocumentNumberRequired => "document-number-required",
+            Self::AlreadyDecided(_) => "advance-use-already-decided",
+        }
+    }
+}
+
+/// A leader's decision on a request that stands at `current`.
+///
+/// # Errors
+/// In this order: [`AdvanceUseDecisionError::RoleMayNot`] unless `actor` is a leader; a blank
+/// or too long reason; [`AdvanceUseDecisionError::DocumentNumberRequired`] for an approval
+/// without a document number; [`AdvanceUseDecisionError::AlreadyDecided`] unless the request
+/// is pending.
+pub fn decide_advance_use(
+    current: AdvanceUseStatus,
+    verdict: AdvanceUseVerdict,
+    document_number: Option<&str>,
+    reason: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<AdvanceUseDecision, AdvanceUseDecisionError> {
+    if actor.role != Role::Leader {
+        return Err(AdvanceUseDecisionError::RoleMayNot(actor.role));
+    }
+    let reason = Reason::parse(reason)?;
+    let document_number = document_number.map(str::trim).filter(|d| !d.is_empty());
+    let (status, document_number) = match verdict {
+        AdvanceUseVerdict::Approve => (
+            AdvanceUseStatus::Approved,
+            Some(document_number.ok_or(AdvanceUseDecisionError::DocumentNumberRequired)?),
+        ),
+        AdvanceUseVerdict::Refuse => (AdvanceUseStatus::Refused, None),
+    };
+    if current != AdvanceUseStatus::Pending {
+        return Err(AdvanceUseDecisionError::AlreadyDecided(current));
+    }
+    Ok(AdvanceUseDecision {
+        status,
+        document_number: document_number.map(str::to_owned),
+        reason,
+        by: actor.id,
+        at: now,
+    })
+}
+
+/// The part of an approved request's parcels that the project's live cases do not cover.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UncoveredAdvanceUse {
+    /// The request.
+    pub request_id: Uuid,
+    /// The area of its parcels outside every parcel of the project's live cases.
+    pub uncovered: SquareMetres,
+}
+
+// `SquareMetres` is never NaN (its constructor refuses it), so equality is total.
+impl Eq for UncoveredAdvanceUse {}
+
+impl std::fmt::Display for UncoveredAdvanceUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "advance-use request {}: {:.2} m² ({:.2} mu) not covered",
+            self.request_id,
+            self.uncovered.value(),
+            self.uncovered.mu_rounded()
+        )
+    }
+}
+
+/// The approved requests whose parcels are not covered, of those measured: any uncovered
+/// area of at least 0.01 m² ([`centi_m2`]) counts, below it is floating-point noise.
+pub fn uncovered(measured: &[UncoveredAdvanceUse]) -> Vec<UncoveredAdvanceUse> {
+    measured
+        .iter()
+        .filter(|u| centi_m2(u.uncovered) > 0)
+        .copied()
+        .collect()
 }

@@ -79,7 +79,7 @@ pub struct UnknownCode {
 }
 
 impl UnknownCode {
-    fn new(what: &'static str, given: &str, allowed: &[&str]) -> Self {
+    pub(crate) fn new(what: &'static str, given: &str, allowed: &[&str]) -> Self {
         Self {
             what,
             given: given.to_owned(),

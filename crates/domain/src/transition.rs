@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::approval::MissingApproval;
 use crate::check::{CheckVerdict, LayerKind, LayerResult};
+use crate::green::{self, UncoveredAdvanceUse};
 use crate::ledger::{Amount, OffsetPosition, QuotaPosition, Shortfall};
 use crate::reason::Reason;
 use crate::role::{Actor, Role};
@@ -122,6 +123,9 @@ pub enum Precondition {
     /// Every record the latest confirmed check calls for before this transition is recorded
     /// ([`crate::approval`]).
     ApprovalsRecorded,
+    /// Every approved advance-use parcel of the case's project lies within the parcels of the
+    /// project's live cases, this case included ([`crate::green`]).
+    AdvanceUseCovered,
 }
 
 impl Precondition {
@@ -143,6 +147,14 @@ impl Precondition {
                     Ok(())
                 } else {
                     Err(TransitionError::ApprovalMissing { missing })
+                }
+            }
+            Precondition::AdvanceUseCovered => {
+                let uncovered = green::uncovered(&facts.advance_use_uncovered);
+                if uncovered.is_empty() {
+                    Ok(())
+                } else {
+                    Err(TransitionError::AdvanceUseUncovered { uncovered })
                 }
             }
             Precondition::CheckPassed => facts.check.passed(),
@@ -234,8 +246,8 @@ const fn rule(
 static RULES: [Rule; 21] = {
     use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
     use Precondition::{
-        ApprovalsRecorded, CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated,
-        OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
+        AdvanceUseCovered, ApprovalsRecorded, CertificateRecorded, CheckPassed, ConversionApproved,
+        OffsetLockedIfCultivated, OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
     };
     use Role::{Officer, Reviewer};
     use Stage::{
@@ -253,7 +265,7 @@ static RULES: [Rule; 21] = {
             To(Conversion),
             Reviewer,
             false,
-            &[CheckPassed, ApprovalsRecorded, OpinionIssued],
+            &[CheckPassed, ApprovalsRecorded, OpinionIssued, AdvanceUseCovered],
         ),
         // The check is asked for again: a parcel changed during conversion makes
         // it stale, and the offset depends on the cultivated land it found.
@@ -438,6 +450,11 @@ pub struct CaseFacts {
     /// ([`crate::approval::missing`]), each with the transition it blocks.
     #[serde(default)]
     pub approvals_missing: Vec<MissingApproval>,
+    /// For each approved advance-use request of the case's project, the area of its parcels
+    /// outside the parcels of the project's live cases, this case included (the store measures,
+    /// [`green::uncovered`] decides what counts).
+    #[serde(default)]
+    pub advance_use_uncovered: Vec<UncoveredAdvanceUse>,
 }
 
 /// Why a transition was refused. Each variant names the rule.
@@ -537,6 +554,23 @@ pub enum TransitionError {
         /// Each record missing, for which hit.
         missing: Vec<MissingApproval>,
     },
+    /// Approved advance-use parcels of the project lie outside its live cases' parcels.
+    #[error(
+        "the project's cases do not cover its approved advance use: {}",
+        join_uncovered(uncovered)
+    )]
+    AdvanceUseUncovered {
+        /// Each request not covered, with the area left uncovered.
+        uncovered: Vec<UncoveredAdvanceUse>,
+    },
+}
+
+fn join_uncovered(uncovered: &[UncoveredAdvanceUse]) -> String {
+    uncovered
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn join_missing(missing: &[MissingApproval]) -> String {
@@ -594,6 +628,7 @@ impl TransitionError {
             TransitionError::StandardLandIndicatorsMissing => "standard-land-indicators-missing",
             TransitionError::CertificateMissing => "certificate-missing",
             TransitionError::ApprovalMissing { .. } => "approval-missing",
+            TransitionError::AdvanceUseUncovered { .. } => "advance-use-uncovered",
         }
     }
 

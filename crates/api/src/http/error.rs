@@ -4,7 +4,12 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use landuse_domain::transition::{Refusal, TransitionError};
+use landuse_domain::{
+    green::AdvanceUseError,
+    transition::{Refusal, TransitionError},
+    units::SquareMetres,
+};
+use serde_json::json;
 
 use crate::problem::Problem;
 
@@ -41,6 +46,9 @@ pub enum ApiError {
     /// The domain refused a transition.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The domain refused a request for advance use (422).
+    #[error(transparent)]
+    AdvanceUse(#[from] AdvanceUseError),
     /// `If-Match` names an older version.
     #[error("the resource changed since it was read (current ETag {current})")]
     PreconditionFailed {
@@ -133,7 +141,7 @@ impl ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::AdvanceUse(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Transition(e) => match e.refusal() {
                 Refusal::Forbidden => StatusCode::FORBIDDEN,
@@ -214,9 +222,24 @@ impl IntoResponse for ApiError {
                         Ok(missing) => p.with("missing", missing),
                         Err(_) => p,
                     },
+                    // Which advance-use request is not covered, and by how much.
+                    TransitionError::AdvanceUseUncovered { uncovered } => p.with(
+                        "uncovered",
+                        uncovered
+                            .iter()
+                            .map(|u| {
+                                json!({
+                                    "request_id": u.request_id,
+                                    "uncovered_m2": round_m2(u.uncovered),
+                                    "uncovered_mu": u.uncovered.mu_rounded(),
+                                })
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
                     _ => p,
                 }
             }
+            Self::AdvanceUse(e) => advance_use_problem(status, e),
             Self::PreconditionFailed { current } => Problem::new(status, "stale-etag", "Precondition failed")
                 .with_detail(self.to_string())
                 .with("current_etag", current.clone()),
@@ -255,5 +278,39 @@ impl IntoResponse for ApiError {
             }
         };
         problem.into_response()
+    }
+}
+
+/// An area in m² as answers state it: to the hundredth, the precision areas are compared at.
+pub fn round_m2(area: SquareMetres) -> f64 {
+    (area.value() * 100.0).round() / 100.0
+}
+
+/// A refused request for advance use; over the share, with the project's figures in m² and mu.
+fn advance_use_problem(status: StatusCode, e: &AdvanceUseError) -> Problem {
+    let p = Problem::new(status, e.code(), "Advance use refused").with_detail(e.to_string());
+    match e {
+        AdvanceUseError::AreaOverShare {
+            requested,
+            used,
+            with_request,
+            allowed,
+            max_share_percent,
+        } => [
+            ("requested", *requested),
+            ("used", *used),
+            ("with_request", *with_request),
+            ("allowed", *allowed),
+            ("remaining", e.remaining()),
+        ]
+        .into_iter()
+        .fold(
+            p.with("max_share_percent", *max_share_percent),
+            |p, (name, area)| {
+                p.with(&format!("{name}_m2"), round_m2(area))
+                    .with(&format!("{name}_mu"), area.mu_rounded())
+            },
+        ),
+        _ => p,
     }
 }

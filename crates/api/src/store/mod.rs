@@ -15,6 +15,7 @@
 //! ```
 
 pub mod admin;
+pub mod advance_use;
 pub mod alerts;
 pub mod approvals;
 pub mod auth;

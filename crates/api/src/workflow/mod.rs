@@ -28,6 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get_project, projects::edit::edit_project))
         .routes(routes!(projects::designate::designate))
         .routes(routes!(projects::history))
+        .routes(routes!(
+            projects::advance_use::list_advance_use,
+            projects::advance_use::request_advance_use
+        ))
+        .routes(routes!(projects::advance_use::decide_advance_use))
         .routes(routes!(cases::list::list_cases, cases::create::create_case))
         .routes(routes!(cases::view::get_case))
         .routes(routes!(cases::transition::transition))

@@ -128,7 +128,7 @@ pub(crate) fn approval(kind: &str, hits: &[String]) -> Value {
     })
 }
 
-async fn issue_opinion(app: &TestApp, case: &str, etag: &str) -> String {
+pub(crate) async fn issue_opinion(app: &TestApp, case: &str, etag: &str) -> String {
     let facts = app
         .send(
             "POST",

@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod advance_use;
 mod approvals;
 mod audit;
 mod authz_matrix;

@@ -139,6 +139,8 @@ fn eligible() -> AdvanceUseRequest {
         project_sector: ProjectSector::Transport,
         controls_schedule: true,
         requested_area: SquareMetres::new(3_000.0).unwrap(),
+        used_area: SquareMetres::ZERO,
+        area_with_request: SquareMetres::new(3_000.0).unwrap(),
         pre_reviewed_area: SquareMetres::new(10_000.0).unwrap(),
     }
 }
@@ -225,14 +227,28 @@ fn advance_use_is_open_to_schedule_controlling_works_of_qualifying_projects_up_t
         (
             "just over 30%",
             AdvanceUseRequest {
-                requested_area: m2(3_000.01),
+                requested_area: m2(1_000.01),
+                used_area: m2(2_000.0),
+                area_with_request: m2(3_000.01),
                 ..eligible()
             },
             Err(AdvanceUseError::AreaOverShare {
-                requested: m2(3_000.01),
+                requested: m2(1_000.01),
+                used: m2(2_000.0),
+                with_request: m2(3_000.01),
                 allowed: m2(3_000.0),
                 max_share_percent: 30,
             }),
+        ),
+        (
+            "an overlap that does not grow the union passes at the share",
+            AdvanceUseRequest {
+                requested_area: m2(1_500.0),
+                used_area: m2(3_000.0),
+                area_with_request: m2(3_000.004),
+                ..eligible()
+            },
+            Ok(()),
         ),
     ];
     for (name, request, expected) in table {
@@ -251,4 +267,77 @@ fn the_advance_use_share_is_configurable() {
         })
     ));
     assert!(AdvanceUseRules::new(101).is_err());
+}
+
+#[test]
+fn the_area_over_share_names_what_is_used_and_what_remains() {
+    let m2 = |v| SquareMetres::new(v).unwrap();
+    let request = AdvanceUseRequest {
+        requested_area: m2(1_500.0),
+        used_area: m2(2_000.0),
+        area_with_request: m2(3_500.0),
+        ..eligible()
+    };
+    let refused = advance_use(&request, &AdvanceUseRules::default()).unwrap_err();
+    assert_eq!(refused.code(), "advance-use-area-over-share");
+    assert_eq!(refused.remaining(), m2(1_000.0));
+    let text = refused.to_string();
+    assert!(text.contains("2000.00 m² (3.00 mu) used"), "{text}");
+    assert!(text.contains("1000.00 m² (1.50 mu) remaining"), "{text}");
+}
+
+#[test]
+fn only_a_leader_decides_a_pending_request_and_an_approval_names_its_document() {
+    use chrono::TimeZone;
+    use landuse_domain::green::{
+        decide_advance_use, AdvanceUseDecisionError, AdvanceUseStatus, AdvanceUseVerdict,
+    };
+    let now = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 2, 0, 0).unwrap();
+    let leader = Actor::new(uuid::Uuid::nil(), Role::Leader);
+    let reviewer = Actor::new(uuid::Uuid::nil(), Role::Reviewer);
+    let (pending, approve, refuse) = (
+        AdvanceUseStatus::Pending,
+        AdvanceUseVerdict::Approve,
+        AdvanceUseVerdict::Refuse,
+    );
+    let approved = decide_advance_use(
+        pending,
+        approve,
+        Some(" 安政先用〔2026〕3号 "),
+        "控制性工程",
+        &leader,
+        now,
+    )
+    .unwrap();
+    assert_eq!(approved.status, AdvanceUseStatus::Approved);
+    assert_eq!(approved.document_number.as_deref(), Some("安政先用〔2026〕3号"));
+    let refused = decide_advance_use(pending, refuse, None, "不属控制性工程", &leader, now).unwrap();
+    assert_eq!(
+        (refused.status, refused.document_number),
+        (AdvanceUseStatus::Refused, None)
+    );
+    let table = [
+        (
+            decide_advance_use(pending, approve, Some("文号"), "理由", &reviewer, now),
+            "role-may-not",
+        ),
+        (
+            decide_advance_use(pending, approve, Some("文号"), " ", &leader, now),
+            "reason-required",
+        ),
+        (
+            decide_advance_use(pending, approve, Some(" "), "理由", &leader, now),
+            "document-number-required",
+        ),
+        (
+            decide_advance_use(AdvanceUseStatus::Approved, refuse, None, "理由", &leader, now),
+            "advance-use-already-decided",
+        ),
+    ];
+    for (decided, code) in table {
+        assert_eq!(
+            decided.map(|_| ()).map_err(|e: AdvanceUseDecisionError| e.code()),
+            Err(code)
+        );
+    }
 }

@@ -93,6 +93,7 @@ fn complete_facts() -> CaseFacts {
         }),
         certificate_number: Some("陕(2026)安康市不动产权第0001234号".into()),
         approvals_missing: vec![],
+        advance_use_uncovered: vec![],
     }
 }
 
@@ -666,6 +667,7 @@ fn every_refusal_has_a_distinct_stable_code() {
         TransitionError::StandardLandIndicatorsMissing,
         TransitionError::CertificateMissing,
         TransitionError::ApprovalMissing { missing: vec![] },
+        TransitionError::AdvanceUseUncovered { uncovered: vec![] },
     ];
     let mut codes: Vec<&str> = errors.iter().map(TransitionError::code).collect();
     codes.sort_unstable();
@@ -690,4 +692,42 @@ fn events_serialise_with_stage_codes() {
     assert_eq!(json["to"], "correction");
     assert_eq!(json["state_after"]["returns_to"], "supply");
     assert_eq!(json["actor"]["role"], "reviewer");
+}
+
+#[test]
+fn the_conversion_waits_until_the_cases_cover_every_approved_advance_use_parcel() {
+    use landuse_domain::green::UncoveredAdvanceUse;
+    use landuse_domain::units::SquareMetres;
+    let measured = |m2: f64| UncoveredAdvanceUse {
+        request_id: uuid::Uuid::nil(),
+        uncovered: SquareMetres::new(m2).unwrap(),
+    };
+    let with = |uncovered: Vec<UncoveredAdvanceUse>| CaseFacts {
+        advance_use_uncovered: uncovered,
+        ..complete_facts()
+    };
+    let refused = advance_with(PreReview, &with(vec![measured(0.0), measured(666.7)])).unwrap_err();
+    assert_eq!(refused.code(), "advance-use-uncovered");
+    assert_eq!(refused.refusal(), Refusal::Conflict);
+    assert_eq!(
+        refused,
+        TransitionError::AdvanceUseUncovered {
+            uncovered: vec![measured(666.7)]
+        },
+        "a covered request is not named"
+    );
+    assert!(
+        refused.to_string().contains("666.70 m² (1.00 mu) not covered"),
+        "{refused}"
+    );
+    assert_eq!(
+        advance_with(PreReview, &with(vec![measured(0.004)])),
+        Ok(()),
+        "noise below 0.01 m²"
+    );
+    assert_eq!(
+        advance_with(Conversion, &with(vec![measured(666.7)])),
+        Ok(()),
+        "checked once, at the conversion"
+    );
 }

@@ -52,8 +52,9 @@ pub struct TransitionRequest {
 }
 
 /// Everything the transition rules need to know about a case: its recorded documents, where
-/// its latest check stands, its quota and offset positions, and the approval records its
-/// confirmed check calls for that are missing.
+/// its latest check stands, its quota and offset positions, the approval records its
+/// confirmed check calls for that are missing, and what its project's live cases leave
+/// uncovered of the project's approved advance use.
 ///
 /// # Errors
 /// Database failures; a corrupt stored check summary or documents.
@@ -70,6 +71,8 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
     };
     let positions = guarantees::positions(conn, case.id).await?;
     let approvals_missing = super::approvals::missing_for_case(conn, case.id).await?;
+    let advance_use_uncovered =
+        crate::workflow::projects::advance_use::uncovered_of(conn, case.project_id).await?;
     Ok(CaseFacts {
         check,
         pre_review_opinion: recorded.pre_review_opinion,
@@ -79,6 +82,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         supply_decision: recorded.supply_decision,
         certificate_number: recorded.certificate_number,
         approvals_missing,
+        advance_use_uncovered,
     })
 }
 

@@ -49,16 +49,17 @@ pub struct ParcelsChanged {
     pub check_marked_stale: bool,
 }
 
-/// One parcel ready to store.
+/// One parcel read from an upload, ready to store.
 #[derive(Debug)]
-struct NewParcel {
+pub(crate) struct NewParcel {
     name: String,
     geometry: MultiPolygon,
     area_m2: f64,
     planar_area_m2: Option<f64>,
     stated_area_m2: Option<f64>,
     zone: Option<u8>,
-    source: ParcelSource,
+    /// Where it came from.
+    pub(crate) source: ParcelSource,
     attributes: Value,
 }
 
@@ -70,7 +71,8 @@ fn vertex_count(mp: &MultiPolygon) -> usize {
 
 /// Reads an upload by its declared type: a coordinate file (`text/plain` or
 /// `application/octet-stream`) or GeoJSON (`application/geo+json` or `application/json`).
-fn parse_upload(body: &Raw) -> Result<(Vec<NewParcel>, Vec<CoordFileWarning>), ApiError> {
+/// Advance-use requests read their parcels through it too.
+pub(crate) fn parse_upload(body: &Raw) -> Result<(Vec<NewParcel>, Vec<CoordFileWarning>), ApiError> {
     match body.content_type.as_deref() {
         Some("text/plain" | "application/octet-stream") => parse_coordinate_file(&body.bytes),
         Some("application/json" | "application/geo+json") => Ok((parse_geojson(&body.bytes)?, Vec::new())),
@@ -180,7 +182,7 @@ fn parse_geojson(body: &[u8]) -> Result<Vec<NewParcel>, ApiError> {
 }
 
 /// Refuses (413) an upload that would leave the case with more parcel vertices than `cap`.
-fn check_vertex_cap(existing: i64, parcels: &[NewParcel], cap: usize) -> Result<(), ApiError> {
+pub(crate) fn check_vertex_cap(existing: i64, parcels: &[NewParcel], cap: usize) -> Result<(), ApiError> {
     let existing = usize::try_from(existing).unwrap_or(usize::MAX);
     let added: usize = parcels.iter().map(|p| vertex_count(&p.geometry)).sum();
     if existing.saturating_add(added) > cap {
@@ -192,14 +194,19 @@ fn check_vertex_cap(existing: i64, parcels: &[NewParcel], cap: usize) -> Result<
     Ok(())
 }
 
-/// Stores `parcels` after the case's, each as WKB.
-async fn append(conn: &mut sqlx::PgConnection, case_id: Uuid, parcels: &[NewParcel]) -> Result<(), ApiError> {
-    let wkbs = parcels
+/// Each parcel's geometry as WKB, to bind.
+pub(crate) fn encode(parcels: &[NewParcel]) -> Result<Vec<Vec<u8>>, ApiError> {
+    parcels
         .iter()
         .map(|p| {
             wkb_io::multi_polygon_to_wkb(&p.geometry).map_err(|e| ApiError::internal("encoding a parcel", e))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+/// Stores `parcels` after the case's, each as WKB.
+async fn append(conn: &mut sqlx::PgConnection, case_id: Uuid, parcels: &[NewParcel]) -> Result<(), ApiError> {
+    let wkbs = encode(parcels)?;
     let rows: Vec<NewParcelRow> = parcels
         .iter()
         .zip(&wkbs)

@@ -7,8 +7,10 @@
 //! | `POST /projects` | officer (own counties), leader, admin | register; level, sector and list membership start unlisted, an officer may add a `proposal` | [`register`] |
 //! | `PATCH /projects/{id}` | officer (own counties), leader, admin | name, category, planned start, proposal; `If-Match` | [`edit`] |
 //! | `PUT /projects/{id}/designation` | leader, admin | put on the list, take off, set level and sector; `If-Match`, with a reason | [`designate`] |
-//! | `GET /projects/{id}/history` | whoever sees the project | every registration, edit, proposal, designation and start | here |
+//! | `GET /projects/{id}/history` | whoever sees the project | every registration, edit, proposal, designation, start and advance-use request and decision | here |
+//! | `POST`, `GET /projects/{id}/advance-use`, `POST …/{request_id}/decision` | officer, reviewer; leader decides | advance use (先行用地) | [`advance_use`] |
 
+pub mod advance_use;
 pub mod designate;
 pub mod edit;
 pub mod register;
@@ -157,6 +159,10 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
     /// Its version, the ETag.
     pub version: i64,
+    /// Its advance-use figures: pre-reviewed, allowed, used and remaining area. Only
+    /// `GET /projects/{id}` carries them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advance_use: Option<advance_use::AdvanceUseFigures>,
 }
 
 fn stored<T>(doing: &'static str, parsed: Result<T, UnknownCode>) -> Result<T, ApiError> {
@@ -201,6 +207,7 @@ impl Project {
             proposal,
             created_at: row.created_at,
             version: row.version,
+            advance_use: None,
         })
     }
 
@@ -354,7 +361,12 @@ pub async fn get_project(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let mut tx = state.begin_for(&caller).await?;
-    let project = Project::from_row(visible(&mut tx, &caller, id, false).await?)?;
+    let row = visible(&mut tx, &caller, id, false).await?;
+    let figures = advance_use::figures(&mut tx, &row).await?;
+    let project = Project {
+        advance_use: Some(figures),
+        ..Project::from_row(row)?
+    };
     Ok(([(header::ETAG, etag_header(project.version))], Json(project)).into_response())
 }
 
@@ -369,8 +381,9 @@ pub struct ProjectEvent {
     pub actor: Option<String>,
     /// In which role.
     pub actor_role: Option<String>,
-    /// `registered`, `edited`, `proposed`, `designated`, `taken_off`, `classified` or
-    /// `start_recorded`.
+    /// `registered`, `edited`, `proposed`, `designated`, `taken_off`, `classified`,
+    /// `start_recorded`, `advance_use_requested`, `advance_use_approved` or
+    /// `advance_use_refused`.
     pub kind: String,
     /// Why (every designation gives one).
     pub reason: Option<String>,
