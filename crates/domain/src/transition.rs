@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::approval::MissingApproval;
 use crate::check::{CheckVerdict, LayerKind, LayerResult};
 use crate::ledger::{Amount, OffsetPosition, QuotaPosition, Shortfall};
+use crate::overlay::OverlayGap;
 use crate::reason::Reason;
 use crate::role::{Actor, Role};
 use crate::stage::{CaseState, Stage};
@@ -122,6 +123,9 @@ pub enum Precondition {
     /// Every record the latest confirmed check calls for before this transition is recorded
     /// ([`crate::approval`]).
     ApprovalsRecorded,
+    /// When the latest confirmed check counts a `needs_overlay_approval` hit: an overlay query
+    /// answered favourably and still valid ([`crate::overlay`]).
+    OverlayAnswered,
 }
 
 impl Precondition {
@@ -145,6 +149,10 @@ impl Precondition {
                     Err(TransitionError::ApprovalMissing { missing })
                 }
             }
+            Precondition::OverlayAnswered => match &facts.overlay_gap {
+                Some(gap) => Err(TransitionError::OverlayAnswerMissing { gap: gap.clone() }),
+                None => Ok(()),
+            },
             Precondition::CheckPassed => facts.check.passed(),
             Precondition::OpinionIssued => present(
                 facts.pre_review_opinion.as_deref(),
@@ -235,7 +243,7 @@ static RULES: [Rule; 21] = {
     use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
     use Precondition::{
         ApprovalsRecorded, CertificateRecorded, CheckPassed, ConversionApproved, OffsetLockedIfCultivated,
-        OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
+        OpinionIssued, OverlayAnswered, QuotaAllocated, SupplyDecisionRecorded,
     };
     use Role::{Officer, Reviewer};
     use Stage::{
@@ -266,6 +274,7 @@ static RULES: [Rule; 21] = {
             &[
                 CheckPassed,
                 ApprovalsRecorded,
+                OverlayAnswered,
                 QuotaAllocated,
                 OffsetLockedIfCultivated,
                 ConversionApproved,
@@ -438,6 +447,10 @@ pub struct CaseFacts {
     /// ([`crate::approval::missing`]), each with the transition it blocks.
     #[serde(default)]
     pub approvals_missing: Vec<MissingApproval>,
+    /// When the latest confirmed check calls for an overlay query and no favourable answer is
+    /// valid today: what is missing ([`crate::overlay::gap`]).
+    #[serde(default)]
+    pub overlay_gap: Option<OverlayGap>,
 }
 
 /// Why a transition was refused. Each variant names the rule.
@@ -537,6 +550,12 @@ pub enum TransitionError {
         /// Each record missing, for which hit.
         missing: Vec<MissingApproval>,
     },
+    /// The confirmed check hits a mineral deposit and no favourable overlay answer is valid.
+    #[error("a valid overlay query answer (压覆矿产查询) is missing: {gap}")]
+    OverlayAnswerMissing {
+        /// What is missing: no answer, a refusal, or a lapsed answer.
+        gap: OverlayGap,
+    },
 }
 
 fn join_missing(missing: &[MissingApproval]) -> String {
@@ -594,6 +613,7 @@ impl TransitionError {
             TransitionError::StandardLandIndicatorsMissing => "standard-land-indicators-missing",
             TransitionError::CertificateMissing => "certificate-missing",
             TransitionError::ApprovalMissing { .. } => "approval-missing",
+            TransitionError::OverlayAnswerMissing { gap } => gap.code(),
         }
     }
 
