@@ -8,7 +8,9 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
+use chrono::{DateTime, Utc};
 use landuse_domain::{
+    calendar::bureau_date,
     clearing::{self, LedgerItem},
     ledger::rules::approval_consumes,
     stage::Stage,
@@ -52,12 +54,17 @@ pub struct TransitionRequest {
 }
 
 /// Everything the transition rules need to know about a case: its recorded documents, where
-/// its latest check stands, its quota and offset positions, and the approval records its
-/// confirmed check calls for that are missing.
+/// its latest check stands, its quota and offset positions, the approval records its
+/// confirmed check calls for that are missing, and what its overlay queries miss on the bureau's
+/// date of `now`.
 ///
 /// # Errors
 /// Database failures; a corrupt stored check summary or documents.
-pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseFacts, ApiError> {
+pub async fn case_facts(
+    conn: &mut PgConnection,
+    case: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<CaseFacts, ApiError> {
     let recorded = case.recorded_facts()?;
     let check = match store::checks::latest(conn, case.id).await? {
         None => CheckFacts::None,
@@ -69,7 +76,11 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         ),
     };
     let positions = guarantees::positions(conn, case.id).await?;
-    let approvals_missing = super::approvals::missing_for_case(conn, case.id).await?;
+    let mut loaded = super::approvals::load_for(conn, &[case.id]).await?;
+    let (hits, rows) = loaded.remove(&case.id).unwrap_or_default();
+    let approvals_missing = super::approvals::missing_of(&hits, &rows)?;
+    let queries = store::overlay::of_cases(conn, &[case.id]).await?;
+    let overlay_gap = super::overlay::gap_of(&hits, &queries, bureau_date(now))?;
     Ok(CaseFacts {
         check,
         pre_review_opinion: recorded.pre_review_opinion,
@@ -79,6 +90,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         supply_decision: recorded.supply_decision,
         certificate_number: recorded.certificate_number,
         approvals_missing,
+        overlay_gap,
     })
 }
 
@@ -92,7 +104,7 @@ pub async fn transition(
 ) -> Result<Response, ApiError> {
     let TransitionRequest { action, reason } = write.body.0.clone();
     let case = lock_case(&mut write, id, &headers).await?;
-    let facts = case_facts(&mut write.tx, &case).await?;
+    let facts = case_facts(&mut write.tx, &case, write.now).await?;
     let event = transition::decide(
         &case.state()?,
         action,
