@@ -580,25 +580,24 @@ impl CaseRun<'_> {
         let open = last
             .filter(|q| q["answer"].is_null())
             .and_then(|q| q["id"].as_str());
-        let query = match open {
-            Some(id) => id.to_owned(),
-            None => {
-                let etag = self.last.etag.clone();
-                self.last = self
-                    .driver
-                    .call(
-                        201,
-                        "POST",
-                        &self.path("/overlay-queries"),
-                        "reviewer",
-                        None,
-                        Some(&etag),
-                    )
-                    .await?;
-                let queries = self.last.json["overlay"]["queries"].as_array();
-                let id = queries.and_then(|q| q.last()).and_then(|q| q["id"].as_str());
-                id.unwrap_or_default().to_owned()
-            }
+        let query = if let Some(id) = open {
+            id.to_owned()
+        } else {
+            let etag = self.last.etag.clone();
+            self.last = self
+                .driver
+                .call(
+                    201,
+                    "POST",
+                    &self.path("/overlay-queries"),
+                    "reviewer",
+                    None,
+                    Some(&etag),
+                )
+                .await?;
+            let queries = self.last.json["overlay"]["queries"].as_array();
+            let id = queries.and_then(|q| q.last()).and_then(|q| q["id"].as_str());
+            id.unwrap_or_default().to_owned()
         };
         let body = json!({
             "document_number": format!("陕自然资矿查〔{}〕{}号", self.year, self.number),
