@@ -32,6 +32,9 @@ generated, so the service's refusals are still tested.
   follows it is the bureau's today, which is after the approval and not after today, and in
   order; a part is brought to the step before the one recorded (handed over before its
   certificate and its start, started before its completion), and developed within its area.
+- A mineral overlay query is opened on a fresh case (which has none open), and an answer goes
+  to a query just opened on another, as the reviewer, dated today, with a known conclusion and
+  a document number.
 - An approval record (prepare.py's `approval_fixture`: a case whose confirmed check calls for one)
   answers that case's hit with the kind it calls for, as the reviewer, decided today, with the
   geohazard assessment's conclusion.
@@ -508,6 +511,40 @@ def _advance_decision(case, kwargs) -> None:
 
 
 FRESH["POST /api/v1/projects/{id}/advance-use/{request_id}/decision"] = _pending_request
+def _opened_query() -> tuple:
+    """A fresh case with an overlay query the reviewer has just opened: (case, query)."""
+    case = fresh_case(False)
+    opened = _call("POST", f"/api/v1/cases/{case}/overlay-queries", "reviewer", **{"If-Match": "*"})
+    opened.raise_for_status()
+    return case, opened.json()["overlay"]["queries"][-1]["id"]
+
+
+def _answerable(case) -> None:
+    made, query = _opened_query()
+    case.path_parameters.update(id=made, query_id=query)
+
+
+FRESH["POST /api/v1/cases/{id}/overlay-queries"] = lambda case: case.path_parameters.update(id=fresh_case(False))
+FRESH["POST /api/v1/cases/{id}/overlay-queries/{query_id}/answer"] = _answerable
+
+
+def _overlay_open(case, kwargs) -> None:
+    """A reviewer opens overlay queries."""
+    _as(case, "reviewer")
+
+
+def _overlay_answer(case, kwargs) -> None:
+    """An answer is the reviewer's, dated today (not before the query was sent that day), with
+    one of the three conclusions and a document number."""
+    _as(case, "reviewer")
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body["answered_on"] = _bureau_today()
+    if body.get("conclusion") not in ("no_overlay", "overlay_approved", "refused"):
+        body["conclusion"] = "no_overlay"
+    if not (isinstance(body.get("document_number"), str) and body["document_number"].strip()):
+        body["document_number"] = "陕自然资矿函〔fuzz〕1号"
 
 
 # Requests made valid across fields, after FRESH has given them their objects.
@@ -515,6 +552,8 @@ ACROSS = {
     "POST /api/v1/cases/{id}/approvals": _approval,
     "POST /api/v1/projects/{id}/advance-use": _advance_request,
     "POST /api/v1/projects/{id}/advance-use/{request_id}/decision": _advance_decision,
+    "POST /api/v1/cases/{id}/overlay-queries": _overlay_open,
+    "POST /api/v1/cases/{id}/overlay-queries/{query_id}/answer": _overlay_answer,
     "POST /api/v1/quotas/transfers": _via_pool,
     "POST /api/v1/quotas/requests": _covers_need,
     "POST /api/v1/quotas/allocations": _year_with_mu,

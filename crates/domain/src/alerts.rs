@@ -192,12 +192,16 @@ pub enum AlertKind {
     LandPartialIdle,
     /// Supplied land not started two full years after the agreed start: may be taken back.
     LandReclaimable,
+    /// A mineral overlay query is unanswered on its due day (`overlay`): the reminder.
+    OverlayReminder,
+    /// A mineral overlay query is unanswered past its due day: the alert.
+    OverlayLate,
 }
 
 /// The text is not one of the alert kinds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown alert kind {0:?}; expected ledger_due_soon, ledger_overdue, deadline_near, deadline_passed, land_idle_soon, land_idle, land_partial_idle or land_reclaimable"
+    "unknown alert kind {0:?}; expected ledger_due_soon, ledger_overdue, deadline_near, deadline_passed, land_idle_soon, land_idle, land_partial_idle, land_reclaimable, overlay_reminder or overlay_late"
 )]
 pub struct UnknownAlertKind(pub String);
 
@@ -229,6 +233,8 @@ impl AlertKind {
             AlertKind::LandIdle => "供地后满一年未动工，已构成闲置土地",
             AlertKind::LandPartialIdle => "已动工但开发不足且中止满一年，已构成闲置土地",
             AlertKind::LandReclaimable => "供地后满两年未动工，可无偿收回",
+            AlertKind::OverlayReminder => "压覆矿产查询今日到期，尚未答复",
+            AlertKind::OverlayLate => "压覆矿产查询已超期未答复",
         }
     }
 
@@ -281,7 +287,9 @@ impl AlertKind {
             | AlertKind::LandIdleSoon
             | AlertKind::LandIdle
             | AlertKind::LandPartialIdle
-            | AlertKind::LandReclaimable => None,
+            | AlertKind::LandReclaimable
+            | AlertKind::OverlayReminder
+            | AlertKind::OverlayLate => None,
         }
     }
 }
@@ -291,6 +299,15 @@ impl From<Alert> for AlertKind {
         match alert {
             Alert::DueSoon => AlertKind::LedgerDueSoon,
             Alert::Overdue => AlertKind::LedgerOverdue,
+        }
+    }
+}
+
+impl From<crate::overlay::OverlayAlert> for AlertKind {
+    fn from(alert: crate::overlay::OverlayAlert) -> Self {
+        match alert {
+            crate::overlay::OverlayAlert::Reminder => AlertKind::OverlayReminder,
+            crate::overlay::OverlayAlert::Late => AlertKind::OverlayLate,
         }
     }
 }

@@ -24,6 +24,7 @@
 //! | [`green`] | the green channel, queue order and advance use |
 //! | [`check`] | spatial-check verdicts from overlap figures |
 //! | [`approval`] | the approval records a check's results call for, before which transition |
+//! | [`overlay`] | mineral overlay queries: due date, status, validity, the answer they need |
 //! | [`project`] | project attributes the rules depend on |
 //! | [`designation`] | who decides a project's key-list status, level and sector, and how |
 //! | [`reason`] | the non-empty reason some decisions require |
@@ -46,6 +47,7 @@ pub mod green;
 pub mod ledger;
 pub mod limits;
 pub mod notice;
+pub mod overlay;
 pub mod project;
 pub mod reason;
 pub mod recompute;

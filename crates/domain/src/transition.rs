@@ -21,6 +21,7 @@ use crate::approval::MissingApproval;
 use crate::check::{CheckVerdict, LayerKind, LayerResult};
 use crate::green::{self, UncoveredAdvanceUse};
 use crate::ledger::{Amount, OffsetPosition, QuotaPosition, Shortfall};
+use crate::overlay::OverlayGap;
 use crate::reason::Reason;
 use crate::role::{Actor, Role};
 use crate::stage::{CaseState, Stage};
@@ -126,6 +127,9 @@ pub enum Precondition {
     /// Every approved advance-use parcel of the case's project lies within the parcels of the
     /// project's live cases, this case included ([`crate::green`]).
     AdvanceUseCovered,
+    /// When the latest confirmed check counts a `needs_overlay_approval` hit: an overlay query
+    /// answered favourably and still valid ([`crate::overlay`]).
+    OverlayAnswered,
 }
 
 impl Precondition {
@@ -157,6 +161,10 @@ impl Precondition {
                     Err(TransitionError::AdvanceUseUncovered { uncovered })
                 }
             }
+            Precondition::OverlayAnswered => match &facts.overlay_gap {
+                Some(gap) => Err(TransitionError::OverlayAnswerMissing { gap: gap.clone() }),
+                None => Ok(()),
+            },
             Precondition::CheckPassed => facts.check.passed(),
             Precondition::OpinionIssued => present(
                 facts.pre_review_opinion.as_deref(),
@@ -247,7 +255,7 @@ static RULES: [Rule; 21] = {
     use Action::{Advance, AnswerCorrection, Reject, RequestCorrection, Submit, Withdraw};
     use Precondition::{
         AdvanceUseCovered, ApprovalsRecorded, CertificateRecorded, CheckPassed, ConversionApproved,
-        OffsetLockedIfCultivated, OpinionIssued, QuotaAllocated, SupplyDecisionRecorded,
+        OffsetLockedIfCultivated, OpinionIssued, OverlayAnswered, QuotaAllocated, SupplyDecisionRecorded,
     };
     use Role::{Officer, Reviewer};
     use Stage::{
@@ -278,6 +286,7 @@ static RULES: [Rule; 21] = {
             &[
                 CheckPassed,
                 ApprovalsRecorded,
+                OverlayAnswered,
                 QuotaAllocated,
                 OffsetLockedIfCultivated,
                 ConversionApproved,
@@ -455,6 +464,10 @@ pub struct CaseFacts {
     /// [`green::uncovered`] decides what counts).
     #[serde(default)]
     pub advance_use_uncovered: Vec<UncoveredAdvanceUse>,
+    /// When the latest confirmed check calls for an overlay query and no favourable answer is
+    /// valid today: what is missing ([`crate::overlay::gap`]).
+    #[serde(default)]
+    pub overlay_gap: Option<OverlayGap>,
 }
 
 /// Why a transition was refused. Each variant names the rule.
@@ -563,6 +576,12 @@ pub enum TransitionError {
         /// Each request not covered, with the area left uncovered.
         uncovered: Vec<UncoveredAdvanceUse>,
     },
+    /// The confirmed check hits a mineral deposit and no favourable overlay answer is valid.
+    #[error("a valid overlay query answer (压覆矿产查询) is missing: {gap}")]
+    OverlayAnswerMissing {
+        /// What is missing: no answer, a refusal, or a lapsed answer.
+        gap: OverlayGap,
+    },
 }
 
 fn join_uncovered(uncovered: &[UncoveredAdvanceUse]) -> String {
@@ -629,6 +648,7 @@ impl TransitionError {
             TransitionError::CertificateMissing => "certificate-missing",
             TransitionError::ApprovalMissing { .. } => "approval-missing",
             TransitionError::AdvanceUseUncovered { .. } => "advance-use-uncovered",
+            TransitionError::OverlayAnswerMissing { gap } => gap.code(),
         }
     }
 

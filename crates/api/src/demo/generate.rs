@@ -257,6 +257,9 @@ type Layers = Vec<(&'static str, Vec<Feature>)>;
 struct Sites {
     farmland: Vec<Point>,
     cultivated: Vec<Point>,
+    /// The centres of the mineral deposits no whitelist area covers: a case there needs an
+    /// overlay query.
+    deposits: Vec<Point>,
 }
 
 /// A cultivated-land patch: its polygon, county and land class.
@@ -581,6 +584,9 @@ fn layers(rng: &mut ChaCha8Rng, sizes: &Sizes, region: &Region) -> Result<(Layer
             heading: rng.random_range(0.0..PI),
         };
         deposit_stars.push(star);
+        if deposits.len() % 3 != 0 {
+            sites.deposits.push(centre);
+        }
         let n = deposits.len() as i64 + 1;
         deposits.push(Feature::new(
             Shape::Polygon(star_polygon(rng, &star, false)),
@@ -852,6 +858,8 @@ fn projects_and_cases(
     let mut granted = false;
     // Whether a case of linear works outside the towns was made yet; the first eligible one is.
     let mut linear_made = false;
+    // Whether the approved case left to sit on a mineral deposit was made yet.
+    let mut valid_deposit_made = false;
     // How many cases planned to be approved (and not left to sit) were made so far.
     let mut approved_made = 0_usize;
     let total: u32 = Plan::WEIGHTS.iter().sum();
@@ -933,6 +941,17 @@ fn projects_and_cases(
                 && !sites.cultivated.is_empty()
                 && (rng.random_bool(0.6) || (!linear_made && plan != Plan::Conversion));
             linear_made |= linear;
+            // A road across a mineral deposit needs an overlay query: the conversion case left to
+            // sit (its query runs late), the first approved case left to sit (approved weeks ago,
+            // its answer is still valid) and the one approved 200 days back (its answer has
+            // lapsed). The other linear works keep their cultivated land and its offsets.
+            let approved_later = matches!(plan, Plan::Supply | Plan::Registration | Plan::Completed);
+            let on_deposit = !plan.on_farmland()
+                && !sites.deposits.is_empty()
+                && (cases.len() == first + 1
+                    || (approved_later && overdue && !valid_deposit_made)
+                    || (approved_later && !overdue && approved_made % APPROVAL_AGES.len() == 7));
+            valid_deposit_made |= approved_later && overdue && on_deposit;
             let parcel_count = rng.random_range(1..=3);
             let base_angle = rng.random_range(0.0..2.0 * PI);
             let site = if plan.on_farmland() && !sites.farmland.is_empty() {
@@ -955,6 +974,13 @@ fn projects_and_cases(
                         seat.0 + d * a.cos() / seat.1.to_radians().cos(),
                         seat.1 + d * a.sin(),
                     )
+                };
+                // Drawn as in town first, so the seed's other draws stay where they were.
+                let centre = if on_deposit {
+                    let deposit = sites.deposits[cases.len() % sites.deposits.len()];
+                    (deposit.0 + 0.004 * f64::from(j), deposit.1)
+                } else {
+                    centre
                 };
                 let star = Star {
                     centre,
@@ -989,7 +1015,7 @@ fn projects_and_cases(
                 drawn_age
             };
             cases.push(PlannedCase {
-                outside_boundary_use: linear.then(|| "linear_infrastructure".to_owned()),
+                outside_boundary_use: (linear || on_deposit).then(|| "linear_infrastructure".to_owned()),
                 age_days,
                 green_grant,
                 in_development_zone: false,

@@ -496,6 +496,9 @@ impl CaseRun<'_> {
                         return Ok(false);
                     }
                 }
+                if step == Step::ToSupply && !self.overlay_answered().await? {
+                    return Ok(false);
+                }
                 let etag = Some(self.last.etag.clone());
                 let (actor, action, reason) = transition_of(step);
                 let who = match actor {
@@ -544,10 +547,7 @@ impl CaseRun<'_> {
             .left_waiting
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if self.waits_for.is_none()
-            && self.may_wait
-            && self.number.bytes().map(u64::from).sum::<u64>() % 2 == 0
-        {
+        if self.waits_for.is_none() && self.waits() {
             left.extend(by_kind.into_keys());
             return Ok(false);
         }
@@ -584,6 +584,60 @@ impl CaseRun<'_> {
                 .await?;
         }
         Ok(waits.is_none())
+    }
+
+    /// Whether the case leaves the cases that wait (see [`Self::approvals_before`]) unanswered.
+    fn waits(&self) -> bool {
+        self.may_wait && self.number.bytes().map(u64::from).sum::<u64>() % 2 == 0
+    }
+
+    /// Before `conversion → supply`: when the case's check hit a mineral deposit, the mineral
+    /// authority's answer `no_overlay` to its overlay query, recorded on the day (a new query
+    /// first when the last one was answered and has lapsed); `false`, recording nothing, for the
+    /// cases the demo leaves waiting, whose query then runs late.
+    async fn overlay_answered(&mut self) -> Result<bool, DemoError> {
+        let overlay = &self.last.json["overlay"];
+        if overlay["missing"].is_null() {
+            return Ok(true);
+        }
+        if self.waits() {
+            return Ok(false);
+        }
+        let last = overlay["queries"].as_array().and_then(|q| q.last());
+        let open = last
+            .filter(|q| q["answer"].is_null())
+            .and_then(|q| q["id"].as_str());
+        let query = if let Some(id) = open {
+            id.to_owned()
+        } else {
+            let etag = self.last.etag.clone();
+            self.last = self
+                .driver
+                .call(
+                    201,
+                    "POST",
+                    &self.path("/overlay-queries"),
+                    "reviewer",
+                    None,
+                    Some(&etag),
+                )
+                .await?;
+            let queries = self.last.json["overlay"]["queries"].as_array();
+            let id = queries.and_then(|q| q.last()).and_then(|q| q["id"].as_str());
+            id.unwrap_or_default().to_owned()
+        };
+        let body = json!({
+            "document_number": format!("陕自然资矿查〔{}〕{}号", self.year, self.number),
+            "answered_on": bureau_date(self.driver.clock.now()),
+            "conclusion": "no_overlay",
+        });
+        let etag = self.last.etag.clone();
+        let path = self.path(&format!("/overlay-queries/{query}/answer"));
+        self.last = self
+            .driver
+            .call(201, "POST", &path, "reviewer", Some(&body), Some(&etag))
+            .await?;
+        Ok(true)
     }
 
     /// Allocates the quota the confirmed check says the case needs (its area less the existing

@@ -208,7 +208,7 @@ pub fn parcel_properties() -> Vec<Property> {
         (
             "approvals_awaited",
             T::String,
-            "待补审批意见 the approval kinds the case's confirmed check still awaits, comma-separated codes; empty when none",
+            "待补审批意见 the approval kinds the case's confirmed check still awaits, and overlay_query while it awaits a valid mineral overlay answer; comma-separated codes, empty when none",
             false,
         ),
     ])

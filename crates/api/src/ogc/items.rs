@@ -13,6 +13,7 @@ use axum::{
     BoxError,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use landuse_domain::calendar::bureau_date;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -576,25 +577,24 @@ impl PageWriter {
 }
 
 /// The `approvals_awaited` property of each case of a parcel page, keyed by case: the kinds of
-/// record its confirmed check still calls for (the case view's `missing`), comma-separated
-/// codes. `None` for other collections.
+/// record its confirmed check still calls for (the case view's `missing`), and `overlay_query`
+/// while it waits for a valid overlay answer on `today`, comma-separated codes. `None` for other
+/// collections.
 async fn awaited_of_page(
     conn: &mut PgConnection,
     selection: &Selection,
     spec: &PageSpec,
+    today: NaiveDate,
 ) -> Result<Option<HashMap<Uuid, String>>, ApiError> {
     if !matches!(selection.properties, PropertyFilter::Parcel { .. }) {
         return Ok(None);
     }
     let cases = store::parcel_page_cases(conn, selection, spec).await?;
-    let awaited = approvals::awaited_for(conn, &cases).await?;
+    let awaited = approvals::awaited_for(conn, &cases, today).await?;
     Ok(Some(
         awaited
             .into_iter()
-            .map(|(case, kinds)| {
-                let codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
-                (case, codes.join(","))
-            })
+            .map(|(case, codes)| (case, codes.join(",")))
             .collect(),
     ))
 }
@@ -634,6 +634,7 @@ pub fn page_body(
 ) -> Body {
     let spec = page_spec(context.query.cursor, context.query.limit, context.query.crs);
     let selection = filters.selection.clone();
+    let today = bureau_date(context.now);
     // The rows come from a transaction scoped to the caller's counties (row-level security),
     // which the body stream cannot borrow: a task owns it and hands rows over a short queue,
     // so the client's reading still paces the database's sending and memory stays bounded.
@@ -648,7 +649,7 @@ pub fn page_body(
                 return;
             }
         };
-        let awaited = match awaited_of_page(&mut tx, &selection, &spec).await {
+        let awaited = match awaited_of_page(&mut tx, &selection, &spec, today).await {
             Ok(awaited) => awaited,
             Err(e) => {
                 let _ = sender.send(Err(e.into())).await;
@@ -706,7 +707,7 @@ pub async fn single_feature(
 ) -> Result<Option<String>, OgcError> {
     let filters = Filters::single(conn, collection, caller, key, today).await?;
     let spec = page_spec(None, 1, crs);
-    let awaited = awaited_of_page(conn, &filters.selection, &spec).await?;
+    let awaited = awaited_of_page(conn, &filters.selection, &spec, today).await?;
     let rows = store::page(conn, &filters.selection, &spec).await?;
     let Some(row) = rows
         .into_iter()

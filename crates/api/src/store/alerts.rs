@@ -12,7 +12,7 @@ use super::{DbError, Doing};
 /// The columns of an [`AlertRecord`], with the alert's latest correction.
 macro_rules! alert_columns {
     () => {
-        "id, kind, case_id, ledger_item_id, stage_entered_at, supply_part_id, stage, county_code, raised_at,
+        "id, kind, case_id, ledger_item_id, stage_entered_at, supply_part_id, overlay_query_id, stage, county_code, raised_at,
          due_at, recipients, details,
          (select ac.due_at from alert_corrections ac where ac.alert_id = alerts.id
            order by ac.id desc limit 1) as corrected_due_at,
@@ -36,6 +36,8 @@ pub struct AlertRecord {
     pub stage_entered_at: Option<DateTime<Utc>>,
     /// The supplied part, for idle-land alerts.
     pub supply_part_id: Option<Uuid>,
+    /// The overlay query, for overlay-query alerts.
+    pub overlay_query_id: Option<Uuid>,
     /// The code of the stage the alert is about.
     pub stage: String,
     /// The case's county.
@@ -135,6 +137,8 @@ pub struct NewAlert<'a> {
     pub stage_entered_at: Option<DateTime<Utc>>,
     /// The supplied part, for idle-land alerts.
     pub supply_part_id: Option<Uuid>,
+    /// The overlay query, for overlay-query alerts.
+    pub overlay_query_id: Option<Uuid>,
     /// The code of the stage the alert is about.
     pub stage: &'a str,
     /// The case's county.
@@ -157,8 +161,8 @@ pub struct NewAlert<'a> {
 pub async fn insert_alert(conn: &mut PgConnection, alert: &NewAlert<'_>) -> Result<Option<i64>, DbError> {
     sqlx::query_scalar(
         "insert into alerts (kind, case_id, ledger_item_id, stage_entered_at, stage, county_code,
-                             raised_at, due_at, recipients, details, supply_part_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             raised_at, due_at, recipients, details, supply_part_id, overlay_query_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          on conflict do nothing
          returning id",
     )
@@ -173,6 +177,7 @@ pub async fn insert_alert(conn: &mut PgConnection, alert: &NewAlert<'_>) -> Resu
     .bind(alert.recipients)
     .bind(alert.details)
     .bind(alert.supply_part_id)
+    .bind(alert.overlay_query_id)
     .fetch_optional(conn)
     .await
     .doing("raising an alert")

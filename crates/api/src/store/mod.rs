@@ -28,6 +28,7 @@ pub mod health;
 pub mod idempotency;
 pub mod ledger;
 pub mod ogc;
+pub mod overlay;
 pub mod parcels;
 pub mod projects;
 pub mod replication;

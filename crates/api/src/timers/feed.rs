@@ -56,6 +56,8 @@ pub struct AlertView {
     pub stage_entered_at: Option<DateTime<Utc>>,
     /// The supplied part, for idle-land alerts.
     pub supply_part_id: Option<Uuid>,
+    /// The overlay query, for overlay-query alerts.
+    pub overlay_query_id: Option<Uuid>,
     /// The stage the alert is about (for an idle-land alert, the case's stage when raised).
     pub stage: Stage,
     /// The case's county.
@@ -93,6 +95,29 @@ pub enum AlertDetails {
     /// Supplied land on the idle-land rules (`land_idle_soon`, `land_idle`, `land_partial_idle`,
     /// `land_reclaimable`).
     Land(LandAlertDetails),
+    /// An unanswered mineral overlay query (`overlay_reminder`, `overlay_late`).
+    Overlay(OverlayAlertDetails),
+}
+
+/// The details of an overlay-query alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OverlayAlertDetails {
+    /// The case's title.
+    pub case_title: String,
+    /// The case's project.
+    pub project_id: Uuid,
+    /// The project's name.
+    pub project_name: String,
+    /// The query.
+    pub overlay_query_id: Uuid,
+    /// The day it was sent.
+    pub sent_on: NaiveDate,
+    /// The day its answer was due.
+    pub answer_due_on: NaiveDate,
+    /// Whether that day may still move with a later holiday notice.
+    pub answer_due_provisional: bool,
+    /// Where the query stood when the alert was raised (`due_today` or `late`).
+    pub query_status: landuse_domain::overlay::OverlayStatus,
 }
 
 /// The details of an idle-land alert.
@@ -197,6 +222,10 @@ pub(crate) mod schema {
         LandPartialIdle,
         /// Supplied land may be taken back.
         LandReclaimable,
+        /// A mineral overlay query is unanswered on its due day.
+        OverlayReminder,
+        /// A mineral overlay query is unanswered past its due day.
+        OverlayLate,
     }
 
     /// Where a stage stands against its time limit.
@@ -281,6 +310,7 @@ impl TryFrom<AlertRecord> for AlertView {
             ledger_item_id: record.ledger_item_id,
             stage_entered_at: record.stage_entered_at,
             supply_part_id: record.supply_part_id,
+            overlay_query_id: record.overlay_query_id,
             stage,
             county_code: record.county_code,
             raised_at: record.raised_at,

@@ -1,4 +1,5 @@
-//! One sweep: every open ledger item and every running stage deadline, judged by the domain
+//! One sweep: every open ledger item, every running stage deadline and every unanswered overlay
+//! query due, judged by the domain
 //! rules at `now`; each newly reached status raised as an alert, exactly once, with its event
 //! in the case history and its webhook deliveries queued, all in one transaction; the weekly
 //! dispatch when it falls due, and the start rate of every quarter that has just closed, frozen.
@@ -6,10 +7,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
     alerts::{self, AlertKind, DeadlineStatus, Recipient},
-    calendar::{bureau_date, bureau_day_end},
+    calendar::{bureau_date, bureau_day_end, Deadline},
     clearing::{self, ClearingStatus, LedgerItem},
     clock::{Pause, StageClock},
     limits::{self, Channel},
+    overlay::{self, OverlayQuery, OverlayRules},
     stage::{CaseState, Stage},
     supply::idle::{self, IdleRules, IdleStatus},
 };
@@ -20,13 +22,13 @@ use uuid::Uuid;
 
 use super::{
     dispatch,
-    feed::{AlertDetails, DeadlineAlertDetails, LandAlertDetails, LedgerAlertDetails},
+    feed::{AlertDetails, DeadlineAlertDetails, LandAlertDetails, LedgerAlertDetails, OverlayAlertDetails},
     load_rules, SweepRules, TimerError, TimerSettings,
 };
 use crate::store::{
     alerts as alert_store,
     cases::{self as case_store, NewCaseEvent},
-    supply as supply_store,
+    overlay as overlay_store, supply as supply_store,
     timers::{self as store, OpenItem, RunningCase},
     DbError, Doing,
 };
@@ -71,6 +73,7 @@ pub async fn sweep_once(
     sweep_ledger(&mut tx, &rules, now, &endpoints, &mut report).await?;
     sweep_deadlines(&mut tx, &rules, now, &endpoints, &mut report).await?;
     sweep_idle_land(&mut tx, now, &endpoints, &mut report).await?;
+    sweep_overlay_queries(&mut tx, now, &endpoints, &mut report).await?;
     report.snapshot = dispatch::take_due(&mut tx, &settings.dispatch, &rules.clearing, now).await?;
     report.start_rates_frozen =
         crate::quota::starts::freeze_due(&mut tx, now)
@@ -158,6 +161,7 @@ async fn sweep_ledger(
             ledger_item_id: Some(row.id),
             stage_entered_at: None,
             supply_part_id: None,
+            overlay_query_id: None,
             stage,
             county_code: &row.county_code,
             due_at: bureau_day_end(due_on),
@@ -225,6 +229,7 @@ fn deadline_alert<'a>(
         ledger_item_id: None,
         stage_entered_at: Some(row.stage_entered_at),
         supply_part_id: None,
+        overlay_query_id: None,
         stage,
         county_code: &row.county_code,
         due_at: remaining.deadline.ends_at(),
@@ -315,6 +320,7 @@ async fn sweep_idle_land(
             ledger_item_id: None,
             stage_entered_at: None,
             supply_part_id: Some(row.part.id),
+            overlay_query_id: None,
             stage,
             county_code: &row.part.county_code,
             due_at: bureau_day_end(due_on),
@@ -339,6 +345,66 @@ async fn sweep_idle_land(
     Ok(())
 }
 
+/// Every unanswered overlay query due by the bureau's date of `now`: on its due day it raises
+/// the reminder, past it the alert (`overlay::alert_due`), each once per query (the kinds
+/// already raised are skipped here, and the table's once-per-query-and-kind constraint holds
+/// it across replicas).
+async fn sweep_overlay_queries(
+    tx: &mut PgConnection,
+    now: DateTime<Utc>,
+    endpoints: &[String],
+    report: &mut SweepReport,
+) -> Result<(), TimerError> {
+    let today = bureau_date(now);
+    let rules = OverlayRules::default();
+    for row in overlay_store::unanswered_due(tx, today).await? {
+        let q = &row.query;
+        let query = OverlayQuery {
+            id: q.id,
+            sent_on: q.sent_on,
+            due: Deadline {
+                date: q.due_on,
+                provisional: q.due_provisional,
+            },
+            answer: None,
+        };
+        let Some(kind) = overlay::alert_due(&query, today, &rules).map(AlertKind::from) else {
+            continue;
+        };
+        if row.alerted.iter().any(|k| k == kind.code()) {
+            continue;
+        }
+        let stage = parse_stage(&row.stage)?;
+        let new = NewAlert {
+            kind,
+            case_id: q.case_id,
+            case_stage: stage,
+            ledger_item_id: None,
+            stage_entered_at: None,
+            supply_part_id: None,
+            overlay_query_id: Some(q.id),
+            stage,
+            county_code: &row.county_code,
+            due_at: query.due.ends_at(),
+            recipients: alerts::recipients(row.officer_id, row.responsible_leader.as_deref()),
+            details: AlertDetails::Overlay(OverlayAlertDetails {
+                case_title: row.title.clone(),
+                project_id: row.project_id,
+                project_name: row.project_name.clone(),
+                overlay_query_id: q.id,
+                sent_on: q.sent_on,
+                answer_due_on: q.due_on,
+                answer_due_provisional: q.due_provisional,
+                query_status: overlay::status(&query, today, &rules),
+            }),
+        };
+        if let Some(id) = raise(tx, &new, now, endpoints).await? {
+            report.alerts.push(id);
+        }
+    }
+    Ok(())
+}
+
 /// An alert about to be raised.
 struct NewAlert<'a> {
     kind: AlertKind,
@@ -348,6 +414,7 @@ struct NewAlert<'a> {
     ledger_item_id: Option<Uuid>,
     stage_entered_at: Option<DateTime<Utc>>,
     supply_part_id: Option<Uuid>,
+    overlay_query_id: Option<Uuid>,
     /// The stage the alert is about.
     stage: Stage,
     county_code: &'a str,
@@ -390,6 +457,7 @@ async fn raise(
         ledger_item_id: alert.ledger_item_id,
         stage_entered_at: alert.stage_entered_at,
         supply_part_id: alert.supply_part_id,
+        overlay_query_id: alert.overlay_query_id,
         stage: alert.stage.code(),
         county_code: alert.county_code,
         raised_at: now,

@@ -41,6 +41,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
             cases::approvals::list_approvals,
             cases::approvals::record_approval
         ))
+        .routes(routes!(
+            cases::overlay::list_overlay_queries,
+            cases::overlay::open_overlay_query
+        ))
+        .routes(routes!(cases::overlay::answer_overlay_query))
         .routes(routes!(cases::green::green_channel))
         .routes(routes!(cases::history::history))
         .routes(routes!(

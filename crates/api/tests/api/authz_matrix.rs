@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 /// Every table a refused request must leave untouched.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 22] = [
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -24,6 +24,8 @@ const TABLES: [&str; 20] = [
     "checks",
     "check_hits",
     "case_approvals",
+    "case_overlay_queries",
+    "case_overlay_answers",
     "ledger_items",
     "quota_accounts",
     "quota_requests",
@@ -120,6 +122,7 @@ async fn every_county_scoped_endpoint_answers_each_caller_rightly_and_refusals_c
         Probe::new("GET", c("/quota"), None, "officer", "gis"),
         Probe::new("GET", c("/offset"), None, "officer", "gis"),
         Probe::new("GET", c("/approvals"), None, "officer", "gis"),
+        Probe::new("GET", c("/overlay-queries"), None, "officer", "gis"),
         Probe::new("PUT", c("/parcels"), Some(parcels.clone()), "officer", "planner"),
         Probe::new(
             "POST",
@@ -194,6 +197,13 @@ async fn every_county_scoped_endpoint_answers_each_caller_rightly_and_refusals_c
                 "kind": "review_opinion", "document_number": "陕林审〔2026〕12号", "authority": "陕西省林业局",
                 "decided_on": "2026-11-30", "hits": [nobody]
             })),
+            "reviewer",
+            "officer",
+        ),
+        Probe::new(
+            "POST",
+            c("/overlay-queries"),
+            Some(json!({})),
             "reviewer",
             "officer",
         ),

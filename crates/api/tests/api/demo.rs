@@ -267,6 +267,40 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
         "the demo records the approvals its checks call for"
     );
     assert!(report.stopped_short > 0, "{report}");
+    // Mineral overlay queries: one left unanswered past its due day, one answered and still
+    // valid; every case past conversion whose check hit a deposit was answered favourably.
+    let today = "(now() at time zone 'Asia/Shanghai')::date";
+    let overdue = scalar(
+        &pool,
+        &format!(
+            "select count(*) from case_overlay_queries q
+              where q.due_on < {today}
+                and not exists (select 1 from case_overlay_answers a where a.query_id = q.id)"
+        ),
+    )
+    .await;
+    assert!(overdue > 0, "an overlay query runs late: {report}");
+    let valid = scalar(
+        &pool,
+        &format!(
+            "select count(*) from case_overlay_answers
+              where conclusion = 'no_overlay' and (answered_on + interval '6 months')::date >= {today}"
+        ),
+    )
+    .await;
+    assert!(valid > 0, "an overlay answer is valid today: {report}");
+    let unanswered_past = scalar(
+        &pool,
+        "select count(*) from cases c where c.stage in ('supply', 'registration', 'completed')
+            and exists (select 1 from case_overlay_queries q where q.case_id = c.id)
+            and not exists (select 1 from case_overlay_queries q join case_overlay_answers a on a.query_id = q.id
+                             where q.case_id = c.id and a.conclusion <> 'refused')",
+    )
+    .await;
+    assert_eq!(
+        unanswered_past, 0,
+        "no case reached supply without an overlay answer"
+    );
     let unlocked = scalar(
         &pool,
         "select count(*) from cases c where c.stage in ('supply', 'registration', 'completed')

@@ -27,6 +27,7 @@ mod limits;
 mod ogc;
 mod ogc_gdal;
 mod openapi;
+mod overlay;
 mod parcels;
 mod projects;
 mod quota_api;

@@ -1506,3 +1506,56 @@ async fn a_parcel_carries_the_approvals_its_case_awaits_until_they_are_recorded(
         answered.text
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_parcel_awaits_an_overlay_query_until_a_favourable_answer_is_valid(pool: PgPool) {
+    use crate::overlay::{answer, answer_body, last_query, mineral_case, view};
+    let app = TestApp::new(pool.clone()).await;
+    app.clock.set(
+        chrono::FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let (case, _, etag) = mineral_case(&app, &pool).await;
+    let items = format!("/ogc/collections/parcels/items?case_id={case}");
+    let awaiting = get(&app, &items, "gis").await;
+    assert_eq!(awaiting.status, 200, "{}", awaiting.text);
+    assert_eq!(
+        awaiting.json["features"][0]["properties"]["approvals_awaited"], "overlay_query",
+        "{}",
+        awaiting.text
+    );
+
+    let query = last_query(&view(&app, &case).await.json);
+    let answered = answer(
+        &app,
+        &case,
+        &query,
+        &etag,
+        answer_body("2026-03-02", "no_overlay"),
+    )
+    .await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    let valid = get(&app, &items, "gis").await;
+    assert_eq!(
+        valid.json["features"][0]["properties"]["approvals_awaited"], "",
+        "{}",
+        valid.text
+    );
+    // Six months and a day later the answer has lapsed: the parcel awaits a query again.
+    app.clock.set(
+        chrono::FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 9, 3, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let lapsed = get(&app, &items, "gis").await;
+    assert_eq!(
+        lapsed.json["features"][0]["properties"]["approvals_awaited"], "overlay_query",
+        "{}",
+        lapsed.text
+    );
+}

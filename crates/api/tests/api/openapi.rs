@@ -76,6 +76,7 @@ async fn every_documented_operation_is_served_and_protected_as_documented(pool: 
             .replace("{check_id}", zero)
             .replace("{hit_id}", zero)
             .replace("{request_id}", zero)
+            .replace("{query_id}", zero)
             .replace("{year}", "2026")
             .replace("{holder}", "610902");
         for (method, operation) in item.as_object().unwrap() {

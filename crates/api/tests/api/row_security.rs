@@ -19,8 +19,8 @@ use landuse_api::{
 use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
-/// indicator or alert.
-const COUNTY_TABLES: [&str; 24] = [
+/// indicator, alert or overlay query.
+const COUNTY_TABLES: [&str; 26] = [
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -31,6 +31,8 @@ const COUNTY_TABLES: [&str; 24] = [
     "checks",
     "check_hits",
     "case_approvals",
+    "case_overlay_queries",
+    "case_overlay_answers",
     "ledger_items",
     "quota_accounts",
     "quota_requests",
@@ -48,7 +50,7 @@ const COUNTY_TABLES: [&str; 24] = [
 ];
 
 /// Columns that tie a row to a county or to something a county owns.
-const OWNING_COLUMNS: [&str; 8] = [
+const OWNING_COLUMNS: [&str; 9] = [
     "county_code",
     "case_id",
     "project_id",
@@ -57,6 +59,7 @@ const OWNING_COLUMNS: [&str; 8] = [
     "indicator_id",
     "holder",
     "supply_part_id",
+    "query_id",
 ];
 
 fn county_tables() -> BTreeSet<String> {

@@ -7,6 +7,7 @@ use common::local;
 use landuse_domain::approval::{self, CheckHit, FeatureRef, MissingApproval};
 use landuse_domain::check::{LayerKind, LayerResult};
 use landuse_domain::ledger::{Amount, OffsetPosition, Quantities, Quantity, QuotaPosition, Shortfall};
+use landuse_domain::overlay::OverlayGap;
 use landuse_domain::role::{Actor, Role};
 use landuse_domain::stage::{CaseState, Stage};
 use landuse_domain::transition::{
@@ -94,6 +95,7 @@ fn complete_facts() -> CaseFacts {
         certificate_number: Some("陕(2026)安康市不动产权第0001234号".into()),
         approvals_missing: vec![],
         advance_use_uncovered: vec![],
+        overlay_gap: None,
     }
 }
 
@@ -636,6 +638,25 @@ fn the_refusal_names_the_kind_the_layer_and_the_feature_missing() {
 }
 
 #[test]
+fn a_missing_overlay_answer_blocks_conversion_to_supply_only_naming_what_is_missing() {
+    let lapsed = OverlayGap::Lapsed {
+        query: uuid::Uuid::from_u128(7),
+        valid_until: chrono::NaiveDate::from_ymd_opt(2027, 2, 28).unwrap_or_default(),
+    };
+    let facts = CaseFacts {
+        overlay_gap: Some(lapsed.clone()),
+        ..complete_facts()
+    };
+    assert_eq!(advance_with(PreReview, &facts), Ok(()));
+    let refused = advance_with(Conversion, &facts).unwrap_err();
+    assert_eq!(refused, TransitionError::OverlayAnswerMissing { gap: lapsed });
+    assert_eq!(refused.code(), "overlay-lapsed");
+    assert_eq!(refused.refusal(), Refusal::Conflict);
+    let text = refused.to_string();
+    assert!(text.contains("lapsed on 2027-03-01"), "{text}");
+}
+
+#[test]
 fn every_refusal_has_a_distinct_stable_code() {
     let errors = [
         TransitionError::NotAllowedFrom {
@@ -668,6 +689,21 @@ fn every_refusal_has_a_distinct_stable_code() {
         TransitionError::CertificateMissing,
         TransitionError::ApprovalMissing { missing: vec![] },
         TransitionError::AdvanceUseUncovered { uncovered: vec![] },
+        TransitionError::OverlayAnswerMissing {
+            gap: OverlayGap::NoQuery,
+        },
+        TransitionError::OverlayAnswerMissing {
+            gap: OverlayGap::Refused {
+                query: uuid::Uuid::nil(),
+                document_number: "x".into(),
+            },
+        },
+        TransitionError::OverlayAnswerMissing {
+            gap: OverlayGap::Lapsed {
+                query: uuid::Uuid::nil(),
+                valid_until: chrono::NaiveDate::MIN,
+            },
+        },
     ];
     let mut codes: Vec<&str> = errors.iter().map(TransitionError::code).collect();
     codes.sort_unstable();

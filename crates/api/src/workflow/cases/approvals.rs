@@ -232,35 +232,37 @@ pub fn missing_of(hits: &CaseHits, rows: &[ApprovalRow]) -> Result<Vec<approval:
     Ok(approval::missing(&hits.hits, &records))
 }
 
-/// The missing records of case `case_id`, for the transition rules.
+/// The codes of what each of `case_ids` still waits for, for the OGC parcels collection: the
+/// kinds of record ([`approval::kinds_awaited`] of the case view's `missing`, [`missing_of`]),
+/// then `overlay_query` while its check calls for an overlay answer and none is valid on
+/// `today` (the case view's `overlay.missing`). A case without a confirmed, current check waits
+/// for none.
 ///
 /// # Errors
-/// Database failures; a corrupt stored hit or record.
-pub async fn missing_for_case(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-) -> Result<Vec<approval::MissingApproval>, ApiError> {
-    let mut loaded = load_for(conn, &[case_id]).await?;
-    let (hits, rows) = loaded.remove(&case_id).unwrap_or_default();
-    missing_of(&hits, &rows)
-}
-
-/// The kinds of record each of `case_ids` still waits for ([`approval::kinds_awaited`] of the
-/// case view's `missing`, [`missing_of`]), for the OGC parcels collection. A
-/// case without a confirmed, current check waits for none.
-///
-/// # Errors
-/// Database failures; a corrupt stored hit or record.
+/// Database failures; a corrupt stored hit, record or query.
 pub async fn awaited_for(
     conn: &mut PgConnection,
     case_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<ApprovalKind>>, ApiError> {
+    today: NaiveDate,
+) -> Result<HashMap<Uuid, Vec<&'static str>>, ApiError> {
+    let mut queries = super::overlay::rows_for(conn, case_ids).await?;
     let mut out = HashMap::new();
     for (case_id, (hits, rows)) in load_for(conn, case_ids).await? {
-        out.insert(case_id, approval::kinds_awaited(&missing_of(&hits, &rows)?));
+        let mut codes: Vec<&'static str> = approval::kinds_awaited(&missing_of(&hits, &rows)?)
+            .into_iter()
+            .map(ApprovalKind::code)
+            .collect();
+        let queries = queries.remove(&case_id).unwrap_or_default();
+        if super::overlay::gap_of(&hits, &queries, today)?.is_some() {
+            codes.push(AWAITED_OVERLAY_QUERY);
+        }
+        out.insert(case_id, codes);
     }
     Ok(out)
 }
+
+/// The code `approvals_awaited` gives a case that waits for a valid overlay query answer.
+pub const AWAITED_OVERLAY_QUERY: &str = "overlay_query";
 
 /// The approvals block of a case's view.
 ///

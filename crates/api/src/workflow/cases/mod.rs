@@ -9,6 +9,7 @@
 //! | [`transition`] | `POST /cases/{id}/transitions`: the stage rules, decided by the domain |
 //! | [`documents`] | `POST /cases/{id}/facts`: approval documents |
 //! | [`approvals`] | `POST /cases/{id}/approvals`: the approvals a check calls for |
+//! | [`overlay`] | `/cases/{id}/overlay-queries`: mineral overlay queries and their answers |
 //! | [`green`] | `POST /cases/{id}/green-channel`: a leader's grant or revocation |
 //! | [`history`] | `GET /cases/{id}/history` |
 //! | [`ledger`] | `GET /ledger`: the items with their clearing status |
@@ -23,6 +24,7 @@ pub mod green;
 pub mod history;
 pub mod ledger;
 pub mod list;
+pub mod overlay;
 pub mod transition;
 pub mod view;
 pub mod write;

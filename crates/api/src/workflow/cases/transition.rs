@@ -8,7 +8,9 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
+use chrono::{DateTime, Utc};
 use landuse_domain::{
+    calendar::bureau_date,
     clearing::{self, LedgerItem},
     ledger::rules::approval_consumes,
     stage::Stage,
@@ -53,12 +55,17 @@ pub struct TransitionRequest {
 
 /// Everything the transition rules need to know about a case: its recorded documents, where
 /// its latest check stands, its quota and offset positions, the approval records its
-/// confirmed check calls for that are missing, and what its project's live cases leave
-/// uncovered of the project's approved advance use.
+/// confirmed check calls for that are missing, what its overlay queries miss on the bureau's
+/// date of `now`, and what its project's live cases leave uncovered of the project's approved
+/// advance use.
 ///
 /// # Errors
 /// Database failures; a corrupt stored check summary or documents.
-pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseFacts, ApiError> {
+pub async fn case_facts(
+    conn: &mut PgConnection,
+    case: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<CaseFacts, ApiError> {
     let recorded = case.recorded_facts()?;
     let check = match store::checks::latest(conn, case.id).await? {
         None => CheckFacts::None,
@@ -70,9 +77,13 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         ),
     };
     let positions = guarantees::positions(conn, case.id).await?;
-    let approvals_missing = super::approvals::missing_for_case(conn, case.id).await?;
     let advance_use_uncovered =
         crate::workflow::projects::advance_use::uncovered_of(conn, case.project_id).await?;
+    let mut loaded = super::approvals::load_for(conn, &[case.id]).await?;
+    let (hits, rows) = loaded.remove(&case.id).unwrap_or_default();
+    let approvals_missing = super::approvals::missing_of(&hits, &rows)?;
+    let queries = store::overlay::of_cases(conn, &[case.id]).await?;
+    let overlay_gap = super::overlay::gap_of(&hits, &queries, bureau_date(now))?;
     Ok(CaseFacts {
         check,
         pre_review_opinion: recorded.pre_review_opinion,
@@ -83,6 +94,7 @@ pub async fn case_facts(conn: &mut PgConnection, case: &CaseRow) -> Result<CaseF
         certificate_number: recorded.certificate_number,
         approvals_missing,
         advance_use_uncovered,
+        overlay_gap,
     })
 }
 
@@ -96,7 +108,7 @@ pub async fn transition(
 ) -> Result<Response, ApiError> {
     let TransitionRequest { action, reason } = write.body.0.clone();
     let case = lock_case(&mut write, id, &headers).await?;
-    let facts = case_facts(&mut write.tx, &case).await?;
+    let facts = case_facts(&mut write.tx, &case, write.now).await?;
     let event = transition::decide(
         &case.state()?,
         action,

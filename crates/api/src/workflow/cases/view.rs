@@ -11,6 +11,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
+    calendar::bureau_date,
     clock::{Pause, StageClock},
     green::{Grant, GreenBasis, Revocation},
     ledger::{Amount, QuotaPosition},
@@ -23,10 +24,12 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    approvals::{approvals_view, ApprovalsView},
+    approvals::{approvals_view, ApprovalsView, CaseHits},
     create::Declarations,
     ledger::{ledger_view, pauses_by_case, LedgerView},
-    load_case, load_rules, CaseRow, RecordedFacts, Rules,
+    load_case, load_rules,
+    overlay::{overlay_view, rows_for, OverlayView},
+    CaseRow, RecordedFacts, Rules,
 };
 use crate::{
     app::AppState,
@@ -72,6 +75,9 @@ pub struct CaseView {
     /// The approval records the case's check calls for (the State Council's approval, opinions,
     /// the geohazard assessment), each marked lapsed or not, and what is still missing.
     pub approvals: ApprovalsView,
+    /// The mineral overlay queries (压覆矿产查询) with their status today, and what
+    /// `conversion → supply` still misses when the check hits a mineral deposit.
+    pub overlay: OverlayView,
     /// The approval documents recorded, as stored: a record an older version wrote stays
     /// readable here, while a write that must read it refuses it (500) rather than lose it.
     #[schema(value_type = RecordedFacts)]
@@ -161,7 +167,8 @@ impl From<Grant> for GrantView {
 }
 
 /// What a case's view needs besides its row: the pauses since its stage began, its open
-/// ledger item, its latest check, its quota (held, consumed) and its approvals.
+/// ledger item, its latest check, its quota (held, consumed), its approvals and its overlay
+/// queries.
 #[derive(Debug, Default)]
 struct ViewParts {
     pauses: Vec<Pause>,
@@ -169,12 +176,15 @@ struct ViewParts {
     check: Option<CheckBrief>,
     quota: (Amount, Amount),
     approvals: ApprovalsView,
+    overlay: OverlayView,
 }
 
-/// The view parts of `cases`, in six statements however many cases there are.
+/// The view parts of `cases` on the bureau's date `today`, in seven statements however many
+/// cases there are.
 async fn view_parts(
     conn: &mut PgConnection,
     cases: &[CaseRow],
+    today: NaiveDate,
 ) -> Result<HashMap<Uuid, ViewParts>, ApiError> {
     let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
     let since: Vec<(Uuid, DateTime<Utc>)> = cases.iter().map(|c| (c.id, c.stage_entered_at)).collect();
@@ -196,8 +206,16 @@ async fn view_parts(
             Amount::from_hundredths(totals.consumed_hundredths),
         );
     }
+    let mut queries = rows_for(conn, &ids).await?;
     for (case_id, (hits, records)) in super::approvals::load_for(conn, &ids).await? {
-        parts.entry(case_id).or_default().approvals = approvals_view(&hits, &records)?;
+        let part = parts.entry(case_id).or_default();
+        part.approvals = approvals_view(&hits, &records)?;
+        let rows = queries.remove(&case_id).unwrap_or_default();
+        part.overlay = overlay_view(&hits, &rows, today)?;
+    }
+    // Queries of a case without a current check or approval record: none is needed now.
+    for (case_id, rows) in queries {
+        parts.entry(case_id).or_default().overlay = overlay_view(&CaseHits::default(), &rows, today)?;
     }
     Ok(parts)
 }
@@ -228,7 +246,7 @@ pub async fn case_views(
     cases: Vec<CaseRow>,
     now: DateTime<Utc>,
 ) -> Result<Vec<CaseView>, ApiError> {
-    let mut parts = view_parts(conn, &cases).await?;
+    let mut parts = view_parts(conn, &cases, bureau_date(now)).await?;
     cases
         .into_iter()
         .map(|case| {
@@ -293,6 +311,7 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
         deadline: deadline_view(rules, state, green.is_active(), &clock, now),
         quota: quota_view(parts.check.as_ref(), parts.quota),
         approvals: parts.approvals,
+        overlay: parts.overlay,
         latest_check: parts.check.as_ref().map(CheckLink::of),
         green_grant: green.grant.clone().map(GrantView::from),
         green: green.is_active(),

@@ -31,7 +31,8 @@ use crate::{
         checks::{CheckRow, HitDismissal, Redecided},
     },
     workflow::cases::{
-        write::{lock_case, record},
+        overlay,
+        write::{append_event, lock_case, record},
         CaseEvent,
     },
 };
@@ -94,7 +95,15 @@ pub async fn confirm(
         write.now,
     )
     .await?;
-    let event = CaseEvent::at(case.state()?.stage(), "check_confirmed").with(json!({ "check_id": check_id }));
+    let stage = case.state()?.stage();
+    // A mineral-deposit hit calls for an overlay query: sent the day the check is confirmed.
+    if let Some(opened) =
+        overlay::open_if_called(&mut write.tx, id, check_id, (&write.caller, write.now)).await?
+    {
+        let event = CaseEvent::at(stage, "overlay_query_opened").with(opened);
+        append_event(&mut write.tx, id, write.now, &write.caller, &event).await?;
+    }
+    let event = CaseEvent::at(stage, "check_confirmed").with(json!({ "check_id": check_id }));
     let reply = answer_check(&mut write, id, check_id, &event).await?;
     write.finish(reply).await
 }
