@@ -25,6 +25,7 @@
 //! | [`check`] | spatial-check verdicts from overlap figures |
 //! | [`approval`] | the approval records a check's results call for, before which transition |
 //! | [`project`] | project attributes the rules depend on |
+//! | [`phase`] | phased and segmented cases of one project: who may join, and what overlap counts |
 //! | [`designation`] | who decides a project's key-list status, level and sector, and how |
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
@@ -46,6 +47,7 @@ pub mod green;
 pub mod ledger;
 pub mod limits;
 pub mod notice;
+pub mod phase;
 pub mod project;
 pub mod reason;
 pub mod recompute;
