@@ -28,6 +28,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod ogc;
 pub mod parcels;
+pub mod phases;
 pub mod projects;
 pub mod replication;
 pub mod review;

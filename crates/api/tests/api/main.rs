@@ -27,6 +27,7 @@ mod ogc;
 mod ogc_gdal;
 mod openapi;
 mod parcels;
+mod phases;
 mod projects;
 mod quota_api;
 mod quota_ledgers;
