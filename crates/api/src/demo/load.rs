@@ -605,7 +605,7 @@ async fn open_case(
     officer: &str,
     parcels: Vec<Value>,
 ) -> Result<(String, Reply), DemoError> {
-    let body = json!({
+    let mut body = json!({
         "project_id": project_id,
         "title": case.title,
         "declarations": match &case.outside_boundary_use {
@@ -613,6 +613,9 @@ async fn open_case(
             None => json!({}),
         },
     });
+    if let Some(phase) = &case.phase {
+        body["phase"] = json!({ "kind": phase.kind, "number": phase.number, "name": phase.name });
+    }
     let created = driver
         .call(201, "POST", "/api/v1/cases", officer, Some(&body), None)
         .await?;
