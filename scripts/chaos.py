@@ -88,9 +88,9 @@ def wait_ready(limit=60):
     return False
 
 
-def writer(keys, project):
+def writer(keys, projects):
     for key in keys:
-        body = {"project_id": project, "title": f"chaos {key}"}
+        body = {"project_id": projects[key], "title": f"chaos {key}"}
         while True:
             count("attempts")
             try:
@@ -167,14 +167,18 @@ def main():
     start_server()
     if not wait_ready():
         sys.exit("chaos: the server did not become ready")
-    status, _, payload = request("POST", "/api/v1/projects", {
-        "name": "chaos project", "county_code": "610902", "level": "county",
-        "category": "industry", "year": 2026})
-    assert status == 201, payload
-    project = json.loads(payload)["id"]
     keys = [f"chaos-{i:05d}" for i in range(args.writes)]
+    # A project's second case must be one of its phases (green channel only), so each write
+    # opens the one case of a project of its own, registered before the chaos starts.
+    projects = {}
+    for key in keys:
+        status, _, payload = request("POST", "/api/v1/projects", {
+            "name": f"chaos project {key}", "county_code": "610902",
+            "category": "industry", "year": 2026})
+        assert status == 201, payload
+        projects[key] = json.loads(payload)["id"]
     started = time.time()
-    threads = [threading.Thread(target=writer, args=(keys[w::args.workers], project))
+    threads = [threading.Thread(target=writer, args=(keys[w::args.workers], projects))
                for w in range(args.workers)]
     kill_thread = threading.Thread(target=killer)
     for t in threads:

@@ -288,21 +288,23 @@ def peer_table(url):
 
 def create_cases(port, tokens, parcels, extra_cases):
     officer = Http(port, tokens["officer"])
-    project, _ = officer.json(
-        "POST",
-        "/api/v1/projects",
-        {
-            "name": "基准测试项目",
-            "county_code": "610902",
-            "level": "county",
-            "category": "industry",
-            "sector": "other",
-            "on_key_list": False,
-            "year": 2026,
-        },
-    )
     with_parcels, others = [], []
     for i in range(len(parcels) + extra_cases):
+        # A project's second case must be one of its phases (green channel only), so each case
+        # has a project of its own.
+        project, _ = officer.json(
+            "POST",
+            "/api/v1/projects",
+            {
+                "name": f"基准测试项目{i}",
+                "county_code": "610902",
+                "level": "county",
+                "category": "industry",
+                "sector": "other",
+                "on_key_list": False,
+                "year": 2026,
+            },
+        )
         case, h = officer.json("POST", "/api/v1/cases", {"project_id": project["id"], "title": f"基准地块{i}"})
         if i < len(parcels):
             feature = {"type": "Feature", "properties": {"name": f"地块{i}"}, "geometry": parcels[i]}

@@ -20,6 +20,9 @@ generated, so the service's refusals are still tested.
   of its area; an indicator is transferred in a small part to another county; a
   county officer registers projects in the county it serves; a yearly quota is set with the
   ETag of the account read just before, once the account exists.
+- A new case (and every fresh case the hooks make) is opened on a new project of the county: a
+  project's further cases must state their phase and keep off each other's parcels; a case that
+  states a phase gets a key project (the green channel), put on the list by the leader.
 - Parcel uploads get a valid footprint: a small square inside the first officer's county (random
   JSON cannot be a valid polygon, and the document cannot say "a simple closed ring"), or, sent as
   text/plain, parcels of the county as the coordinate file the service itself writes.
@@ -93,9 +96,32 @@ def square(side: float = 0.0006, at=None) -> dict:
     }
 
 
+def fresh_project(key: bool = False) -> str:
+    """A new project of the first officer's county, put on the key-project list by the leader when
+    `key`. A project's further cases must state their phase (green channel only) and keep off each
+    other's parcels, so each fresh case gets a project of its own."""
+    made = _call("POST", "/api/v1/projects", _officer(), {
+        "name": "fuzz project", "county_code": STATE["own_county"], "category": "infrastructure", "year": 2026,
+    })
+    made.raise_for_status()
+    project = made.json()["id"]
+    if key:
+        _call("PUT", f"/api/v1/projects/{project}/designation", "leader", {
+            "on_key_list": True, "level": "provincial", "sector": "transport", "new_start": True,
+            "list_document": "陕发改重点〔fuzz〕1号", "responsible_leader": "fuzz", "reason": "fuzz: 分段报批",
+        }, **{"If-Match": made.headers["ETag"]}).raise_for_status()
+    return project
+
+
+def _new_case(case) -> None:
+    """A case opened on a project with no live case: a key project when it states its phase."""
+    if isinstance(case.body, dict):
+        case.body["project_id"] = fresh_project(key=case.body.get("phase") is not None)
+
+
 def fresh_case(with_parcels: bool = True, at=None) -> str:
     """A new draft case of the first officer's county, with a parcel unless asked otherwise."""
-    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": STATE["own_project"], "title": "fuzz case"})
+    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": fresh_project(), "title": "fuzz case"})
     made.raise_for_status()
     case = made.json()["id"]
     if with_parcels:
@@ -225,6 +251,7 @@ def _allocatable(case) -> None:
 
 
 FRESH["POST /api/v1/cases/{id}/checks/{check_id}/confirm"] = _confirmable
+FRESH["POST /api/v1/cases"] = _new_case
 FRESH["POST /api/v1/cases/{id}/checks/{check_id}/hits/{hit_id}/dismiss"] = _dismissable
 FRESH["POST /api/v1/quotas/allocations"] = _allocatable
 

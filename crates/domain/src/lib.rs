@@ -26,6 +26,7 @@
 //! | [`approval`] | the approval records a check's results call for, before which transition |
 //! | [`overlay`] | mineral overlay queries: due date, status, validity, the answer they need |
 //! | [`project`] | project attributes the rules depend on |
+//! | [`phase`] | phased and segmented cases of one project: who may join, and what overlap counts |
 //! | [`designation`] | who decides a project's key-list status, level and sector, and how |
 //! | [`reason`] | the non-empty reason some decisions require |
 //! | [`units`] | areas in m², mu and hectares |
@@ -48,6 +49,7 @@ pub mod ledger;
 pub mod limits;
 pub mod notice;
 pub mod overlay;
+pub mod phase;
 pub mod project;
 pub mod reason;
 pub mod recompute;

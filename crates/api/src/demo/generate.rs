@@ -137,6 +137,64 @@ pub struct PlannedCase {
     /// recorded ([`super::waiting`]); generated cases name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waits_for: Option<String>,
+    /// Which phase or segment of its project it is, for a project applied for in parts (only
+    /// key projects, which ride the green channel, are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<PlannedPhase>,
+}
+
+/// The phase (分期) or segment (分段) a planned case states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedPhase {
+    /// `phase` or `segment`.
+    pub kind: landuse_domain::phase::PhaseKind,
+    /// From 1.
+    pub number: u32,
+    /// Its name (`K0+000–K12+000` for a segment).
+    pub name: String,
+}
+
+impl PlannedPhase {
+    /// Part `index` (from 0) of a project: segments of a road with their stretch, phases
+    /// otherwise.
+    fn of(sector: &str, index: usize) -> Self {
+        use landuse_domain::phase::PhaseKind;
+        let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if sector == "transport" {
+            Self {
+                kind: PhaseKind::Segment,
+                number,
+                name: format!("K{}+000–K{}+000", index * 12, (index + 1) * 12),
+            }
+        } else {
+            Self {
+                kind: PhaseKind::Phase,
+                number,
+                name: format!("{}期", ["一", "二", "三"][index.min(2)]),
+            }
+        }
+    }
+}
+
+/// The bounding box of a polygon's outer ring: west, south, east, north.
+fn bbox(rings: &[Vec<Point>]) -> [f64; 4] {
+    let outer = rings.first().map_or(&[][..], Vec::as_slice);
+    outer.iter().fold(
+        [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+        |[w, s, e, n], &(x, y)| [w.min(x), s.min(y), e.max(x), n.max(y)],
+    )
+}
+
+/// Moves `rings` east in steps of 0.009° until their box meets none of `taken`: the parcels of
+/// one project's phases may not overlap (only a project's later phases are moved).
+fn clear_of(rings: &mut [Vec<Point>], taken: &[[f64; 4]]) {
+    let meets = |a: [f64; 4], b: &[f64; 4]| a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+    while taken.iter().any(|t| meets(bbox(rings), t)) {
+        for point in rings.iter_mut().flatten() {
+            point.0 += 0.009;
+        }
+    }
 }
 
 /// `projects.json`: what was generated and with which settings.
@@ -860,6 +918,8 @@ fn projects_and_cases(
     let mut linear_made = false;
     // Whether the approved case left to sit on a mineral deposit was made yet.
     let mut valid_deposit_made = false;
+    // How many cases were drawn so far, kept or not (the first take every plan once).
+    let mut planned = 0_usize;
     // How many cases planned to be approved (and not left to sit) were made so far.
     let mut approved_made = 0_usize;
     let total: u32 = Plan::WEIGHTS.iter().sum();
@@ -898,19 +958,26 @@ fn projects_and_cases(
             sector: sector.to_owned(),
             year: sizes.year,
         });
-        let count = match rng.random_range(0..100) {
+        let drawn = match rng.random_range(0..100) {
             0..20 => 0,
             20..90 => 1,
             _ => 2,
         };
-        for phase in 0..count {
+        // Only a key project (on the green channel) is applied for in phases (segments, for a
+        // road); another project's second case is drawn, so the rest of the region stays as the
+        // seed made it, but not kept.
+        let count = if on_key_list { drawn } else { drawn.min(1) };
+        // The boxes of the parcels of the project's earlier phases.
+        let mut earlier: Vec<[f64; 4]> = Vec::new();
+        for phase in 0..drawn {
+            let kept = phase < count;
             // The first cases take every plan once, the next two are left to sit, so even a
             // small demo has each; the rest are drawn by weight.
             let first = Plan::ALL.len();
-            let plan = if cases.len() < first {
-                Plan::ALL[cases.len()]
-            } else if cases.len() < first + 2 {
-                [Plan::PreReview, Plan::Conversion][cases.len() - first]
+            let plan = if planned < first {
+                Plan::ALL[planned]
+            } else if planned < first + 2 {
+                [Plan::PreReview, Plan::Conversion][planned - first]
             } else {
                 let mut roll = rng.random_range(0..total);
                 let mut chosen = Plan::Draft;
@@ -924,12 +991,12 @@ fn projects_and_cases(
                 chosen
             };
             let overdue =
-                (rng.random_bool(0.2) || (first..first + 2).contains(&cases.len())) && plan.ends_on_a_clock();
+                (rng.random_bool(0.2) || (first..first + 2).contains(&planned)) && plan.ends_on_a_clock();
             let case_key = format!("{key}-{}", phase + 1);
-            let title = if count > 1 {
-                format!("{}期用地", ["一", "二"][phase])
-            } else {
-                "项目用地".to_owned()
+            let planned_phase = (count > 1).then(|| PlannedPhase::of(sector, phase));
+            let title = match &planned_phase {
+                Some(p) => format!("{}用地", p.name),
+                None => "项目用地".to_owned(),
             };
             // Linear works (roads, water, power) may lie outside the urban boundary: some of
             // them take cultivated land in the countryside, and lock farmland offsets for it.
@@ -940,7 +1007,7 @@ fn projects_and_cases(
                 )
                 && !sites.cultivated.is_empty()
                 && (rng.random_bool(0.6) || (!linear_made && plan != Plan::Conversion));
-            linear_made |= linear;
+            linear_made |= linear && kept;
             // A road across a mineral deposit needs an overlay query: the conversion case left to
             // sit (its query runs late), the first approved case left to sit (approved weeks ago,
             // its answer is still valid) and the one approved 200 days back (its answer has
@@ -948,11 +1015,12 @@ fn projects_and_cases(
             let approved_later = matches!(plan, Plan::Supply | Plan::Registration | Plan::Completed);
             let on_deposit = !plan.on_farmland()
                 && !sites.deposits.is_empty()
-                && (cases.len() == first + 1
+                && (planned == first + 1
                     || (approved_later && overdue && !valid_deposit_made)
                     || (approved_later && !overdue && approved_made % APPROVAL_AGES.len() == 7));
-            valid_deposit_made |= approved_later && overdue && on_deposit;
+            valid_deposit_made |= approved_later && overdue && on_deposit && kept;
             let parcel_count = rng.random_range(1..=3);
+            let earlier_count = earlier.len();
             let base_angle = rng.random_range(0.0..2.0 * PI);
             let site = if plan.on_farmland() && !sites.farmland.is_empty() {
                 Some(sites.farmland[rng.random_range(0..sites.farmland.len())])
@@ -990,8 +1058,14 @@ fn projects_and_cases(
                     heading: rng.random_range(0.0..PI),
                 };
                 let hole = rng.random_bool(0.1);
+                let mut rings = star_polygon(rng, &star, hole);
+                clear_of(&mut rings, &earlier[..earlier_count]);
+                earlier.push(bbox(&rings));
+                if !kept {
+                    continue;
+                }
                 parcels.push(Feature::new(
-                    Shape::Polygon(star_polygon(rng, &star, hole)),
+                    Shape::Polygon(rings),
                     [
                         ("case", Prop::from(case_key.clone())),
                         ("name", Prop::from(format!("{case_key}-{}", j + 1))),
@@ -999,7 +1073,7 @@ fn projects_and_cases(
                 ));
             }
             let green_grant = !on_key_list && (rng.random_bool(0.1) || !granted);
-            granted |= green_grant;
+            granted |= green_grant && kept;
             let drawn_age = if overdue {
                 rng.random_range(45..75)
             } else {
@@ -1007,13 +1081,18 @@ fn projects_and_cases(
             };
             // Approved land ages: the approved cases were approved over the past years, in turn
             // (see APPROVAL_AGES), so the land-supply reports have approvals of every age.
-            let approved = matches!(plan, Plan::Supply | Plan::Registration | Plan::Completed) && !overdue;
+            let approved =
+                kept && matches!(plan, Plan::Supply | Plan::Registration | Plan::Completed) && !overdue;
             let age_days = if approved {
                 approved_made += 1;
                 APPROVAL_AGES[(approved_made - 1) % APPROVAL_AGES.len()].unwrap_or(drawn_age)
             } else {
                 drawn_age
             };
+            planned += 1;
+            if !kept {
+                continue;
+            }
             cases.push(PlannedCase {
                 outside_boundary_use: (linear || on_deposit).then(|| "linear_infrastructure".to_owned()),
                 age_days,
@@ -1026,6 +1105,7 @@ fn projects_and_cases(
                 title,
                 allowed_activity: false,
                 waits_for: None,
+                phase: planned_phase,
             });
         }
     }

@@ -701,11 +701,14 @@ async fn open_case(
     officer: &str,
     parcels: Vec<Value>,
 ) -> Result<(String, Reply), DemoError> {
-    let body = json!({
+    let mut body = json!({
         "project_id": project_id,
         "title": case.title,
         "declarations": declarations(case),
     });
+    if let Some(phase) = &case.phase {
+        body["phase"] = json!({ "kind": phase.kind, "number": phase.number, "name": phase.name });
+    }
     let created = driver
         .call(201, "POST", "/api/v1/cases", officer, Some(&body), None)
         .await?;

@@ -171,6 +171,7 @@ pub(super) async fn leave_one_of_each(
             title: "项目用地".to_owned(),
             allowed_activity: shown.allowed_activity,
             waits_for: Some(kind.code().to_owned()),
+            phase: None,
         };
         let parcels = vec![square_parcel(&case.key, lon, lat)];
         let (id, _) = drive_case(driver, &case, &project_id, &county, year, parcels, load_time).await?;

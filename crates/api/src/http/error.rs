@@ -42,6 +42,8 @@ pub enum ApiError {
         slug: &'static str,
         /// What conflicts.
         detail: String,
+        /// Further members of the problem, for a client to act on (the other case, the area).
+        members: Vec<(&'static str, serde_json::Value)>,
     },
     /// The domain refused a transition.
     #[error(transparent)]
@@ -100,6 +102,20 @@ impl ApiError {
         Self::Conflict {
             slug,
             detail: detail.into(),
+            members: Vec::new(),
+        }
+    }
+
+    /// A conflict with the current state, with further members of the problem.
+    pub fn conflict_with(
+        slug: &'static str,
+        detail: impl Into<String>,
+        members: Vec<(&'static str, serde_json::Value)>,
+    ) -> Self {
+        Self::Conflict {
+            slug,
+            detail: detail.into(),
+            members,
         }
     }
 
@@ -209,9 +225,14 @@ impl IntoResponse for ApiError {
                 }
                 p
             }
-            Self::Conflict { slug, detail } => {
-                Problem::new(status, slug, "Conflict").with_detail(detail.clone())
-            }
+            Self::Conflict {
+                slug,
+                detail,
+                members,
+            } => members.iter().fold(
+                Problem::new(status, slug, "Conflict").with_detail(detail.clone()),
+                |p, (key, value)| p.with(key, value.clone()),
+            ),
             Self::Transition(e) => {
                 let p = Problem::new(status, e.code(), "Transition refused")
                     .with_detail(e.to_string())

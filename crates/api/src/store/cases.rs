@@ -42,6 +42,12 @@ pub struct CaseRow {
     pub facts: Value,
     /// What the case declares for the verdict rules (the workflow's `Declarations`).
     pub declarations: Value,
+    /// `phase::PhaseKind`'s code, when the case is a phase or segment of its project.
+    pub phase_kind: Option<String>,
+    /// Its phase number, from 1.
+    pub phase_number: Option<i32>,
+    /// Its phase name (`K0+000–K12+500`), when given.
+    pub phase_name: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -155,6 +161,8 @@ pub struct NewCaseRow<'a> {
     pub green: bool,
     /// What it declares for the verdict rules.
     pub declarations: &'a Value,
+    /// Which phase or segment of its project it is: kind code, number, name.
+    pub phase: Option<(&'a str, i32, Option<&'a str>)>,
     /// The officer who opens it.
     pub officer_id: Uuid,
     /// When.
@@ -169,8 +177,9 @@ pub struct NewCaseRow<'a> {
 pub async fn insert(conn: &mut PgConnection, new: &NewCaseRow<'_>) -> Result<(), DbError> {
     sqlx::query(
         "insert into cases (id, project_id, county_code, title, stage, stage_entered_at, green,
-                            declarations, officer_id, created_at, updated_at)
-         values ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $5, $5)",
+                            declarations, officer_id, created_at, updated_at, phase_kind, phase_number,
+                            phase_name)
+         values ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $5, $5, $9, $10, $11)",
     )
     .bind(new.id)
     .bind(new.project_id)
@@ -180,6 +189,9 @@ pub async fn insert(conn: &mut PgConnection, new: &NewCaseRow<'_>) -> Result<(),
     .bind(new.green)
     .bind(new.declarations)
     .bind(new.officer_id)
+    .bind(new.phase.map(|p| p.0))
+    .bind(new.phase.map(|p| p.1))
+    .bind(new.phase.and_then(|p| p.2))
     .execute(conn)
     .await
     .doing("opening the case")?;

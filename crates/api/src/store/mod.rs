@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod ogc;
 pub mod overlay;
 pub mod parcels;
+pub mod phases;
 pub mod projects;
 pub mod replication;
 pub mod review;

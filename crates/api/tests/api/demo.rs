@@ -327,6 +327,35 @@ async fn a_small_demo_loads_cases_in_every_stage_through_the_workflow(pool: PgPo
     )
     .await;
     assert_eq!(overlapping, 0, "survey patches do not overlap");
+    // A key road applied for in segments, each its own case, at different stages; the parcels
+    // of one project's live cases never overlap, and no project mixes a case of the whole with
+    // its phases.
+    let segmented_stages = scalar(
+        &pool,
+        "select coalesce(max(n), 0) from (select count(distinct c.stage) as n from cases c
+           join projects p on p.id = c.project_id
+          where p.on_key_list and p.sector = 'transport' and c.phase_kind = 'segment'
+          group by c.project_id having count(*) >= 2) s",
+    )
+    .await;
+    assert!(segmented_stages >= 2, "a road's segments are at different stages");
+    let phase_overlaps = scalar(
+        &pool,
+        "select count(*) from parcels a join cases ca on ca.id = a.case_id
+           join cases cb on cb.project_id = ca.project_id and cb.id > ca.id
+           join parcels b on b.case_id = cb.id
+          where ca.stage not in ('rejected', 'withdrawn') and cb.stage not in ('rejected', 'withdrawn')
+            and st_area(st_intersection(a.geom, b.geom)::geography) >= 1",
+    )
+    .await;
+    assert_eq!(phase_overlaps, 0, "the phases of a project do not overlap");
+    let unphased_beside_others = scalar(
+        &pool,
+        "select count(*) from cases a join cases b on b.project_id = a.project_id and b.id <> a.id
+          where a.phase_kind is null",
+    )
+    .await;
+    assert_eq!(unphased_beside_others, 0);
     let loader_tokens = scalar(
         &pool,
         "select count(*) from tokens where label = 'demo loader' and revoked_at is null",

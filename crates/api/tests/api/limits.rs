@@ -133,9 +133,16 @@ async fn a_request_that_outlives_the_timeout_gets_503_with_retry_after_and_chang
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_page_is_never_larger_than_its_cap_whatever_limit_is_asked(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let project = app.project(false).await;
-    for _ in 0..205 {
-        app.case(&project).await;
+    // 205 phases of one key project (a project's further cases are its phases).
+    let project = app.project(true).await;
+    for number in 1..=205 {
+        let body = serde_json::json!({
+            "project_id": project, "title": "分期用地", "phase": { "kind": "phase", "number": number }
+        });
+        let created = app
+            .send("POST", "/api/v1/cases", "officer", Some(body), &[])
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
     }
     let page = app
         .send("GET", "/api/v1/cases?limit=100000", "officer", None, &[])

@@ -29,6 +29,7 @@ mod ogc_gdal;
 mod openapi;
 mod overlay;
 mod parcels;
+mod phases;
 mod projects;
 mod quota_api;
 mod quota_ledgers;

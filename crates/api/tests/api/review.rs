@@ -188,7 +188,9 @@ async fn the_queue_puts_the_green_channel_first_then_the_nearest_deadline(pool: 
     app.clock.set(local(6));
     let plain = app.project(false).await;
     let (late, late_etag) = case_with_parcel(&app, &plain, 109.10).await;
-    let (early, early_etag) = case_with_parcel(&app, &plain, 109.12).await;
+    // A project has one case unless it is phased (green channel only): "early" is another's.
+    let other = app.project(false).await;
+    let (early, early_etag) = case_with_parcel(&app, &other, 109.12).await;
     let submitted = app.act(&early, "officer", "submit", &early_etag, None).await;
     assert_eq!(submitted.status, 200, "{}", submitted.text);
     app.clock.set(local(8));

@@ -171,7 +171,9 @@ async fn a_retried_post_with_the_same_idempotency_key_acts_once(pool: PgPool) {
         .await;
     assert_eq!(reused.status, 422, "{}", reused.text);
 
-    let create = json!({ "project_id": project, "title": "二期" });
+    // Another project: a project's second case would have to be one of its phases.
+    let other = app.project(false).await;
+    let create = json!({ "project_id": other, "title": "二期" });
     let a = app
         .send(
             "POST",
@@ -258,11 +260,12 @@ async fn correction_pauses_the_clock_and_returns_to_the_stage_left(pool: PgPool)
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_queue_lists_green_channel_cases_first_and_pages_with_a_cursor(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let normal = app.project(false).await;
-    let key = app.project(true).await;
+    // One case per project: a second case of a project must be a phase, and only green
+    // projects are phased.
     let mut ids = Vec::new();
-    for project in [&normal, &normal, &key, &normal] {
-        let (case, etag) = app.case(project).await;
+    for key in [false, false, true, false] {
+        let project = app.project(key).await;
+        let (case, etag) = app.case(&project).await;
         app.act(&case, "officer", "submit", &etag, None).await;
         ids.push(case);
     }

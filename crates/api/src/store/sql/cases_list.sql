@@ -8,7 +8,8 @@
 -- $14 the page size plus one (the extra row says there is a next page)
 select c.id, c.project_id, p.name as project_name, p.on_key_list, c.county_code, c.title,
        c.stage, c.returns_to, c.stage_entered_at, c.deadline_at, c.green_grant, c.green, c.facts,
-       c.declarations, c.created_at, c.updated_at, c.version
+       c.declarations, c.phase_kind, c.phase_number, c.phase_name, c.created_at, c.updated_at,
+       c.version
   from cases c
   join projects p on p.id = c.project_id
   left join ledger_items li on li.case_id = c.id and li.cleared_at is null

@@ -6,15 +6,18 @@ use axum::{
 };
 use landuse_domain::{project::OutsideBoundaryUse, role::Role, stage::Stage};
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{append_event, load_case, load_rules, view, CaseEvent, CaseView};
 use crate::{
+    auth::Caller,
     http::{
         error::ApiError,
         write::{Json, Write},
     },
-    store::{self, cases::NewCaseRow},
+    store::{self, cases::NewCaseRow, projects::ProjectRow},
+    workflow::projects::phases::{self, CasePhase},
 };
 
 /// What a case declares for the verdict rules (its `declarations`).
@@ -41,6 +44,26 @@ pub struct NewCase {
     /// What the case declares for the verdict rules; none when absent.
     #[serde(default)]
     pub declarations: Option<Declarations>,
+    /// Which phase or segment of its project the case is: required when the project already
+    /// has a live case, allowed only on the green channel (see docs/api.md, "Phased and
+    /// segmented cases").
+    #[serde(default)]
+    pub phase: Option<CasePhase>,
+}
+
+/// The project a new case is for, locked: its other cases are weighed for the phase rules one
+/// write at a time. A project the caller does not see is a 422 naming `project_id`.
+async fn locked_project(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Result<ProjectRow, ApiError> {
+    store::projects::load(conn, id, true)
+        .await?
+        .filter(|p| caller.sees(&p.county_code))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "unknown-project",
+                "project_id",
+                "no such project in your counties",
+            )
+        })
 }
 
 /// `POST /api/v1/cases`: an officer opens a draft case for a project of their county.
@@ -57,18 +80,11 @@ pub async fn create_case(mut write: Write<Json<NewCase>>) -> Result<Response, Ap
             "the title must not be empty",
         ));
     }
+    let phase = new.phase.as_ref().map(CasePhase::parse).transpose()?;
     let declarations = serde_json::to_value(new.declarations.clone().unwrap_or_default())
         .map_err(|e| ApiError::internal("storing the declarations", e))?;
-    let project = store::projects::load(&mut write.tx, new.project_id, false)
-        .await?
-        .filter(|p| write.caller.sees(&p.county_code))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "unknown-project",
-                "project_id",
-                "no such project in your counties",
-            )
-        })?;
+    let project = locked_project(&mut write.tx, &write.caller, new.project_id).await?;
+    phases::admit(&mut write.tx, &project, phase.as_ref()).await?;
     let id = Uuid::now_v7();
     let row = NewCaseRow {
         id,
@@ -77,6 +93,13 @@ pub async fn create_case(mut write: Write<Json<NewCase>>) -> Result<Response, Ap
         title,
         green: project.on_key_list,
         declarations: &declarations,
+        phase: phase.as_ref().map(|p| {
+            (
+                p.kind().code(),
+                i32::try_from(p.number()).unwrap_or(i32::MAX),
+                p.name(),
+            )
+        }),
         officer_id: write.caller.user_id,
         at: write.now,
     };

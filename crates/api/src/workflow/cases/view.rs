@@ -37,7 +37,7 @@ use crate::{
     http::{error::ApiError, etag::etag_header, idempotency::Reply},
     reads::ReadHint,
     store::{self, cases::LedgerItemRow, checks::CheckBrief},
-    workflow::checks::CheckLink,
+    workflow::{checks::CheckLink, projects::phases::CasePhase},
 };
 
 /// A case as the API shows it.
@@ -53,6 +53,9 @@ pub struct CaseView {
     pub county_code: String,
     /// The case's title.
     pub title: String,
+    /// Which phase (分期) or segment (分段) of its project the case is; absent for a case of
+    /// the whole project.
+    pub phase: Option<CasePhase>,
     /// The stage it is in.
     pub stage: Stage,
     /// For a case in correction, the stage it returns to.
@@ -308,6 +311,11 @@ fn view_of(rules: &Rules, case: CaseRow, parts: ViewParts, now: DateTime<Utc>) -
         .map(|item| ledger_view(item, &clock.pauses, rules.clearing, now))
         .transpose()?;
     Ok(CaseView {
+        phase: CasePhase::stored(
+            case.phase_kind.as_deref(),
+            case.phase_number,
+            case.phase_name.as_deref(),
+        )?,
         deadline: deadline_view(rules, state, green.is_active(), &clock, now),
         quota: quota_view(parts.check.as_ref(), parts.quota),
         approvals: parts.approvals,

@@ -28,9 +28,12 @@ use crate::{
         write::{Raw, Write},
     },
     store::{self, parcels::NewParcelRow},
-    workflow::cases::{
-        write::{lock_case, record},
-        CaseEvent,
+    workflow::{
+        cases::{
+            write::{lock_case, record},
+            CaseEvent,
+        },
+        projects::phases,
     },
 };
 
@@ -278,6 +281,7 @@ async fn upload(
         store::parcels::remove_all(&mut write.tx, id).await?;
     }
     append(&mut write.tx, id, &parcels).await?;
+    phases::refuse_overlap(&mut write.tx, id, case.project_id).await?;
     let stale = store::checks::mark_stale(&mut write.tx, id).await?;
     let kind = if replace {
         "parcels_replaced"

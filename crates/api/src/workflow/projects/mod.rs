@@ -7,12 +7,14 @@
 //! | `POST /projects` | officer (own counties), leader, admin | register; level, sector and list membership start unlisted, an officer may add a `proposal` | [`register`] |
 //! | `PATCH /projects/{id}` | officer (own counties), leader, admin | name, category, planned start, proposal; `If-Match` | [`edit`] |
 //! | `PUT /projects/{id}/designation` | leader, admin | put on the list, take off, set level and sector; `If-Match`, with a reason | [`designate`] |
+//! | `GET /projects/{id}` | whoever sees the project | the project with its cases (phases or segments) and their totals, and its advance-use figures | here, [`phases`], [`advance_use`] |
 //! | `GET /projects/{id}/history` | whoever sees the project | every registration, edit, proposal, designation, start and advance-use request and decision | here |
 //! | `POST`, `GET /projects/{id}/advance-use`, `POST …/{request_id}/decision` | officer, reviewer; leader decides | advance use (先行用地) | [`advance_use`] |
 
 pub mod advance_use;
 pub mod designate;
 pub mod edit;
+pub mod phases;
 pub mod register;
 
 use axum::{
@@ -352,8 +354,20 @@ pub async fn list_projects(
     ))
 }
 
-/// `GET /api/v1/projects/{id}`.
-#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path, description = "The project id")), responses((status = 200, description = "The project", body = Project, headers(("ETag" = String, description = "Its version")))))]
+/// A project with its cases: each phase or segment with its stage, area, quota and offset, and
+/// their totals.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProjectView {
+    /// The project.
+    #[serde(flatten)]
+    pub project: Project,
+    /// Its cases and their totals.
+    pub cases: phases::ProjectCases,
+}
+
+/// `GET /api/v1/projects/{id}`: the project with its cases and their totals. The ETag is the
+/// project's version (for `If-Match` on project writes); the cases change without it.
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = Uuid, Path, description = "The project id")), responses((status = 200, description = "The project with its cases", body = ProjectView, headers(("ETag" = String, description = "Its version")))))]
 #[tracing::instrument(skip_all, fields(project = %id))]
 pub async fn get_project(
     State(state): State<AppState>,
@@ -367,7 +381,9 @@ pub async fn get_project(
         advance_use: Some(figures),
         ..Project::from_row(row)?
     };
-    Ok(([(header::ETAG, etag_header(project.version))], Json(project)).into_response())
+    let cases = phases::project_cases(&mut tx, id).await?;
+    let etag = etag_header(project.version);
+    Ok(([(header::ETAG, etag)], Json(ProjectView { project, cases })).into_response())
 }
 
 /// One event of a project's history.
