@@ -734,8 +734,10 @@ async fn a_case_moves_from_pre_review_to_completed_only_once_quota_and_offset_ar
     let done = app.act(&case, "reviewer", "advance", &f.etag(), None).await;
     assert_eq!(done.json["stage"], "completed", "{}", done.text);
 
-    // A second case, rejected in conversion, gives its quota back.
-    let (other, etag) = app.case(&project).await;
+    // A second case (of a project of its own: a project's second live case must be one of its
+    // phases), rejected in conversion, gives its quota back.
+    let second = app.project(true).await;
+    let (other, etag) = app.case(&second).await;
     let a = app.act(&other, "officer", "submit", &etag, None).await;
     let b = app.act(&other, "reviewer", "advance", &a.etag(), None).await;
     app.send(
@@ -1312,13 +1314,14 @@ async fn random_sequences_of_ledger_actions_never_overdraw_never_return_what_was
     register_indicator(&app, "土地整治项目甲", 6000.0, 3000.0, 3000.0).await;
     register_indicator(&app, "土地整治项目乙", 4000.0, 500.0, 2000.0).await;
     let mut conn = app.db.acquire().await.unwrap();
-    let project = app.project(false).await;
     let mut stats = std::collections::BTreeMap::<&str, (u32, u32)>::new();
     let mut approvals = 0;
     for seed in 0..6_u64 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut cases = Vec::new();
         for _ in 0..3 {
+            // Each case of a project of its own: a project's second live case is a phase.
+            let project = app.project(false).await;
             let (case, etag) = app.case(&project).await;
             let a = app.act(&case, "officer", "submit", &etag, None).await;
             app.act(&case, "reviewer", "advance", &a.etag(), None).await;

@@ -20,7 +20,8 @@ use sqlx::PgPool;
 
 /// The tables whose rows belong to one county, directly or through their case, project, check,
 /// indicator, alert or overlay query.
-const COUNTY_TABLES: [&str; 26] = [
+const COUNTY_TABLES: [&str; 27] = [
+    "advance_use_requests",
     "projects",
     "project_events",
     "start_rate_freezes",
@@ -213,6 +214,21 @@ async fn demo_region(pool: &PgPool, app: &PgPool) {
             and not exists (select 1 from supply_parts s join cases o on o.id = s.case_id
                              where o.county_code = c.county_code)
           order by c.county_code, c.id, p.seq",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    // Advance use: one pending request per county, over its first project's first case's first
+    // parcel, written as the owner (the demo's projects may ask for none).
+    sqlx::query(
+        "insert into advance_use_requests (id, project_id, geom, area_m2, source, parcel_count,
+                                           controls_schedule, reason, requested_by, requested_role,
+                                           requested_at)
+         select distinct on (c.county_code) gen_random_uuid(), c.project_id, st_multi(p.geom), p.area_m2,
+                'geojson', 1, true, '控制性工程先行施工', u.id, 'officer', now()
+           from cases c join parcels p on p.case_id = c.id
+                cross join lateral (select id from users order by id limit 1) u
+          order by c.county_code, c.project_id, c.id, p.seq",
     )
     .execute(pool)
     .await
