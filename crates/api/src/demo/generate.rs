@@ -130,9 +130,10 @@ pub struct PlannedCase {
     pub project: String,
     /// Title.
     pub title: String,
-    /// It declares an activity on the allowed list of the red-line and core zones.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub allowed_activity: bool,
+    /// The activity on the allowed list of the red-line and core zones it declares, if any
+    /// (the service is told only that it declares one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_activity: Option<String>,
     /// The approval kind it is left waiting for, every other record its check calls for being
     /// recorded ([`super::waiting`]); generated cases name none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1103,7 +1104,7 @@ fn projects_and_cases(
                 plan,
                 project: key.clone(),
                 title,
-                allowed_activity: false,
+                allowed_activity: None,
                 waits_for: None,
                 phase: planned_phase,
             });

@@ -197,6 +197,14 @@ struct Reply {
 }
 
 impl Driver {
+    /// Notes that a case was left waiting for the approval `kinds`.
+    fn note_waiting(&self, kinds: impl IntoIterator<Item = String>) {
+        self.left_waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(kinds);
+    }
+
     /// Whether some case was left waiting for the approval `kind`.
     pub(super) fn left_waiting(&self, kind: &str) -> bool {
         self.left_waiting
@@ -542,13 +550,8 @@ impl CaseRun<'_> {
         if by_kind.is_empty() {
             return Ok(true);
         }
-        let mut left = self
-            .driver
-            .left_waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         if self.waits_for.is_none() && self.waits() {
-            left.extend(by_kind.into_keys());
+            self.driver.note_waiting(by_kind.into_keys());
             return Ok(false);
         }
         let waits = self
@@ -556,9 +559,8 @@ impl CaseRun<'_> {
             .as_ref()
             .and_then(|kind| by_kind.remove_entry(kind));
         if let Some((kind, _)) = &waits {
-            left.insert(kind.clone());
+            self.driver.note_waiting([kind.clone()]);
         }
-        drop(left);
         let today = bureau_date(self.driver.clock.now());
         for (kind, hits) in by_kind {
             let (document, authority, conclusion, who) = approval_document(&kind, self.year, &self.number);
@@ -684,7 +686,7 @@ impl CaseRun<'_> {
 /// What the case declares for the verdict rules.
 fn declarations(case: &PlannedCase) -> Value {
     let mut declared = json!({});
-    if case.allowed_activity {
+    if case.allowed_activity.is_some() {
         declared["allowed_activity"] = json!(true);
     }
     if let Some(used) = &case.outside_boundary_use {

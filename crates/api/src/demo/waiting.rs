@@ -33,7 +33,8 @@ const HALF_SIDE: f64 = 0.0003;
 struct Showcase {
     layer: &'static str,
     outside_towns: bool,
-    allowed_activity: bool,
+    /// The allowed activity it declares.
+    allowed_activity: Option<&'static str>,
     /// A provincial transport project on the key list, which permanent farmland lets through
     /// with the State Council's approval; otherwise a county's own water works.
     national_works: bool,
@@ -42,11 +43,17 @@ struct Showcase {
 
 fn showcase(kind: ApprovalKind) -> Showcase {
     let (layer, outside_towns, allowed_activity, national_works, project_name) = match kind {
-        ApprovalKind::StateCouncilApproval => ("permanent_farmland", false, false, true, "省道改线工程"),
-        ApprovalKind::AuthorityOpinion => ("ecological_redline", false, true, false, "红线内巡护步道工程"),
-        ApprovalKind::ReviewOpinion => ("qinling_key", false, false, false, "秦岭重点保护区供水工程"),
-        ApprovalKind::OutsideBoundaryUse => ("cultivated_land", true, false, false, "乡村供水管线工程"),
-        ApprovalKind::GeohazardAssessment => ("geohazard", false, false, false, "地灾易发区排水工程"),
+        ApprovalKind::StateCouncilApproval => ("permanent_farmland", false, None, true, "省道改线工程"),
+        ApprovalKind::AuthorityOpinion => (
+            "ecological_redline",
+            false,
+            Some("生态保护红线内必要的巡护步道"),
+            false,
+            "红线内巡护步道工程",
+        ),
+        ApprovalKind::ReviewOpinion => ("qinling_key", false, None, false, "秦岭重点保护区供水工程"),
+        ApprovalKind::OutsideBoundaryUse => ("cultivated_land", true, None, false, "乡村供水管线工程"),
+        ApprovalKind::GeohazardAssessment => ("geohazard", false, None, false, "地灾易发区排水工程"),
     };
     Showcase {
         layer,
@@ -169,7 +176,7 @@ pub(super) async fn leave_one_of_each(
             },
             project: project.key.clone(),
             title: "项目用地".to_owned(),
-            allowed_activity: shown.allowed_activity,
+            allowed_activity: shown.allowed_activity.map(str::to_owned),
             waits_for: Some(kind.code().to_owned()),
             phase: None,
         };

@@ -30,7 +30,7 @@ fn geojson(mp: &MultiPolygon) -> Value {
 fn width_for(west: f64, target: f64) -> f64 {
     let (mut lo, mut hi) = (0.0, 10.0 * SIDE);
     for _ in 0..200 {
-        let mid = (lo + hi) / 2.0;
+        let mid = f64::midpoint(lo, hi);
         if ellipsoidal_area(&rect(west, mid)) <= target {
             lo = mid;
         } else {
@@ -56,7 +56,7 @@ async fn pre_reviewed_project(app: &TestApp) -> (String, String, String) {
     (view.json["project_id"].as_str().unwrap().to_owned(), case, etag)
 }
 
-fn body(parcels: Value, controls_schedule: bool) -> Value {
+fn body(parcels: &Value, controls_schedule: bool) -> Value {
     json!({ "parcels": parcels, "controls_schedule": controls_schedule, "reason": "控制性工程：隧道进出口先行施工" })
 }
 
@@ -125,7 +125,7 @@ async fn exactly_the_share_passes_and_one_square_metre_more_is_refused_with_used
     let share = 0.3 * square_area();
 
     let over = rect(LON, width_for(LON, share + 1.0));
-    let refused = ask(&app, "officer", &project, body(geojson(&over), true)).await;
+    let refused = ask(&app, "officer", &project, body(&geojson(&over), true)).await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert_eq!(
         refused.json["type"].as_str().unwrap().rsplit('/').next(),
@@ -139,7 +139,7 @@ async fn exactly_the_share_passes_and_one_square_metre_more_is_refused_with_used
     assert_eq!(stored(&pool).await, (0, 0), "nothing stored");
 
     let exact = rect(LON, width_for(LON, share));
-    let passed = ask(&app, "officer", &project, body(geojson(&exact), true)).await;
+    let passed = ask(&app, "officer", &project, body(&geojson(&exact), true)).await;
     assert_eq!(passed.status, 201, "{}", passed.text);
     assert_eq!(passed.json["request"]["status"], "pending");
     close(&passed.json["request"]["area"]["m2"], share, 0.01);
@@ -174,12 +174,12 @@ async fn a_request_counts_by_its_union_with_the_project_requests_not_refused(poo
     let (project, _, _) = pre_reviewed_project(&app).await;
     let a = square_area();
     let w1 = width_for(LON, 0.25 * a);
-    let first = ask(&app, "officer", &project, body(geojson(&rect(LON, w1)), true)).await;
+    let first = ask(&app, "officer", &project, body(&geojson(&rect(LON, w1)), true)).await;
     assert_eq!(first.status, 201, "{}", first.text);
 
     // Half over the first: the union grows to 0.375 A, past the share.
     let growing = rect(LON + w1 / 2.0, w1);
-    let refused = ask(&app, "reviewer", &project, body(geojson(&growing), true)).await;
+    let refused = ask(&app, "reviewer", &project, body(&geojson(&growing), true)).await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     close(&refused.json["used_m2"], 0.25 * a, 0.01);
     close(&refused.json["remaining_m2"], 0.05 * a, 0.01);
@@ -191,7 +191,7 @@ async fn a_request_counts_by_its_union_with_the_project_requests_not_refused(poo
 
     // Inside the first: the union does not grow, so it passes at any share.
     let inside = rect(LON + w1 / 4.0, w1 / 2.0);
-    let overlapping = ask(&app, "reviewer", &project, body(geojson(&inside), true)).await;
+    let overlapping = ask(&app, "reviewer", &project, body(&geojson(&inside), true)).await;
     assert_eq!(overlapping.status, 201, "{}", overlapping.text);
     close(&overlapping.json["figures"]["used"]["m2"], 0.25 * a, 0.01);
 
@@ -201,7 +201,7 @@ async fn a_request_counts_by_its_union_with_the_project_requests_not_refused(poo
         let refusal = json!({ "decision": "refuse", "reason": "不属控制性工程" });
         assert_eq!(decide(&app, "leader", &project, id, refusal).await.status, 200);
     }
-    let again = ask(&app, "reviewer", &project, body(geojson(&growing), true)).await;
+    let again = ask(&app, "reviewer", &project, body(&geojson(&growing), true)).await;
     assert_eq!(again.status, 201, "{}", again.text);
     let list = listed(&app, &project).await;
     let statuses: Vec<&str> = list["requests"]
@@ -242,7 +242,7 @@ async fn each_ineligible_project_is_refused_with_its_code_and_nothing_stored(poo
         (unreviewed, true, "advance-use-not-pre-reviewed"),
     ];
     for (project, controls, code) in table {
-        let refused = ask(&app, "officer", &project, body(parcel.clone(), controls)).await;
+        let refused = ask(&app, "officer", &project, body(&parcel, controls)).await;
         assert_eq!(refused.status, 422, "{code}: {}", refused.text);
         assert_eq!(
             refused.json["type"].as_str().unwrap().rsplit('/').next(),
@@ -262,7 +262,7 @@ async fn only_a_leader_decides_once_and_the_project_history_records_it(pool: PgP
         &app,
         "officer",
         &project,
-        body(geojson(&rect(LON, SIDE / 10.0)), true),
+        body(&geojson(&rect(LON, SIDE / 10.0)), true),
     )
     .await;
     assert_eq!(asked.status, 201, "{}", asked.text);
@@ -363,7 +363,7 @@ async fn the_conversion_waits_until_the_cases_cover_every_approved_parcel(pool: 
     let (project, case, _) = pre_reviewed_project(&app).await;
     // East of the case's square, a tenth of its area: within the share, outside the case.
     let outside = rect(LON + SIDE, width_for(LON + SIDE, 0.1 * square_area()));
-    let asked = ask(&app, "officer", &project, body(geojson(&outside), true)).await;
+    let asked = ask(&app, "officer", &project, body(&geojson(&outside), true)).await;
     assert_eq!(asked.status, 201, "{}", asked.text);
     let request = asked.json["request"]["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -431,7 +431,7 @@ async fn bad_input_is_refused_naming_the_field_with_nothing_stored(pool: PgPool)
         (
             "officer",
             project.clone(),
-            body(bowtie, true),
+            body(&bowtie, true),
             422,
             Some("parcels"),
         ),
@@ -459,12 +459,12 @@ async fn bad_input_is_refused_naming_the_field_with_nothing_stored(pool: PgPool)
         (
             "officer",
             uuid::Uuid::now_v7().to_string(),
-            body(parcel.clone(), true),
+            body(&parcel, true),
             404,
             None,
         ),
-        ("officer2", project.clone(), body(parcel.clone(), true), 404, None),
-        ("planner", project.clone(), body(parcel.clone(), true), 403, None),
+        ("officer2", project.clone(), body(&parcel, true), 404, None),
+        ("planner", project.clone(), body(&parcel, true), 403, None),
     ];
     for (who, project, request, status, field) in table {
         let refused = ask(&app, who, &project, request).await;
@@ -503,7 +503,7 @@ async fn the_binary_takes_a_request_and_lists_it_with_its_area_and_geometry(pool
         .http
         .post(server.url(&format!("/api/v1/projects/{project}/advance-use")))
         .bearer_auth(&app.tokens["officer"])
-        .json(&body(geojson(&parcel), true))
+        .json(&body(&geojson(&parcel), true))
         .send()
         .await
         .unwrap();
