@@ -20,10 +20,11 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use landuse_domain::{
     alerts::{self, AlertKind, DeadlineStatus},
-    calendar::CalendarYear,
+    calendar::{CalendarYear, WorkCalendar},
     clock::StageClock,
     limits::{self, Channel},
     notice::{self, NoticeError},
+    overlay::{self, OverlayRules},
     recompute::{self, DeadlineChange, StoredDeadline},
     role::Role,
     stage::{CaseState, Stage},
@@ -46,6 +47,7 @@ use crate::{
     store::{
         alerts::{self as alert_store, NewCorrection},
         calendar::{self as store, StoredDeadlineRow},
+        overlay::{self as overlay_store, ProvisionalDueRow},
     },
     timers::{self, sweep},
     workflow::cases::append_event_as,
@@ -123,6 +125,24 @@ pub struct LoadReport {
     pub deadlines: Vec<RecomputedDeadline>,
     /// Every alert corrected.
     pub alerts: Vec<CorrectedAlert>,
+    /// Every unanswered overlay query whose provisional due date the load recomputed.
+    pub overlay_due: Vec<RecomputedOverlayDue>,
+}
+
+/// An unanswered mineral overlay query whose due date was provisional and that the load
+/// recomputed on the new calendar.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecomputedOverlayDue {
+    /// The case.
+    pub case_id: Uuid,
+    /// The query.
+    pub query_id: Uuid,
+    /// The due day before the load.
+    pub due_before: NaiveDate,
+    /// The due day now.
+    pub due_on: NaiveDate,
+    /// Whether it is still provisional (it reaches past the year loaded too).
+    pub provisional: bool,
 }
 
 /// Who loads a year, as the case history records it: an API caller, or the operator's command
@@ -229,6 +249,7 @@ pub async fn load_year(
         calendar: stored,
         deadlines: Vec::new(),
         alerts: Vec::new(),
+        overlay_due: Vec::new(),
     };
     let context = LoadContext {
         year,
@@ -239,6 +260,9 @@ pub async fn load_year(
     let rows = store::lock_stored_deadlines(conn).await?;
     for row in rows {
         recompute_case(conn, &rules, row, &context, &mut report).await?;
+    }
+    for row in overlay_store::lock_provisional_due(conn).await? {
+        recompute_overlay_due(conn, &rules.calendar, row, &context, &mut report).await?;
     }
     tracing::info!(
         year,
@@ -328,6 +352,42 @@ async fn recompute_case(
             alerts::deadline_status(&remaining, days, &rules.deadlines)
         });
     correct_alerts(conn, &row, stage, new, current, context, report).await
+}
+
+/// Computes an unanswered overlay query's provisional due date again; when the load changed it
+/// (the day or its being provisional), stores it with an event in the case's history.
+async fn recompute_overlay_due(
+    conn: &mut PgConnection,
+    calendar: &WorkCalendar,
+    row: ProvisionalDueRow,
+    context: &LoadContext,
+    report: &mut LoadReport,
+) -> Result<(), ApiError> {
+    let due = overlay::due_on(calendar, row.sent_on, &OverlayRules::default());
+    if due.date == row.due_on && due.provisional {
+        return Ok(());
+    }
+    overlay_store::store_due(conn, row.id, due.date, due.provisional).await?;
+    let recomputed = RecomputedOverlayDue {
+        case_id: row.case_id,
+        query_id: row.id,
+        due_before: row.due_on,
+        due_on: due.date,
+        provisional: due.provisional,
+    };
+    append_event_as(
+        conn,
+        row.case_id,
+        context.now,
+        context.actor(),
+        "overlay_due_recomputed",
+        (None, None),
+        Some(&context.reason),
+        event_data(&recomputed)?,
+    )
+    .await?;
+    report.overlay_due.push(recomputed);
+    Ok(())
 }
 
 /// Corrects each deadline alert of the case's current stay that still stands for another

@@ -485,13 +485,14 @@ async fn import_calendar(database: &DatabaseArgs, year: i32, file: &std::path::P
     tx.commit().await?;
     println!(
         "loaded {year}: {} holidays, {} adjusted working days (version {}); the calendar covers \
-         up to {}; {} deadlines recomputed, {} alerts corrected",
+         up to {}; {} deadlines recomputed, {} alerts corrected, {} overlay query due dates recomputed",
         report.calendar.holidays.len(),
         report.calendar.adjusted_workdays.len(),
         report.calendar.version,
         report.covered_until,
         report.deadlines.len(),
-        report.alerts.len()
+        report.alerts.len(),
+        report.overlay_due.len()
     );
     Ok(())
 }

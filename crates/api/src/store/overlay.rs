@@ -204,3 +204,55 @@ pub async fn unanswered_due(
         .await
         .doing("loading the overlay queries due")
 }
+
+/// An unanswered query whose due date is provisional (it reaches past the calendar's years).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProvisionalDueRow {
+    /// The query.
+    pub id: Uuid,
+    /// Its case.
+    pub case_id: Uuid,
+    /// The day it was sent.
+    pub sent_on: NaiveDate,
+    /// The due day as stored.
+    pub due_on: NaiveDate,
+}
+
+/// Every unanswered query with a provisional due date, locked for the calendar load that may
+/// make it final.
+///
+/// # Errors
+/// Database failures.
+pub async fn lock_provisional_due(conn: &mut PgConnection) -> Result<Vec<ProvisionalDueRow>, DbError> {
+    sqlx::query_as(
+        "select q.id, q.case_id, q.sent_on, q.due_on
+           from case_overlay_queries q
+          where q.due_provisional
+            and not exists (select 1 from case_overlay_answers a where a.query_id = q.id)
+          order by q.id
+            for update of q",
+    )
+    .fetch_all(conn)
+    .await
+    .doing("locking the overlay queries due on provisional days")
+}
+
+/// Stores a query's due date as a calendar load recomputed it.
+///
+/// # Errors
+/// Database failures.
+pub async fn store_due(
+    conn: &mut PgConnection,
+    id: Uuid,
+    due_on: NaiveDate,
+    provisional: bool,
+) -> Result<(), DbError> {
+    sqlx::query("update case_overlay_queries set due_on = $2, due_provisional = $3 where id = $1")
+        .bind(id)
+        .bind(due_on)
+        .bind(provisional)
+        .execute(conn)
+        .await
+        .doing("storing an overlay query's due date")?;
+    Ok(())
+}

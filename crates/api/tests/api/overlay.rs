@@ -464,3 +464,51 @@ async fn over_the_real_binary_supply_is_refused_until_the_query_is_answered(
     assert_eq!(case_view["stage"], "supply", "{case_view}");
     server.terminate();
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn loading_the_next_calendar_year_makes_a_provisional_due_date_final(pool: PgPool) {
+    // Sent on Monday 2026-12-28: five working days run into 2027, which the calendar does not
+    // cover yet, so the due day is counted on weekends alone (Friday 2027-01-01 counted as a
+    // working day) and marked provisional.
+    let app = TestApp::new(pool.clone()).await;
+    app.clock.set(local(2026, 12, 28, 10));
+    let (case, _, _) = mineral_case(&app, &pool).await;
+    let shown = view(&app, &case).await.json;
+    let query = &shown["overlay"]["queries"][0];
+    assert_eq!(query["due_on"], "2027-01-04", "{shown}");
+    assert_eq!(query["due_provisional"], true, "{shown}");
+
+    // The 2027 notice makes New Year's Day a holiday: the answer is due a day later, for good.
+    let notice = json!({ "holidays": ["2027-01-01"], "adjusted_workdays": [] });
+    let loaded = app
+        .send(
+            "PUT",
+            "/api/v1/calendar/2027",
+            "admin",
+            Some(notice),
+            &[("idempotency-key", "load-2027")],
+        )
+        .await;
+    assert_eq!(loaded.status, 200, "{}", loaded.text);
+    let recomputed = loaded.json["overlay_due"].as_array().unwrap();
+    assert_eq!(recomputed.len(), 1, "{}", loaded.text);
+    assert_eq!(recomputed[0]["case_id"], case.as_str());
+    assert_eq!(recomputed[0]["due_before"], "2027-01-04");
+    assert_eq!(recomputed[0]["due_on"], "2027-01-05");
+    assert_eq!(recomputed[0]["provisional"], false);
+
+    let shown = view(&app, &case).await.json;
+    let query = &shown["overlay"]["queries"][0];
+    assert_eq!(query["due_on"], "2027-01-05", "{shown}");
+    assert_eq!(query["due_provisional"], false, "{shown}");
+    let events: Vec<(Option<String>, serde_json::Value)> = sqlx::query_as(
+        "select reason, data from case_events where case_id = $1::uuid and kind = 'overlay_due_recomputed'",
+    )
+    .bind(&case)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 1, "one event in the case history");
+    assert_eq!(events[0].0.as_deref(), Some("calendar year 2027 loaded"));
+    assert_eq!(events[0].1["due_on"], "2027-01-05");
+}
