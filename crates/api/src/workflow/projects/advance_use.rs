@@ -409,6 +409,20 @@ fn status_text(id: Uuid, status: AdvanceUseStatus, detail: &str) -> String {
     format!("request {id} {status}: {detail}")
 }
 
+/// The project-history change a new request records: none before, the pending request after.
+fn requested_change(request_id: Uuid, requested: SquareMetres) -> FieldChange {
+    let to = status_text(
+        request_id,
+        AdvanceUseStatus::Pending,
+        &format!("{:.2} m²", round_m2(requested)),
+    );
+    FieldChange {
+        field: ProjectField::AdvanceUse,
+        from: None,
+        to: Some(to),
+    }
+}
+
 /// `POST /api/v1/projects/{id}/advance-use`: ask for advance use (officers of the project's
 /// county, reviewers). Refused 422 with the domain's code when the project does not qualify
 /// or the project's advance-use area would exceed its share (`advance-use-area-over-share`,
@@ -458,16 +472,7 @@ pub async fn request_advance_use(
         requested_at: write.now,
     };
     let row = store::advance_use::insert(&mut write.tx, &new).await?;
-    let to = status_text(
-        row.id,
-        AdvanceUseStatus::Pending,
-        &format!("{:.2} m²", round_m2(measured.requested)),
-    );
-    let change = FieldChange {
-        field: ProjectField::AdvanceUse,
-        from: None,
-        to: Some(to),
-    };
+    let change = requested_change(row.id, measured.requested);
     let version = record(&mut write, id, "advance_use_requested", &reason, change).await?;
     let answer = AdvanceUseRequested {
         request: view_of(row)?,
@@ -489,6 +494,19 @@ fn decision_refused(e: &AdvanceUseDecisionError) -> ApiError {
         }
         AdvanceUseDecisionError::AlreadyDecided(_) => ApiError::conflict(e.code(), e.to_string()),
     }
+}
+
+/// A document number no longer than the records keep: 422 naming `document_number` otherwise.
+fn check_document_length(document_number: Option<&str>) -> Result<(), ApiError> {
+    if document_number.is_some_and(|d| d.chars().count() > MAX_DOCUMENT_CHARS) {
+        let detail = format!("document_number is longer than {MAX_DOCUMENT_CHARS} characters");
+        return Err(ApiError::invalid(
+            "invalid-advance-use",
+            "document_number",
+            detail,
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/projects/{id}/advance-use/{request_id}/decision`: a leader approves (with the
@@ -514,18 +532,7 @@ pub async fn decide_advance_use(
     };
     // Everything the body alone decides, refused before the request is read.
     decide(AdvanceUseStatus::Pending)?;
-    if body
-        .document_number
-        .as_deref()
-        .is_some_and(|d| d.chars().count() > MAX_DOCUMENT_CHARS)
-    {
-        let detail = format!("document_number is longer than {MAX_DOCUMENT_CHARS} characters");
-        return Err(ApiError::invalid(
-            "invalid-advance-use",
-            "document_number",
-            detail,
-        ));
-    }
+    check_document_length(body.document_number.as_deref())?;
 
     visible(&mut write.tx, &write.caller, id, true).await?;
     let row = store::advance_use::lock(&mut write.tx, id, request_id)
