@@ -249,8 +249,8 @@ impl PhaseError {
     }
 }
 
-/// Whether a project is on the green channel for phasing: on a key-project list, or one of its
-/// live cases has the green channel in force (a leader's grant).
+/// Whether a project is on the green channel (for phasing, and for advance use): on a
+/// key-project list, or one of its live cases has the green channel in force (a leader's grant).
 pub fn project_on_green_channel(on_key_list: bool, live: &[LiveCase]) -> bool {
     on_key_list || live.iter().any(|c| c.green)
 }

@@ -97,6 +97,27 @@ impl ApiError {
         }
     }
 
+    /// 422 `slug` naming `field` when `value` is longer than `max` characters; nothing when it
+    /// is absent or short enough.
+    ///
+    /// # Errors
+    /// As above.
+    pub fn check_length(
+        slug: &'static str,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Result<(), Self> {
+        match value {
+            Some(text) if text.chars().count() > max => Err(Self::invalid(
+                slug,
+                field,
+                format!("{field} is longer than {max} characters"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A conflict with the current state.
     pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
         Self::Conflict {

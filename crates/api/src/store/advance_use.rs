@@ -7,7 +7,6 @@
 //! crate, as every area of the service. Every read runs under the caller's county scope.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -242,24 +241,6 @@ pub async fn uncovered(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<
         .fetch_all(conn)
         .await
         .doing("measuring what the cases leave of the advance use")
-}
-
-/// The green-channel grants stored on the project's live cases (a domain `Grant` each,
-/// revoked or not).
-///
-/// # Errors
-/// Database failures.
-#[tracing::instrument(level = "debug", skip(conn))]
-pub async fn case_grants(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<Value>, DbError> {
-    sqlx::query_scalar(
-        "select green_grant from cases
-          where project_id = $1 and stage not in ('rejected', 'withdrawn') and green_grant is not null
-          order by id",
-    )
-    .bind(project_id)
-    .fetch_all(conn)
-    .await
-    .doing("loading the green-channel grants of the project's cases")
 }
 
 /// Gives the project a new version: its advance-use figures changed.

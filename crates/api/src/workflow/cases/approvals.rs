@@ -311,26 +311,20 @@ pub fn approvals_view(hits: &CaseHits, rows: &[ApprovalRow]) -> Result<Approvals
 
 /// Checks the body's own fields, before anything is loaded: lengths and the date.
 fn check_body(body: &ApprovalBody, today: NaiveDate) -> Result<(), ApiError> {
-    let too_long = |field: &str, max: usize| {
-        ApiError::invalid(
-            "invalid-approval",
-            field,
-            format!("{field} is longer than {max} characters"),
-        )
-    };
-    if body.document_number.chars().count() > MAX_NAME_CHARS {
-        return Err(too_long("document_number", MAX_NAME_CHARS));
-    }
-    if body.authority.chars().count() > MAX_NAME_CHARS {
-        return Err(too_long("authority", MAX_NAME_CHARS));
-    }
-    if body
-        .conclusion
-        .as_deref()
-        .is_some_and(|c| c.chars().count() > MAX_CONCLUSION_CHARS)
-    {
-        return Err(too_long("conclusion", MAX_CONCLUSION_CHARS));
-    }
+    let slug = "invalid-approval";
+    ApiError::check_length(
+        slug,
+        "document_number",
+        Some(&body.document_number),
+        MAX_NAME_CHARS,
+    )?;
+    ApiError::check_length(slug, "authority", Some(&body.authority), MAX_NAME_CHARS)?;
+    ApiError::check_length(
+        slug,
+        "conclusion",
+        body.conclusion.as_deref(),
+        MAX_CONCLUSION_CHARS,
+    )?;
     if body.hits.len() > MAX_HITS {
         return Err(ApiError::invalid(
             "invalid-approval",

@@ -367,24 +367,14 @@ pub async fn open_overlay_query(
 /// Checks the body's own fields before anything is loaded: lengths, then what the domain checks
 /// without the query (number, date not in the future, conclusion).
 fn check_answer_body(body: &AnswerBody, today: NaiveDate) -> Result<NewAnswer, ApiError> {
-    if body.document_number.chars().count() > MAX_NUMBER_CHARS {
-        return Err(ApiError::invalid(
-            "invalid-overlay-answer",
-            "document_number",
-            format!("document_number is longer than {MAX_NUMBER_CHARS} characters"),
-        ));
-    }
-    if body
-        .note
-        .as_deref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
-        return Err(ApiError::invalid(
-            "invalid-overlay-answer",
-            "note",
-            format!("note is longer than {MAX_NOTE_CHARS} characters"),
-        ));
-    }
+    let slug = "invalid-overlay-answer";
+    ApiError::check_length(
+        slug,
+        "document_number",
+        Some(&body.document_number),
+        MAX_NUMBER_CHARS,
+    )?;
+    ApiError::check_length(slug, "note", body.note.as_deref(), MAX_NOTE_CHARS)?;
     let new = NewAnswer {
         document_number: body.document_number.clone(),
         answered_on: body.answered_on,

@@ -26,8 +26,9 @@ use landuse_domain::{
     designation::{FieldChange, ProjectField},
     green::{
         self, AdvanceUseDecisionError, AdvanceUseRequest, AdvanceUseRules, AdvanceUseStatus,
-        AdvanceUseVerdict, Grant, UncoveredAdvanceUse,
+        AdvanceUseVerdict, UncoveredAdvanceUse,
     },
+    phase,
     reason::Reason,
     role::Role,
     units::SquareMetres,
@@ -245,21 +246,12 @@ async fn rules(conn: &mut PgConnection) -> Result<AdvanceUseRules, ApiError> {
     })
 }
 
-/// Whether the project is on the green channel: on a key-project list, or a leader's grant
-/// in force on one of its live cases. A stored grant that does not read is an error.
+/// Whether the project is on the green channel, by the rule phasing uses
+/// ([`phase::project_on_green_channel`]) over its live cases. A stored grant that does not read
+/// is an error.
 async fn on_green_channel(conn: &mut PgConnection, project: &ProjectRow) -> Result<bool, ApiError> {
-    if project.on_key_list {
-        return Ok(true);
-    }
-    let grants = store::advance_use::case_grants(conn, project.id).await?;
-    for grant in grants {
-        let grant =
-            Grant::deserialize(&grant).map_err(|e| ApiError::internal("reading a green-channel grant", e))?;
-        if grant.is_active() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let live = super::phases::live_cases(conn, project).await?;
+    Ok(phase::project_on_green_channel(project.on_key_list, &live))
 }
 
 /// The project's advance-use figures as they stand.
@@ -496,19 +488,6 @@ fn decision_refused(e: &AdvanceUseDecisionError) -> ApiError {
     }
 }
 
-/// A document number no longer than the records keep: 422 naming `document_number` otherwise.
-fn check_document_length(document_number: Option<&str>) -> Result<(), ApiError> {
-    if document_number.is_some_and(|d| d.chars().count() > MAX_DOCUMENT_CHARS) {
-        let detail = format!("document_number is longer than {MAX_DOCUMENT_CHARS} characters");
-        return Err(ApiError::invalid(
-            "invalid-advance-use",
-            "document_number",
-            detail,
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /api/v1/projects/{id}/advance-use/{request_id}/decision`: a leader approves (with the
 /// document number) or refuses a pending request, with a reason. Answers the request.
 #[utoipa::path(post, path = "/projects/{id}/advance-use/{request_id}/decision", operation_id = "decide_advance_use", tag = "projects", params(("id" = Uuid, Path, description = "The project id"), ("request_id" = Uuid, Path, description = "The request's id")), request_body = DecisionBody, responses((status = 200, description = "The request, decided", body = AdvanceUseView, headers(("ETag" = String, description = "The project's new version")))))]
@@ -532,7 +511,12 @@ pub async fn decide_advance_use(
     };
     // Everything the body alone decides, refused before the request is read.
     decide(AdvanceUseStatus::Pending)?;
-    check_document_length(body.document_number.as_deref())?;
+    ApiError::check_length(
+        "invalid-advance-use",
+        "document_number",
+        body.document_number.as_deref(),
+        MAX_DOCUMENT_CHARS,
+    )?;
 
     visible(&mut write.tx, &write.caller, id, true).await?;
     let row = store::advance_use::lock(&mut write.tx, id, request_id)

@@ -77,7 +77,10 @@ impl CasePhase {
 }
 
 /// The live cases of `project` (its row locked by the caller) as the phase rules weigh them.
-async fn live_cases(conn: &mut PgConnection, project: &ProjectRow) -> Result<Vec<LiveCase>, ApiError> {
+pub(super) async fn live_cases(
+    conn: &mut PgConnection,
+    project: &ProjectRow,
+) -> Result<Vec<LiveCase>, ApiError> {
     let rows = store::phases::live_cases(conn, project.id).await?;
     rows.into_iter()
         .map(|row| {
