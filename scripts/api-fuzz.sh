@@ -13,12 +13,10 @@
 # fails the run, but one: ensure_resource_availability follows links across identities (a
 # planner's check on any county's case, then an officer's read of it, which is rightly 404).
 # scripts/fuzz/reach.py prints how many operations answered 2xx, those that never did and the
-# warnings; with LANDUSE_FUZZ_STRICT=1 those fail the run too (issue 16's goal: every operation
-# reaches its 2xx, no warning). Run of 2026-12-07 17:30 UTC: 6,632 cases, 0 failures, 65 of 65
-# operations reached 2xx, 0 warnings; but a fresh clone's run at 18:40 left POST
-# /quotas/requests without a 2xx, so strict is not yet the default (docs/reliability.md). Since
-# then a quota request goes for a case submitted just before; strict runs of 20:53 (65 of 65) and
-# 21:22 (71 of 71 after the overlay, advance-use and phase operations) passed with no warning.
+# warnings, and fails the run on any of them (issue 16's goal: every operation reaches its 2xx,
+# no warning). Strict since 2026-12-07 late evening, after three runs in a row reached every
+# operation with no warning (two on main, one on a fresh clone: docs/reliability.md);
+# LANDUSE_FUZZ_STRICT=0 reports them without failing, for a run while an operation is new.
 #
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +56,7 @@ status=0
   --workers 1 --request-timeout 30 \
   --seed 7 --no-color --report har,json --report-dir "$work/report") || status=$?
 "$venv/bin/python" "$root/scripts/fuzz/reach.py" "$work/openapi.json" "$work/report/"har-*.json "$work/report/"json-*.json ||
-  [[ ${LANDUSE_FUZZ_STRICT:-0} == 0 ]] || status=1
+  [[ ${LANDUSE_FUZZ_STRICT:-1} == 0 ]] || status=1
 # The reports outlive the scratch folder, for reading after a failed run.
 rm -rf "$root/.data/api-fuzz" && cp -r "$work/report" "$root/.data/api-fuzz" && cp "$work/schemathesis.toml" "$root/.data/api-fuzz/"
 scratch_errors || status=1
