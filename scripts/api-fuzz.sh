@@ -34,8 +34,7 @@ if [[ ! -x $venv/bin/st ]] || ! "$venv/bin/st" --version 2>/dev/null | grep -q "
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
-cargo build -q -p landuse-api --bin landuse
-bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
+bin=$("$root/scripts/landuse-bin.sh")
 
 # shellcheck source=scripts/scratch-server.sh
 source "$root/scripts/scratch-server.sh"

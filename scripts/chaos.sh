@@ -15,8 +15,7 @@ export LANDUSE_PG_HOME=${LANDUSE_CHAOS_HOME:-/var/tmp/landuse-chaos-$hash}
 export LANDUSE_PG_PORT=${LANDUSE_CHAOS_PORT:-55499}
 export LANDUSE_PG_DB=landuse
 
-cargo build -q -p landuse-api --bin landuse
-bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
+bin=$("$root/scripts/landuse-bin.sh")
 
 scripts/db.sh start
 url=$(scripts/db.sh url)

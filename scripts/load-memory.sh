@@ -30,8 +30,7 @@ command -v wrk >/dev/null || { echo "load-memory: wrk is missing (scripts/instal
 if [[ -n ${LANDUSE_LOAD_BIN:-} ]]; then
   bin=$LANDUSE_LOAD_BIN
 else
-  cargo build -q -p landuse-api --bin landuse
-  bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
+  bin=$("$root/scripts/landuse-bin.sh")
 fi
 
 # shellcheck source=scripts/scratch-server.sh

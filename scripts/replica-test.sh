@@ -25,5 +25,7 @@ export DATABASE_URL
 export LANDUSE_TEST_STANDBY_URL=postgres://postgres@127.0.0.1:$LANDUSE_PG_REPLICA_PORT
 started=$(date +%s)
 cd "$root"
-cargo test -p landuse-api --test api replicas:: -- --ignored --test-threads=1
+# `--workspace`, not `-p landuse-api`: the feature set of `make test`'s own build, so this reuses its
+# test binary instead of compiling the api crate and its dependencies once more.
+cargo test --workspace --test api replicas:: -- --ignored --test-threads=1
 echo "replica-test: passed in $(($(date +%s) - started)) s"

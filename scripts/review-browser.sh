@@ -28,8 +28,7 @@ sys.exit(0 if (m.version('playwright'), m.version('pillow')) == ('$playwright_ve
   "$venv/bin/pip" install -q --disable-pip-version-check "playwright==$playwright_version" "pillow==$pillow_version"
 fi
 
-cargo build -q -p landuse-api --bin landuse
-bin=${CARGO_TARGET_DIR:-$root/target}/debug/landuse
+bin=$("$root/scripts/landuse-bin.sh")
 
 # shellcheck source=scripts/scratch-server.sh
 source "$root/scripts/scratch-server.sh"

@@ -9,8 +9,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== migrate $DATABASE_URL"
-cargo run -q -p landuse-api --bin landuse -- migrate
-cargo run -q -p landuse-api --bin landuse -- seed
+# One build for every step: the binary scripts/landuse-bin.sh makes is the one `cargo test
+# --workspace` links (the same feature set), so nothing below compiles the api crate again.
+bin=$(scripts/landuse-bin.sh)
+"$bin" migrate
+"$bin" seed
 echo "== vendored OpenLayers against the published package"
 scripts/vendor-ol.sh --check
 echo "== the tile tests' decoder: mapbox-vector-tile from PyPI (scripts/tiles-venv.sh)"
