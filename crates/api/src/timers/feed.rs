@@ -472,6 +472,41 @@ pub struct StreamQuery {
     pub county: Option<String>,
 }
 
+/// One event of `GET /api/v1/alerts/stream`, as an `EventSource` parser reads it off the wire
+/// (`event:`, `id:` and `data:` lines; OpenAPI before 3.2 has a stream's `schema` describe one
+/// event, which is how this one is documented).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertEvent {
+    /// Always `alert`.
+    #[schema(pattern = "^alert$")]
+    pub event: &'static str,
+    /// The alert's id: a reconnecting client sends the last one back as `Last-Event-ID`.
+    #[schema(pattern = "^[0-9]+$")]
+    pub id: String,
+    /// The alert as JSON, as an item of `GET /api/v1/alerts` (the `AlertView` schema).
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
+impl AlertEvent {
+    /// The event that carries `alert`.
+    ///
+    /// # Errors
+    /// The alert does not serialize (it always does: its fields are plain values).
+    pub fn of(alert: &AlertView) -> serde_json::Result<Self> {
+        Ok(Self {
+            event: "alert",
+            id: alert.id.to_string(),
+            data: serde_json::to_string(alert)?,
+        })
+    }
+
+    /// The Server-Sent Event to send.
+    fn into_sse(self) -> Event {
+        Event::default().event(self.event).id(self.id).data(self.data)
+    }
+}
+
 struct Tail {
     db: PgPool,
     counties: Option<Vec<String>>,
@@ -484,7 +519,7 @@ struct Tail {
 /// `GET /api/v1/alerts/stream`: every new alert as a Server-Sent Event (`event: alert`, `id:`
 /// the alert id, `data:` the alert as in the feed). Reconnecting with `Last-Event-ID` resumes
 /// without a gap.
-#[utoipa::path(get, path = "/api/v1/alerts/stream", operation_id = "stream_alerts", tag = "alerts", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this alert id")), responses((status = 200, description = "Server-Sent Events: `event: alert`, `id:` the alert id, `data:` the alert", content_type = "text/event-stream", body = String)))]
+#[utoipa::path(get, path = "/api/v1/alerts/stream", operation_id = "stream_alerts", tag = "alerts", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this alert id")), responses((status = 200, description = "Server-Sent Events: `event: alert`, `id:` the alert id, `data:` the alert", content_type = "text/event-stream", body = AlertEvent)))]
 #[tracing::instrument(skip_all, fields(user = %caller.name))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -515,11 +550,12 @@ pub async fn stream(
         loop {
             if let Some(row) = tail.pending.pop_front() {
                 tail.last = row.id;
-                let id = row.id.to_string();
-                let Ok(event) = Event::default().event("alert").id(id).json_data(row) else {
-                    continue;
-                };
-                return Some((Ok(event), tail));
+                match AlertEvent::of(&row) {
+                    Ok(event) => return Some((Ok(event.into_sse()), tail)),
+                    Err(error) => {
+                        tracing::error!(%error, alert = row.id, "an alert could not be written as an event; skipped");
+                    }
+                }
             }
             if tail.polled {
                 tokio::time::sleep(STREAM_POLL).await;

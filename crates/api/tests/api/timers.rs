@@ -374,6 +374,23 @@ async fn the_alert_stream_sends_new_alerts_as_server_sent_events_and_resumes_aft
     let data: serde_json::Value = serde_json::from_str(data_line.trim_start_matches("data:").trim()).unwrap();
     assert_eq!(data["case_id"], case.as_str());
     assert_eq!(data["id"].to_string(), first_id);
+    // The document describes one event as an EventSource parser reads it (OpenAPI 3.1: a
+    // stream's `schema` is one event), and this event is one: `event` alert, a numeric `id`,
+    // the alert as JSON in `data`.
+    let doc = app.send("GET", "/openapi.json", "leader", None, &[]).await;
+    let content = &doc.json["paths"]["/api/v1/alerts/stream"]["get"]["responses"]["200"]["content"];
+    assert_eq!(
+        content["text/event-stream"]["schema"]["$ref"],
+        "#/components/schemas/AlertEvent"
+    );
+    let event = &doc.json["components"]["schemas"]["AlertEvent"];
+    assert_eq!(event["required"], serde_json::json!(["event", "id", "data"]));
+    assert_eq!(event["properties"]["event"]["pattern"], "^alert$");
+    assert!(first_id.chars().all(|c| c.is_ascii_digit()), "{first_id}");
+    assert_eq!(
+        event["properties"]["data"]["contentMediaType"],
+        "application/json"
+    );
 
     // Reconnecting with Last-Event-ID resumes after that alert: the next one comes first.
     let next: i64 = sqlx::query_scalar("select min(id) from alerts where id > $1")
