@@ -41,10 +41,13 @@ generated, so the service's refusals are still tested.
 - An approval record (prepare.py's `approval_fixture`: a case whose confirmed check calls for one)
   answers that case's hit with the kind it calls for, as the reviewer, decided today, with the
   geohazard assessment's conclusion.
-- Advance use (prepare.py's `advance_fixture`: a key project with a pre-reviewed case): a request
-  is asked by the county's officer for a small square inside the case's parcel, given as GeoJSON,
-  for schedule-controlling works with a reason; a decision is taken by the leader on a request
-  made just before, with a document number when it approves.
+- Advance use (a key project with a pre-reviewed case, made fresh for each request as
+  prepare.py's `advance_fixture` makes the first): a request is asked by the county's officer for
+  a small square inside the case's parcel, given as GeoJSON, for schedule-controlling works with a
+  reason; a decision is taken by the leader on a request made just before, with a document number
+  when it approves.
+- A key project's start is recorded on a project of the officer's own county, on a day not after
+  the bureau's today.
 """
 
 import json
@@ -480,6 +483,14 @@ def _start(case, kwargs) -> None:
         body["developed_mu"] = min(body["developed_mu"], area)
 
 
+def _project_start(case, kwargs) -> None:
+    """A key project's start is a day that has come: the generated date when it is not after
+    the bureau's today, today otherwise."""
+    body = case.body
+    if isinstance(body, dict) and not (isinstance(body.get("started_on"), str) and body["started_on"] <= _bureau_today()):
+        body["started_on"] = _bureau_today()
+
+
 def _completion(case, kwargs) -> None:
     if isinstance(case.body, dict):
         _part_at(case, ("handover", "start"))
@@ -502,10 +513,47 @@ def _approval(case, kwargs) -> None:
         body["conclusion"] = "fuzz: 危险性小，适宜建设"
 
 
+def advance_project() -> dict:
+    """What a request for advance use needs, made fresh: a key project of the first officer's
+    county whose case is at pre-review with its opinion issued, and a small square inside the
+    case's parcel (prepare.py's `advance_fixture` makes the first). Fresh for each request: the
+    fuzzer's own writes (a designation taken back, the case moved on) can take a shared project
+    off the green channel, and then every later request is refused."""
+    project = fresh_project(key=True)
+    lon, lat = STATE["position"][0] + 0.02, STATE["position"][1] + 0.02
+    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": project, "title": "fuzz 先行用地"})
+    made.raise_for_status()
+    case = made.json()["id"]
+    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
+    SESSION.put(
+        f"{BASE}/api/v1/cases/{case}/parcels",
+        headers=_headers(_officer(), **{"Content-Type": "application/geo+json", "If-Match": "*"}),
+        data=json.dumps({"type": "Polygon", "coordinates": [ring]}),
+        timeout=30,
+    ).raise_for_status()
+    moved(case, "submit", _officer())
+    moved(case, "advance", "reviewer")
+    _call("POST", f"/api/v1/cases/{case}/facts", "reviewer", {"pre_review_opinion": "安自然资预〔fuzz〕1号"},
+          **{"If-Match": "*"}).raise_for_status()
+    a, b = 0.0005, 0.0008
+    inside = [[lon + a, lat + a], [lon + b, lat + a], [lon + b, lat + b], [lon + a, lat + b], [lon + a, lat + a]]
+    return {"project": project, "parcel": {"type": "Polygon", "coordinates": [inside]}}
+
+
+def _advance_fixture() -> dict | None:
+    """A fresh advance-use project, or prepare.py's when the service refused to make one."""
+    try:
+        return advance_project() if STATE.get("position") else STATE.get("advance")
+    except requests.HTTPError:
+        return STATE.get("advance")
+
+
 def _advance_request(case, kwargs) -> None:
     body = case.body
-    fixture = STATE.get("advance")
-    if not isinstance(body, dict) or not fixture:
+    if not isinstance(body, dict):
+        return
+    fixture = _advance_fixture()
+    if not fixture:
         return
     case.path_parameters.update(id=fixture["project"])
     _as(case, _officer())
@@ -517,7 +565,7 @@ def _advance_request(case, kwargs) -> None:
 
 def _pending_request(case) -> None:
     """A request for advance use made just before, pending, to decide."""
-    fixture = STATE.get("advance")
+    fixture = _advance_fixture()
     if not fixture:
         return
     asked = _call("POST", f"/api/v1/projects/{fixture['project']}/advance-use", _officer(),
@@ -594,6 +642,7 @@ ACROSS = {
     "POST /api/v1/supply-parts/{id}/certificate": _certificate,
     "POST /api/v1/supply-parts/{id}/start": _start,
     "POST /api/v1/supply-parts/{id}/completion": _completion,
+    "POST /api/v1/projects/{id}/start": _project_start,
 }
 
 

@@ -311,7 +311,7 @@ def main() -> None:
         ("GET /api/v1/projects/{id}/history", {"path.id": "projects"}),
         ("PATCH /api/v1/projects/{id}", {"path.id": "own_projects"}),
         ("PUT /api/v1/projects/{id}/designation", {"path.id": "projects"}),
-        ("POST /api/v1/projects/{id}/start", {"path.id": "projects"}),
+        ("POST /api/v1/projects/{id}/start", {"path.id": "own_projects"}),
         ("POST /api/v1/projects", {"body.county_code": "own_county"}),
         ("POST /api/v1/cases", {"body.project_id": "own_projects"}),
         ("GET /api/v1/cases", {"query.county": "counties"}),
