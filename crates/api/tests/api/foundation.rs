@@ -168,3 +168,61 @@ async fn a_server_started_without_its_database_recovers_when_the_database_comes_
     }
     assert_eq!(last, 200, "ready again once the database answers");
 }
+
+/// A request runs to its end when its client goes away. Hyper drops a request's future when the
+/// connection closes, and a future dropped while sqlx awaited the answer to `BEGIN` left its
+/// connection inside a transaction nothing committed (`run_to_completion` in app.rs). Here a new
+/// case waits on its project's row, which the test holds locked; the client gives up and drops
+/// the request; once the lock is released the case is still opened, and no connection is left
+/// inside a transaction.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_request_whose_client_went_away_still_runs_to_its_end(pool: PgPool) {
+    let app = common::TestApp::new(pool).await;
+    let project = app.project(false).await;
+    let mut holder = app.db.begin().await.unwrap();
+    sqlx::query("select 1 from projects where id = $1::uuid for update")
+        .bind(&project)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let request = Request::post("/api/v1/cases")
+        .header("authorization", format!("Bearer {}", app.tokens["officer"]))
+        .header("content-type", "application/json")
+        .body(Body::from(
+            serde_json::json!({ "project_id": project, "title": "客户端已断开" }).to_string(),
+        ))
+        .unwrap();
+    let mut answer = Box::pin(app.router.clone().oneshot(request));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut answer)
+            .await
+            .is_err(),
+        "the new case did not wait for its locked project"
+    );
+    drop(answer);
+    holder.commit().await.unwrap();
+
+    let opened = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from cases where project_id = $1::uuid")
+            .bind(&project)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while opened().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request whose client went away never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let in_transaction: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(in_transaction, 0, "a connection was left inside a transaction");
+}
