@@ -20,7 +20,6 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     trace::{DefaultOnFailure, TraceLayer},
 };
-use tracing::Instrument;
 
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -123,7 +122,6 @@ pub fn app(state: AppState) -> Router {
             retry_recovery_conflict,
         ))
         .layer(middleware::from_fn_with_state(reads, write_position))
-        .layer(middleware::from_fn(run_to_completion))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -153,31 +151,6 @@ pub fn app(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(body_limit))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
-}
-
-/// Runs each request to its end in a task of its own, even when its client goes away or the
-/// timeout answers first.
-///
-/// Hyper drops a request's future when its connection closes (QGIS cancels requests while a
-/// user pans; wrk closes its connections mid-request at the end of a run). A future dropped while
-/// sqlx-postgres 0.8.6 awaits the answer to `BEGIN` leaves its connection inside a transaction
-/// that sqlx does not count (it counts one only after the answer, so nothing rolls it back): the
-/// pool hands the connection out again, the next request's statements run inside that
-/// transaction, and nothing ever commits them. In the benchmark of 2026-12-08 that held a token's
-/// rate-limit row locked, and every later request of the token waited out its statement timeout.
-/// A request's own work is bounded by the statement timeout, so a task whose client left does
-/// not run on for long.
-async fn run_to_completion(request: Request, next: Next) -> Response {
-    let task = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
-    match task.await {
-        Ok(response) => response,
-        Err(error) => {
-            tracing::error!(%error, "a request's task failed");
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-                .with_detail("the server failed while answering")
-                .into_response()
-        }
-    }
 }
 
 /// Gives every successful write's answer the primary's WAL position after its commit, in

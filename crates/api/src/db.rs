@@ -91,15 +91,29 @@ impl From<Option<Vec<String>>> for Scope {
 
 /// Starts a transaction that sees what `scope` allows, until it ends.
 ///
+/// The start runs in a task of its own, so that dropping the caller (a client that went away, a
+/// request timeout) cannot cut it short: sqlx-postgres 0.8.6 counts a transaction only once
+/// `BEGIN` is answered, and a future dropped while it waited for that answer left the server
+/// inside a transaction that nothing rolled back. The pool then handed the connection out again,
+/// its next statements ran inside that transaction and were never committed (in `make bench` a
+/// token's rate-limit row stayed locked, and every request of the token waited out its statement
+/// timeout). A start whose caller is gone finishes, and its transaction is dropped and rolled
+/// back as any other.
+///
 /// # Errors
 /// Database failures.
 pub async fn begin_scoped(
     pool: &PgPool,
     scope: &Scope,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    crate::store::session::scope_to(&mut tx, &scope.setting()).await?;
-    Ok(tx)
+    let (pool, setting) = (pool.clone(), scope.setting());
+    tokio::spawn(async move {
+        let mut tx = pool.begin().await?;
+        crate::store::session::scope_to(&mut tx, &setting).await?;
+        Ok(tx)
+    })
+    .await
+    .map_err(|_| sqlx::Error::WorkerCrashed)?
 }
 
 /// What `/readyz` reports when everything is in place.
