@@ -234,6 +234,10 @@ pub enum LayerCommand {
         #[arg(long)]
         no_tiles: bool,
     },
+    /// Print the count and page statements the server sends for a control layer's OGC items,
+    /// with their parameters in order, as JSON: the SQL floor of `make bench` binds them itself,
+    /// so that it runs exactly what the service runs.
+    Statements,
 }
 
 /// `landuse user …`
@@ -354,6 +358,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = connect(&database).await?;
             crate::quota::cli::run(&mut conn, command, chrono::Utc::now()).await
         }
+        Command::Layer {
+            command: LayerCommand::Statements,
+            ..
+        } => {
+            println!(
+                "{}",
+                serde_json::to_string(&crate::store::ogc::layer_statements())?
+            );
+            Ok(())
+        }
         Command::Layer { database, command } => import_layer(&database, command).await,
         Command::Calendar {
             database,
@@ -434,7 +448,10 @@ async fn import_layer(database: &DatabaseArgs, command: LayerCommand) -> anyhow:
         jurisdiction,
         tiles_up_to,
         no_tiles,
-    } = command;
+    } = command
+    else {
+        anyhow::bail!("`landuse layer statements` reads no database");
+    };
     let tiles_up_to = (!no_tiles).then_some(tiles_up_to);
     let file = file.as_path();
     let kind = landuse_domain::check::LayerKind::parse(&kind).map_err(|e| anyhow::anyhow!("--kind: {e}"))?;

@@ -431,6 +431,41 @@ const FIGURES_PAGE: &str = page_sql!(
 );
 const FIGURES_COUNT: &str = count_sql!("sql/ogc_figures_filtered.sql");
 
+/// The statements of a control layer's items, as the service sends them, and the meaning of
+/// their parameters in order (`landuse layer statements`; the SQL floor of `make bench`).
+#[derive(Debug, serde::Serialize)]
+pub struct LayerStatements {
+    /// `numberMatched`: parameters 1 to 8.
+    pub count: &'static str,
+    /// A page: parameters 1 to 13.
+    pub page: &'static str,
+    /// What each parameter is.
+    pub parameters: [&'static str; 13],
+}
+
+/// See [`LayerStatements`]; the order is `bind_selection`'s, then `page_arguments`'s.
+pub fn layer_statements() -> LayerStatements {
+    LayerStatements {
+        count: LAYER_COUNT,
+        page: LAYER_PAGE,
+        parameters: [
+            "layer version ids (uuid[])",
+            "bbox corners x/y (float8[4]) or null",
+            "bbox SRID",
+            "bbox densifying segment",
+            "source_id or null",
+            "layer_version filter or null",
+            "attribute equalities (jsonb) or null",
+            "one feature id or null",
+            "after this feature id (keyset) or null",
+            "page size + 1 (the probe row)",
+            "northing first (bool)",
+            "output SRID",
+            "decimals",
+        ],
+    }
+}
+
 /// The page statement of a kind of collection (for plan checks and diagnosis).
 pub fn page_statement(properties: &PropertyFilter) -> &'static str {
     match properties {

@@ -157,3 +157,46 @@ async fn an_import_keeps_the_new_versions_tiles_of_the_low_matrices_unless_told_
     assert!(kept_matrices(&pool, version).await.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The placeholders `$1`, `$2`, … a statement uses, in order, each once.
+fn placeholders(sql: &str) -> Vec<usize> {
+    let mut found: Vec<usize> = sql
+        .split('$')
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// `landuse layer statements` prints, as JSON alone on standard output, the count and page
+/// statements of a control layer's items and a name for each parameter: the SQL floor of
+/// `make bench` binds them by that list, so the list must name every parameter the statements
+/// take (count: the selection's 8; page: those and 5 more), no more and no fewer.
+#[test]
+fn layer_statements_name_every_parameter_the_statements_take() {
+    let out = Command::new(env!("CARGO_BIN_EXE_landuse"))
+        .args(["layer", "statements"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let named = printed["parameters"].as_array().unwrap().len();
+    let count = placeholders(printed["count"].as_str().unwrap());
+    let page = placeholders(printed["page"].as_str().unwrap());
+    assert_eq!(
+        page,
+        (1..=named).collect::<Vec<_>>(),
+        "the page takes $1..${named}"
+    );
+    assert_eq!(
+        count,
+        (1..=8).collect::<Vec<_>>(),
+        "the count takes the selection's $1..$8"
+    );
+    assert!(printed["count"].as_str().unwrap().contains("count("));
+}
