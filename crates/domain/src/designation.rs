@@ -318,6 +318,25 @@ pub fn may_designate(role: Role) -> Result<(), DesignationError> {
     }
 }
 
+/// A list year is within 2000–2100.
+fn year_in_range(year: i32) -> Result<(), DesignationError> {
+    if (2000..=2100).contains(&year) {
+        Ok(())
+    } else {
+        Err(DesignationError::YearOutOfRange(year))
+    }
+}
+
+/// What a request can be refused for without its project: a list year outside 2000–2100. The
+/// API checks it before it compares versions, so a request that could never be valid is refused
+/// for what it is (422), not as stale (412).
+///
+/// # Errors
+/// [`DesignationError::YearOutOfRange`].
+pub fn check_request(request: &DesignationRequest) -> Result<(), DesignationError> {
+    request.year.map_or(Ok(()), year_in_range)
+}
+
 fn non_blank(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
@@ -367,9 +386,7 @@ pub fn decide_designation(
         list_document: list_document.or_else(|| current.list_document.clone()),
         responsible_leader: responsible_leader.or_else(|| current.responsible_leader.clone()),
     };
-    if !(2000..=2100).contains(&next.year) {
-        return Err(DesignationError::YearOutOfRange(next.year));
-    }
+    year_in_range(next.year)?;
     if next.on_key_list {
         if next.level == ProjectLevel::County {
             return Err(DesignationError::CountyLevelOnList);

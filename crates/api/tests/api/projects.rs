@@ -213,6 +213,24 @@ async fn a_leaders_designation_takes_effect_on_the_cases_and_is_in_the_history_w
         )
         .await;
     assert_eq!(stale.status, 412, "{}", stale.text);
+    // A year out of range can never be right: 422 naming it, even with a stale ETag.
+    let mut out_of_range = key_designation("provincial", "transport");
+    out_of_range["year"] = json!(1999);
+    let refused = app
+        .send(
+            "PUT",
+            &path,
+            "leader",
+            Some(out_of_range),
+            &[("if-match", "\"v9\"")],
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.json["field"].as_str()),
+        (422, Some("year")),
+        "{}",
+        refused.text
+    );
 
     app.clock.set(local(2026, 3, 3, 10));
     let designated = app

@@ -107,6 +107,7 @@ pub async fn designate(
 ) -> Result<Response, ApiError> {
     designation::may_designate(write.caller.role).map_err(|e| designation_refused(&e))?;
     let request = DesignationRequest::from(write.body.0.clone());
+    designation::check_request(&request).map_err(|e| designation_refused(&e))?;
     let row = lock_project(&mut write, id, &headers).await?;
     let (version, was) = (row.version, StoredProposal::of(&row));
     let current = Project::from_row(row)?.designation();
