@@ -10,8 +10,10 @@
 #      pgbench, the layer read against the peers, the mixed-read load with wrk, and the farmland's
 #      vector tiles against martin (scripts/bench/tilebench.py).
 # Figures go to $BENCH_OUT (default bench-out/): report.md, results.json, and each tool's output.
-# BENCH_ONLY_TILES=1 skips criterion and runs only the tile part after loading the region
-# (figures in results-tiles.json).
+# BENCH_PARTS=bbox,deep (any of check, serving, bbox, deep, load, tiles) runs only those parts
+# after loading the region, and skips criterion, and martin's build unless tiles is among them.
+# Exit status: non-zero when any part broke (an answer not 2xx, a peer's error, a part that
+# stopped, a figure a budget needs missing); the report names them and marks each budget.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${BENCH_OUT:-$root/bench-out}
@@ -34,7 +36,8 @@ build_s=$(( $(date +%s) - t ))
 stamp "criterion micro-benchmarks (crates/spatial/benches)"
 t=$(date +%s)
 rm -rf "$target/criterion"
-if [[ -z ${BENCH_ONLY_TILES:-} ]]; then
+parts=${BENCH_PARTS:-check,serving,bbox,deep,load,tiles}
+if [[ -z ${BENCH_PARTS:-} ]]; then
   cargo bench -q -p landuse-spatial --bench spatial -- --warm-up-time 1 --measurement-time 3 --noplot \
     | tee "$out/criterion.txt"
 fi
@@ -59,7 +62,7 @@ t=$(date +%s)
 # about half an hour here with other builds sharing the 2 cores).
 martin_version=1.14.0
 martin_root=$out/tools/martin-$martin_version
-if [[ ! -x $martin_root/bin/martin ]]; then
+if [[ ,$parts, == *,tiles,* && ! -x $martin_root/bin/martin ]]; then
   rm -rf "$out/tools/martin-build"
   CARGO_TARGET_DIR=$out/tools/martin-build nice cargo install -q --locked martin --version "$martin_version" \
     --no-default-features --features postgres --root "$martin_root"
@@ -79,6 +82,7 @@ fi
 region_s=$(( $(date +%s) - t ))
 
 stamp "suite"
+suite_status=0
 "$venv/bin/python" "$root/scripts/bench/bench.py" \
   --binary "$target/release/landuse" \
   --region "$region" \
@@ -86,10 +90,12 @@ stamp "suite"
   --db-name "${BENCH_DB:-landuse_benchrun}" \
   --criterion "$target/criterion" \
   --martin "$martin_root/bin/martin" \
-  ${BENCH_ONLY_TILES:+--only-tiles}
+  --parts "$parts" || suite_status=$?
 
-stamp "review page and check report (scripts/review/bench.py)"
-python3 "$root/scripts/review/bench.py" --binary "$target/release/landuse" --database-url "$DATABASE_URL" --out "$out"
+if [[ -z ${BENCH_PARTS:-} ]]; then
+  stamp "review page and check report (scripts/review/bench.py)"
+  python3 "$root/scripts/review/bench.py" --binary "$target/release/landuse" --database-url "$DATABASE_URL" --out "$out"
+fi
 
 total=$(( $(date +%s) - started ))
 {
@@ -97,3 +103,7 @@ total=$(( $(date +%s) - started ))
   echo "Steps: release build ${build_s} s, criterion ${criterion_s} s, peers' venv ${venv_s} s, martin ${martin_s} s, region ${region_s} s."
   echo "make bench took ${total} s in all."
 } | tee -a "$out/report.md"
+if [[ $suite_status != 0 ]]; then
+  echo "make bench: the suite broke (exit $suite_status); see BROKEN in $out/report.md" >&2
+  exit "$suite_status"
+fi

@@ -237,6 +237,21 @@ def bench_tiles(h, args, url, tokens, results):
     results["tiles"] = figures
 
 
+def broken_answers(results):
+    """What in part 5 was not answered 200 or 204: each a reason the run is broken."""
+    out = []
+    for label, by_zoom in results.get("tiles", {}).items():
+        if label not in ("ours_imported", "ours_cold", "martin"):
+            continue
+        for z, m in by_zoom.items():
+            odd = {k: n for k, n in m["first_view"]["statuses"].items() if k not in ("200", "204")}
+            if odd:
+                out.append(f"{label}, matrix {z}, first view: answers {odd}")
+            if m["sustained"]["non_2xx"]:
+                out.append(f"{label}, matrix {z}, sustained: {m['sustained']['non_2xx']:,} answers not 2xx")
+    return out
+
+
 def ratio(a, b):
     return round(a / b, 2) if a and b else None
 
