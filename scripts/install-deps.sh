@@ -15,6 +15,7 @@ packages=(
   python3-venv             # virtual environments for the peer servers and API fuzzing
   curl jq                  # the docs/api.md walkthrough (run by a test) and the scripts
   wrk                      # HTTP load generator of `make bench` (pgbench comes with postgresql-15)
+  linux-perf               # the sampling profiler of scripts/bench/profile.sh (flame graphs under a bench load)
   chromium                 # the real browser of the review page's tests (driven by playwright, scripts/review-browser.sh)
   fonts-noto-cjk           # Noto Sans CJK SC (OFL): the check report's fonts, embedded and subset in the PDF
   poppler-utils            # pdftotext, pdffonts, pdftoppm: the report tests read the PDF with them
