@@ -48,6 +48,9 @@ generated, so the service's refusals are still tested.
   when it approves.
 - A key project's start is recorded on a project of the officer's own county, on a day not after
   the bureau's today.
+- A designation is the leader's, on a fresh project it changes (listed when it is taken off, not
+  listed when it is put on), with a level above county, a list document and a responsible
+  leader when it lists.
 """
 
 import json
@@ -491,6 +494,28 @@ def _project_start(case, kwargs) -> None:
         body["started_on"] = _bureau_today()
 
 
+def _designation(case, kwargs) -> None:
+    """A designation is the leader's, on a fresh project of the county that it changes: one off
+    the list is put on it, one on the list is taken off (a decision that changes nothing is
+    refused). Putting one on the list names a level above county, the list document and the
+    responsible leader."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    _as(case, "leader")
+    listing = body.get("on_key_list") is True
+    try:
+        case.path_parameters.update(id=fresh_project(key=not listing))
+    except requests.HTTPError:
+        return
+    if listing:
+        if body.get("level") in (None, "county"):
+            body["level"] = "provincial"
+        for field, text in (("list_document", "陕发改重点〔fuzz〕2号"), ("responsible_leader", "fuzz")):
+            if not (isinstance(body.get(field), str) and body[field].strip()):
+                body[field] = text
+
+
 def _completion(case, kwargs) -> None:
     if isinstance(case.body, dict):
         _part_at(case, ("handover", "start"))
@@ -643,6 +668,7 @@ ACROSS = {
     "POST /api/v1/supply-parts/{id}/start": _start,
     "POST /api/v1/supply-parts/{id}/completion": _completion,
     "POST /api/v1/projects/{id}/start": _project_start,
+    "PUT /api/v1/projects/{id}/designation": _designation,
 }
 
 
