@@ -530,14 +530,27 @@ def store_floor_script(out_dir, compute_script):
     return path
 
 
+def pgbench_logs(out_dir, prefix_name):
+    """The paths of pgbench's `-l` logs named `prefix_name.*` (its script, `.sql`, is not one)."""
+    return [
+        os.path.join(out_dir, name)
+        for name in os.listdir(out_dir)
+        if name.startswith(prefix_name + ".") and not name.endswith(".sql")
+    ]
+
+
 def pgbench_latencies(out_dir, prefix_name):
     """The per-transaction latencies (ms) of pgbench's `-l` logs named `prefix_name.*`."""
     latencies = []
-    for name in os.listdir(out_dir):
-        if name.startswith(prefix_name + ".") and not name.endswith(".sql"):
-            with open(os.path.join(out_dir, name)) as f:
-                latencies.extend(int(line.split()[2]) / 1000.0 for line in f if line.strip())
+    for path in pgbench_logs(out_dir, prefix_name):
+        with open(path) as f:
+            latencies.extend(int(line.split()[2]) / 1000.0 for line in f if line.strip())
     return latencies
+
+
+def pgbench_tps(text):
+    """The transactions per second pgbench printed, without the connection time."""
+    return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", text).group(1))
 
 
 def bench_floor(args, url, cases, results):
@@ -572,9 +585,8 @@ def bench_floor(args, url, cases, results):
     compute = floor_script(args.out)
     store = store_floor_script(args.out, compute)
     n = str(len(cases))
-    for old in os.listdir(args.out):
-        if old.startswith(("floor.", "floor-store.")) and not old.endswith(".sql"):
-            os.remove(os.path.join(args.out, old))
+    for old in pgbench_logs(args.out, "floor") + pgbench_logs(args.out, "floor-store"):
+        os.remove(old)
     for key, script, name in (("floor", compute, "floor"), ("floor_store", store, "floor-store")):
         base = ["pgbench", "-n", "-M", "prepared", "-D", f"parcels={n}", "-f", script]
         run(base + ["-c", "1", "-j", "1", "-t", "10", url])  # warm-up
@@ -582,7 +594,7 @@ def bench_floor(args, url, cases, results):
         run(base + ["-c", "1", "-j", "1", "-t", str(args.check_runs), "-l", f"--log-prefix={prefix}", url])
         latencies = pgbench_latencies(args.out, name)
         text = run(base + ["-c", str(args.check_connections), "-j", "2", "-T", str(args.seconds), url])
-        tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", text).group(1))
+        tps = pgbench_tps(text)
         results[key] = {
             "runs": len(latencies),
             "p50_ms": round(percentile(latencies, 50), 2),
@@ -775,23 +787,17 @@ def bbox_floor(args, url, boxes, results):
         f.write("select x0, y0, x1, y1 from bench_bbox.boxes where n = :i \\gset\n")
         f.write(bind(statements["count"]) + "\n" + bind(statements["page"]) + "\n")
     prefix = os.path.join(args.out, "bbox-floor")
-    for old in os.listdir(args.out):
-        if old.startswith("bbox-floor.") and not old.endswith(".sql"):
-            os.remove(os.path.join(args.out, old))
+    for old in pgbench_logs(args.out, "bbox-floor"):
+        os.remove(old)
     base = ["pgbench", "-n", "-M", "extended", "-f", script]
     run(base + ["-c", "1", "-j", "1", "-t", "50", url])  # warm-up
     text = run(
         base
         + ["-c", str(BBOX_CONNECTIONS), "-j", "2", "-T", str(args.seconds), "-l", f"--log-prefix={prefix}", url]
     )
-    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", text).group(1))
-    latencies = []
-    for name in os.listdir(args.out):
-        if name.startswith("bbox-floor.") and not name.endswith(".sql"):
-            with open(os.path.join(args.out, name)) as f:
-                latencies.extend(int(line.split()[2]) / 1000.0 for line in f if line.strip())
+    latencies = pgbench_latencies(args.out, "bbox-floor")
     results["bbox"]["floor"] = {
-        "tps": tps,
+        "tps": pgbench_tps(text),
         "transactions": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),

@@ -41,8 +41,7 @@ generated, so the service's refusals are still tested.
 - An approval record (prepare.py's `approval_fixture`: a case whose confirmed check calls for one)
   answers that case's hit with the kind it calls for, as the reviewer, decided today, with the
   geohazard assessment's conclusion.
-- Advance use (a key project with a pre-reviewed case, made fresh for each request as
-  prepare.py's `advance_fixture` makes the first): a request is asked by the county's officer for
+- Advance use (a key project with a pre-reviewed case, made fresh for each request): a request is asked by the county's officer for
   a small square inside the case's parcel, given as GeoJSON, for schedule-controlling works with a
   reason; a decision is taken by the leader on a request made just before, with a document number
   when it approves.
@@ -125,16 +124,17 @@ def _new_case(case) -> None:
         case.body["project_id"] = fresh_project(key=case.body.get("phase") is not None)
 
 
-def fresh_case(with_parcels: bool = True, at=None) -> str:
-    """A new draft case of the first officer's county, with a parcel unless asked otherwise."""
-    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": fresh_project(), "title": "fuzz case"})
+def fresh_case(with_parcels: bool = True, at=None, project=None, side: float = 0.0006) -> str:
+    """A new draft case of the first officer's county (on `project`, else a fresh one), with a
+    parcel (a square of `side` degrees, see `square`) unless asked otherwise."""
+    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": project or fresh_project(), "title": "fuzz case"})
     made.raise_for_status()
     case = made.json()["id"]
     if with_parcels:
         put = SESSION.put(
             f"{BASE}/api/v1/cases/{case}/parcels",
             headers=_headers(_officer(), **{"Content-Type": "application/geo+json", "If-Match": "*"}),
-            data=json.dumps(square(at=at)),
+            data=json.dumps(square(side, at=at)),
             timeout=30,
         )
         put.raise_for_status()
@@ -541,36 +541,29 @@ def _approval(case, kwargs) -> None:
 def advance_project() -> dict:
     """What a request for advance use needs, made fresh: a key project of the first officer's
     county whose case is at pre-review with its opinion issued, and a small square inside the
-    case's parcel (prepare.py's `advance_fixture` makes the first). Fresh for each request: the
-    fuzzer's own writes (a designation taken back, the case moved on) can take a shared project
-    off the green channel, and then every later request is refused."""
+    case's parcel. Fresh for each request: the fuzzer's own writes (a designation taken back, the
+    case moved on) can take a shared project off the green channel, and then every later request
+    is refused."""
     project = fresh_project(key=True)
     lon, lat = STATE["position"][0] + 0.02, STATE["position"][1] + 0.02
-    made = _call("POST", "/api/v1/cases", _officer(), {"project_id": project, "title": "fuzz 先行用地"})
-    made.raise_for_status()
-    case = made.json()["id"]
-    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
-    SESSION.put(
-        f"{BASE}/api/v1/cases/{case}/parcels",
-        headers=_headers(_officer(), **{"Content-Type": "application/geo+json", "If-Match": "*"}),
-        data=json.dumps({"type": "Polygon", "coordinates": [ring]}),
-        timeout=30,
-    ).raise_for_status()
+    case = fresh_case(at=(lon, lat), project=project, side=0.002)
     moved(case, "submit", _officer())
     moved(case, "advance", "reviewer")
     _call("POST", f"/api/v1/cases/{case}/facts", "reviewer", {"pre_review_opinion": "安自然资预〔fuzz〕1号"},
           **{"If-Match": "*"}).raise_for_status()
-    a, b = 0.0005, 0.0008
-    inside = [[lon + a, lat + a], [lon + b, lat + a], [lon + b, lat + b], [lon + a, lat + b], [lon + a, lat + a]]
-    return {"project": project, "parcel": {"type": "Polygon", "coordinates": [inside]}}
+    inside = square(0.0003, at=(lon + 0.0005, lat + 0.0005))["features"][0]["geometry"]
+    return {"project": project, "parcel": inside}
 
 
 def _advance_fixture() -> dict | None:
-    """A fresh advance-use project, or prepare.py's when the service refused to make one."""
+    """A fresh advance-use project, or none when the region has no parcel to place it by or the
+    service refused to make one (the request then goes as generated)."""
+    if not STATE.get("position"):
+        return None
     try:
-        return advance_project() if STATE.get("position") else STATE.get("advance")
+        return advance_project()
     except requests.HTTPError:
-        return STATE.get("advance")
+        return None
 
 
 def _advance_request(case, kwargs) -> None:
@@ -601,7 +594,7 @@ def _pending_request(case) -> None:
 
 def _advance_decision(case, kwargs) -> None:
     body = case.body
-    if not isinstance(body, dict) or not STATE.get("advance"):
+    if not isinstance(body, dict) or not STATE.get("position"):
         return
     _as(case, "leader")
     if body.get("decision") == "approve" and not (isinstance(body.get("document_number"), str) and body["document_number"].strip()):

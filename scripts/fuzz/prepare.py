@@ -153,44 +153,6 @@ def approval_fixture(database_url: str, base: str, tokens: dict) -> dict | None:
     return None
 
 
-def advance_fixture(base: str, tokens: dict, position) -> dict | None:
-    """A key project of the first officer's county (provincial transport, on the list) whose case
-    is at pre-review with its opinion issued, so it has a pre-reviewed area: what a request for
-    advance use needs. `parcel` is a small square inside the case's parcel: a request for it
-    never grows the project's advance-use union past the first, so every one fits the share."""
-    if not position:
-        return None
-    officer = {"Authorization": f"Bearer {tokens[f'officer:{OWN}']}"}
-    leader = {"Authorization": f"Bearer {tokens['leader']}"}
-    reviewer = {"Authorization": f"Bearer {tokens['reviewer']}"}
-    lon, lat = position[0] + 0.02, position[1] + 0.02
-    made = requests.post(f"{base}/api/v1/projects", headers=officer, timeout=30, json={
-        "name": "fuzz 先行用地", "county_code": OWN, "category": "infrastructure", "year": 2026,
-        "proposal": {"level": "provincial", "sector": "transport"}})
-    made.raise_for_status()
-    project = made.json()["id"]
-    requests.put(f"{base}/api/v1/projects/{project}/designation", timeout=30,
-                 headers={**leader, "If-Match": made.headers["ETag"]},
-                 json={"on_key_list": True, "level": "provincial", "sector": "transport", "new_start": True,
-                       "list_document": "陕发改重点〔2026〕1号", "responsible_leader": "李副局长",
-                       "reason": "fuzz"}).raise_for_status()
-    case = requests.post(f"{base}/api/v1/cases", headers=officer, timeout=30,
-                         json={"project_id": project, "title": "fuzz 先行用地"})
-    case.raise_for_status()
-    case_id = case.json()["id"]
-    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
-    requests.put(f"{base}/api/v1/cases/{case_id}/parcels", timeout=30, data=json.dumps({"type": "Polygon", "coordinates": [ring]}),
-                 headers={**officer, "If-Match": "*", "Content-Type": "application/geo+json"}).raise_for_status()
-    for role, action in ((officer, "submit"), (reviewer, "advance")):
-        requests.post(f"{base}/api/v1/cases/{case_id}/transitions", timeout=30, json={"action": action},
-                      headers={**role, "If-Match": "*"}).raise_for_status()
-    requests.post(f"{base}/api/v1/cases/{case_id}/facts", timeout=30, json={"pre_review_opinion": "安自然资预〔fuzz〕1号"},
-                  headers={**reviewer, "If-Match": "*"}).raise_for_status()
-    inside = [[lon + 0.0005, lat + 0.0005], [lon + 0.0008, lat + 0.0005], [lon + 0.0008, lat + 0.0008],
-              [lon + 0.0005, lat + 0.0008], [lon + 0.0005, lat + 0.0005]]
-    return {"project": project, "parcel": {"type": "Polygon", "coordinates": [inside]}}
-
-
 def main() -> None:
     tokens_path, database_url, base, out_dir = sys.argv[1:5]
     tokens = json.loads(Path(tokens_path).read_text())
@@ -248,7 +210,6 @@ def main() -> None:
     approve_one(database_url, base, tokens)
     supply = supply_fixture(database_url, base, tokens)
     approval = approval_fixture(database_url, base, tokens)
-    advance = advance_fixture(base, tokens, [float(v) for v in position[0]] if position else None)
     # A case's parcels as a boundary-point coordinate file, as the service writes one, for
     # uploads sent as text/plain.
     coordinate_file = None
@@ -273,7 +234,6 @@ def main() -> None:
         "cultivated": [float(v) for v in cultivated[0]] if cultivated else None,
         "supply": supply,
         "approval": approval,
-        "advance": advance,
         "coordinate_file": coordinate_file,
     }
     (out / "state.json").write_text(json.dumps(state, indent=1))
